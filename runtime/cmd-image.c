@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: MIT */
+/* cmd-image.c: `diyc image import|ls|rm` and `diyc images`. */
+#include <stdio.h>
+#include <string.h>
+#include "commands.h"
+#include "image.h"
+#include "paths.h"
+#include "userns.h"
+
+static const char image_usage[] =
+	"Usage: diyc image COMMAND\n"
+	"\n"
+	"Manage images.\n"
+	"\n"
+	"Commands:\n"
+	"  import PATH [NAME[:TAG]]  Import a root filesystem: a directory, or a tarball such as\n"
+	"                            `docker export` writes (plain, gzip, xz, zstd; - for stdin)\n"
+	"  ls                        List images\n"
+	"  rm [-f] IMAGE...          Remove images (-f: even when a container uses them)\n";
+
+static const char import_usage[] =
+	"Usage: diyc image import PATH [NAME[:TAG]]\n"
+	"\n"
+	"Import a root filesystem from a directory or a tarball (plain, gzip, xz, zstd, or - for\n"
+	"standard input) as an image. Files owned by other users keep their owners, mapped\n"
+	"through your subordinate ids. Archives with `..` paths, absolute paths or entries that\n"
+	"would be written through a symlink are refused. Prints the new image's id.\n"
+	"\n"
+	"Options:\n"
+	"  --help   Show this help\n";
+
+static const char ls_usage[] =
+	"Usage: diyc image ls [OPTIONS]\n"
+	"\n"
+	"List images.\n"
+	"\n"
+	"Options:\n"
+	"  -q, --quiet  Only show image ids\n"
+	"      --help   Show this help\n";
+
+static const char rm_usage[] =
+	"Usage: diyc image rm [OPTIONS] IMAGE...\n"
+	"\n"
+	"Remove images by NAME[:TAG] or id. A name is untagged; the image and its layers go\n"
+	"when no name is left. An image that a container uses is kept unless -f is given.\n"
+	"\n"
+	"Options:\n"
+	"  -f, --force  Remove even when a container uses the image\n"
+	"      --help   Show this help\n";
+
+enum { OPT_HELP = 256 };
+
+static int image_import_cmd(int argc, char **argv)
+{
+	static const struct option o[] = { { "help", no_argument, NULL, OPT_HELP }, { NULL, 0, NULL, 0 } };
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:", o, NULL)) != -1) {
+		if (c == OPT_HELP) {
+			fputs(import_usage, stdout);
+			return 0;
+		}
+		return bad_option("image import", c, argv);
+	}
+	int n = argc - optind;
+	if (n < 1 || n > 2)
+		return usage_error("image import", "expected PATH [NAME[:TAG]]");
+	const char *src = argv[optind], *ref = n == 2 ? argv[optind + 1] : NULL;
+	struct diyc_error err = { 0 };
+	struct diyc_paths p;
+	struct userns_plan plan;
+	char id[IMAGE_ID_LEN + 1], norm[4096];
+	if (ref && image_ref_normalize(ref, norm, sizeof(norm), &err) < 0)
+		return fail(&err);
+	if (paths_init(&p, &err) < 0 || userns_plan_init(&plan, &err) < 0)
+		return fail(&err);
+	int r = image_import(&p, &plan, src, ref ? ref : NULL, id, &err);
+	userns_plan_free(&plan);
+	if (r < 0)
+		return fail(&err);
+	printf("%s\n", id);
+	return 0;
+}
+
+static int image_ls_cmd(int argc, char **argv)
+{
+	static const struct option o[] = { { "quiet", no_argument, NULL, 'q' },
+					   { "help", no_argument, NULL, OPT_HELP }, { NULL, 0, NULL, 0 } };
+	bool quiet = false;
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:q", o, NULL)) != -1) {
+		if (c == 'q')
+			quiet = true;
+		else if (c == OPT_HELP) {
+			fputs(ls_usage, stdout);
+			return 0;
+		} else
+			return bad_option("image ls", c, argv);
+	}
+	if (optind < argc)
+		return usage_error("image ls", "unexpected argument `%s`", argv[optind]);
+	struct diyc_error err = { 0 };
+	struct diyc_paths p;
+	if (paths_init(&p, &err) < 0 || image_list(&p, stdout, quiet, &err) < 0)
+		return fail(&err);
+	return 0;
+}
+
+static int image_rm_cmd(int argc, char **argv)
+{
+	static const struct option o[] = { { "force", no_argument, NULL, 'f' },
+					   { "help", no_argument, NULL, OPT_HELP }, { NULL, 0, NULL, 0 } };
+	bool force = false;
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:f", o, NULL)) != -1) {
+		if (c == 'f')
+			force = true;
+		else if (c == OPT_HELP) {
+			fputs(rm_usage, stdout);
+			return 0;
+		} else
+			return bad_option("image rm", c, argv);
+	}
+	if (optind >= argc)
+		return usage_error("image rm", "expected at least one IMAGE");
+	struct diyc_error err = { 0 };
+	struct diyc_paths p;
+	struct userns_plan plan = { 0 };
+	if (paths_init(&p, &err) < 0 || userns_plan_init(&plan, &err) < 0)
+		return fail(&err);
+	int status = 0;
+	for (int i = optind; i < argc; i++) {
+		struct diyc_error e = { 0 };
+		if (image_remove(&p, &plan, argv[i], force, stdout, &e) < 0)
+			status = fail(&e);
+	}
+	userns_plan_free(&plan);
+	return status;
+}
+
+int cmd_image(int argc, char **argv)
+{
+	if (argc < 2)
+		return usage_error("image", "expected a command: import, ls or rm");
+	const char *sub = argv[1];
+	if (!strcmp(sub, "--help") || !strcmp(sub, "help")) {
+		fputs(image_usage, stdout);
+		return 0;
+	}
+	if (!strcmp(sub, "import"))
+		return image_import_cmd(argc - 1, argv + 1);
+	if (!strcmp(sub, "ls") || !strcmp(sub, "list"))
+		return image_ls_cmd(argc - 1, argv + 1);
+	if (!strcmp(sub, "rm") || !strcmp(sub, "remove"))
+		return image_rm_cmd(argc - 1, argv + 1);
+	return usage_error("image", "unknown command `image %s`", sub);
+}
+
+int cmd_images(int argc, char **argv)
+{
+	return image_ls_cmd(argc, argv);
+}

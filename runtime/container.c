@@ -1,0 +1,452 @@
+/* SPDX-License-Identifier: MIT */
+/* container.c: the process roles of a running container and how they synchronize.
+ *
+ *   parent (diyc)  --clone(NEW*)-->  child = container PID 1 (init)  --fork-->  command
+ *
+ * The parent writes the id maps (newuidmap/newgidmap), then releases the child over
+ * the sync socket. The child builds the root filesystem, pivots into it and either
+ * becomes the minimal init (forking the command) or execs the command itself. Any
+ * error on the container side travels back over the sync socket as one message; the
+ * socket is close-on-exec, so EOF tells the parent the command was executed. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+#include <linux/close_range.h>
+#include <net/if.h>
+#include "container.h"
+#include "init.h"
+#include "mount.h"
+#include "process.h"
+#include "terminal.h"
+#include "util.h"
+
+const int forwarded_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
+const int n_forwarded_signals = ARRAY_SIZE(forwarded_signals);
+
+void sync_send_error(int syncfd, const struct diyc_error *err)
+{
+	struct sync_msg m = { .type = SYNC_ERROR, .errnum = err->errnum,
+			      .status = err->status ? err->status : DIYC_EXIT_RUNTIME };
+	snprintf(m.msg, sizeof(m.msg), "%s", err->msg);
+	ssize_t n = send(syncfd, &m, sizeof(m), MSG_NOSIGNAL);
+	(void)n;
+}
+
+static int loopback_up(struct diyc_error *err)
+{
+	_cleanup_close_ int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return diyc_error(err, errno, "socket for the loopback interface");
+	struct ifreq ifr = { 0 };
+	strcpy(ifr.ifr_name, "lo");
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		return diyc_error(err, errno, "read flags of `lo`");
+	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+		return diyc_error(err, errno, "bring up `lo`");
+	return 0;
+}
+
+/* Executes argv[0] looked up in the PATH of envp (not diyc's own PATH). */
+int exec_command(char **argv, char **envp, struct diyc_error *err)
+{
+	const char *cmd = argv[0];
+	err->status = DIYC_EXIT_NOT_FOUND;
+	if (!cmd || !*cmd)
+		return diyc_error_plain(err, ENOENT, "no command given and the image has none");
+	if (strchr(cmd, '/')) {
+		execve(cmd, argv, envp);
+		int e = errno;
+		err->status = (e == ENOENT || e == ENOTDIR) ? DIYC_EXIT_NOT_FOUND : DIYC_EXIT_CANNOT_EXEC;
+		return diyc_error(err, e, "exec `%s`", cmd);
+	}
+	const char *path = env_get(envp, "PATH");
+	if (!path)
+		path = DEFAULT_PATH;
+	int saw_eacces = 0, last = ENOENT;
+	char buf[4096];
+	for (const char *p = path;;) {
+		const char *end = strchrnul(p, ':');
+		int len = end - p;
+		if (len == 0)
+			snprintf(buf, sizeof(buf), "%s", cmd);
+		else
+			snprintf(buf, sizeof(buf), "%.*s/%s", len, p, cmd);
+		execve(buf, argv, envp);
+		if (errno == EACCES)
+			saw_eacces = 1;
+		else if (errno != ENOENT && errno != ENOTDIR)
+			last = errno;
+		if (errno != ENOENT && errno != ENOTDIR && errno != EACCES) {
+			/* found but not executable in another way (ENOEXEC, ...): stop here */
+			err->status = DIYC_EXIT_CANNOT_EXEC;
+			return diyc_error(err, last, "exec `%s`", buf);
+		}
+		if (!*end)
+			break;
+		p = end + 1;
+	}
+	if (saw_eacces) {
+		err->status = DIYC_EXIT_CANNOT_EXEC;
+		return diyc_error(err, EACCES, "exec `%s`", cmd);
+	}
+	err->status = DIYC_EXIT_NOT_FOUND;
+	return diyc_error_plain(err, ENOENT, "exec `%s`: executable file not found in $PATH", cmd);
+}
+
+static void unblock_signals(void)
+{
+	sigset_t all;
+	sigemptyset(&all);
+	for (int s = 1; s < NSIG; s++)
+		if (s != SIGKILL && s != SIGSTOP)
+			signal(s, SIG_DFL);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+}
+
+/* The command process: its own session (no keystroke injection into the caller's
+ * terminal), its terminal, its user, and exec. Never returns. */
+static void __attribute__((noreturn))
+command_exec(const struct container_spec *spec, const struct process_user *u, char **envp,
+	     int slave, int syncfd)
+{
+	struct diyc_error err = { 0 };
+	if (getpid() != 1 || !spec->init)
+		setsid();
+	if (slave >= 0 && terminal_make_controlling(slave, &err) < 0)
+		goto fail;
+	if (process_become(u, spec->userns->enabled ? !spec->userns->single : true, spec->workdir_in,
+			   &err) < 0)
+		goto fail;
+	/* no fd of diyc's or of the caller's reaches the command, except stdio and the
+	 * sync socket, which closes on exec */
+	syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+	unblock_signals();
+	exec_command(spec->argv, envp, &err);
+fail:
+	if (!err.status)
+		err.status = DIYC_EXIT_RUNTIME;
+	sync_send_error(syncfd, &err);
+	_exit(err.status);
+}
+
+static int read_small(const char *path, char **out)
+{
+	int r = read_file_at(AT_FDCWD, path, 1 << 20, out, NULL);
+	return r == -ENOENT ? 0 : r;
+}
+
+/* The container's PID 1. Never returns. */
+static void __attribute__((noreturn))
+container_child(const struct container_spec *spec, int syncfd)
+{
+	struct diyc_error err = { 0 };
+	char go;
+	int slave = -1;
+
+	/* the container dies with the diyc that supervises it */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (read(syncfd, &go, 1) != 1)
+		_exit(DIYC_EXIT_RUNTIME);
+	setsid();
+	/* drop everything inherited from the caller but stdio and the sync socket */
+	if (syncfd > 3)
+		syscall(SYS_close_range, 3, syncfd - 1, 0);
+	syscall(SYS_close_range, syncfd + 1, ~0U, 0);
+	if (!spec->interactive && !spec->tty) {
+		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (null >= 0) {
+			dup2(null, 0);
+			close(null);
+		}
+	}
+	if (spec->net == NET_NONE && loopback_up(&err) < 0)
+		goto fail;
+	if (sethostname(spec->hostname, strlen(spec->hostname)) < 0) {
+		diyc_error(&err, errno, "set hostname `%s`", spec->hostname);
+		goto fail;
+	}
+	if (rootfs_setup(spec, &err) < 0)
+		goto fail;
+	if (spec->tty) {
+		int master;
+		if (terminal_open_pty(&master, &slave, &err) < 0)
+			goto fail;
+		int r = send_fd(syncfd, master, &(uint32_t){ SYNC_PTY }, sizeof(uint32_t));
+		close(master);
+		if (r < 0) {
+			diyc_error(&err, -r, "pass the terminal to diyc");
+			goto fail;
+		}
+	}
+
+	_cleanup_free_ char *passwd = NULL, *group = NULL;
+	struct process_user u;
+	if (spec->user) {
+		read_small("/etc/passwd", &passwd);
+		read_small("/etc/group", &group);
+	}
+	if (user_resolve(spec->user ? spec->user : "0", passwd, group, &u, &err) < 0)
+		goto fail;
+	if (spec->userns->enabled) {
+		uint32_t top_uid = idmap_size(&spec->userns->uids), top_gid = idmap_size(&spec->userns->gids);
+		if (u.uid >= top_uid || u.gid >= top_gid) {
+			diyc_error_plain(&err, EINVAL,
+				"user %u:%u is not mapped in the container: it maps uids 0-%u and gids 0-%u "
+				"(see /etc/subuid and /etc/subgid)", u.uid, u.gid, top_uid - 1, top_gid - 1);
+			goto fail;
+		}
+	}
+	char **envp = env_build(spec->env, spec->hostname, u.home, spec->tty);
+	if (!envp) {
+		diyc_error(&err, ENOMEM, "environment");
+		goto fail;
+	}
+	if (!spec->init)
+		command_exec(spec, &u, envp, slave, syncfd);
+
+	pid_t cmd = fork();
+	if (cmd < 0) {
+		diyc_error(&err, errno, "fork the container command");
+		goto fail;
+	}
+	if (cmd == 0)
+		command_exec(spec, &u, envp, slave, syncfd);
+	close(syncfd);
+	if (slave >= 0)
+		close(slave);
+	prctl(PR_SET_NAME, "diyc-init");
+	_exit(init_supervise(cmd));
+fail:
+	sync_send_error(syncfd, &err);
+	_exit(DIYC_EXIT_RUNTIME);
+}
+
+static int block_signals(sigset_t *set, sigset_t *old)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGCHLD);
+	for (int i = 0; i < n_forwarded_signals; i++)
+		sigaddset(set, forwarded_signals[i]);
+	return sigprocmask(SIG_BLOCK, set, old);
+}
+
+static int exit_status_of(int wstatus)
+{
+	if (WIFEXITED(wstatus))
+		return WEXITSTATUS(wstatus);
+	if (WIFSIGNALED(wstatus))
+		return 128 + WTERMSIG(wstatus);
+	return DIYC_EXIT_RUNTIME;
+}
+
+static void handle_sync(int syncfd, int *master, bool *have_error, struct diyc_error *err, bool *eof)
+{
+	struct sync_msg m;
+	int fd = -1;
+	int n = recv_fd(syncfd, &fd, &m, sizeof(m));
+	if (n <= 0) {
+		*eof = true;
+		return;
+	}
+	if (m.type == SYNC_PTY && fd >= 0) {
+		if (*master >= 0)
+			close(*master);
+		*master = fd;
+		return;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (m.type == SYNC_ERROR && n == (int)sizeof(m) && !*have_error) {
+		m.msg[sizeof(m.msg) - 1] = '\0';
+		if (err) {
+			snprintf(err->msg, sizeof(err->msg), "%s", m.msg);
+			err->errnum = m.errnum;
+			err->status = m.status;
+		}
+		*have_error = true;
+	}
+}
+
+/* Copies what is readable on from to to; returns false at EOF or error. */
+static bool pump(int from, int to)
+{
+	char buf[16384];
+	ssize_t n = read(from, buf, sizeof(buf));
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return true;
+	if (n <= 0)
+		return false;
+	return write_all(to, buf, n) == 0;
+}
+
+int supervise(pid_t pid, int syncfd, const struct supervise_opts *o, int *status, struct diyc_error *err)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	for (int i = 0; i < n_forwarded_signals; i++)
+		sigaddset(&set, forwarded_signals[i]);
+	_cleanup_close_ int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (sfd < 0)
+		return diyc_error(err, errno, "signalfd");
+	int master = -1;
+	bool eof = false, have_error = false, exited = false, stdin_open = o->tty && o->interactive;
+	bool raw = false;
+	int wstatus = 0;
+
+	while (!exited) {
+		struct pollfd p[4];
+		int n = 0, i_sig = n++, i_sync = -1, i_master = -1, i_in = -1;
+		p[i_sig] = (struct pollfd){ sfd, POLLIN, 0 };
+		if (!eof) {
+			i_sync = n++;
+			p[i_sync] = (struct pollfd){ syncfd, POLLIN, 0 };
+		}
+		if (master >= 0) {
+			i_master = n++;
+			p[i_master] = (struct pollfd){ master, POLLIN, 0 };
+			if (stdin_open) {
+				i_in = n++;
+				p[i_in] = (struct pollfd){ 0, POLLIN, 0 };
+			}
+		}
+		if (poll(p, n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (i_sync >= 0 && p[i_sync].revents) {
+			handle_sync(syncfd, &master, &have_error, err, &eof);
+			if (master >= 0 && !raw) {
+				raw = true;
+				if (isatty(0))
+					terminal_raw(0);
+				terminal_copy_winsize(isatty(0) ? 0 : 1, master);
+			}
+		}
+		if (i_master >= 0 && p[i_master].revents && !pump(master, 1)) {
+			close(master);
+			master = -1;
+		}
+		if (i_in >= 0 && p[i_in].revents && master >= 0 && !pump(0, master)) {
+			stdin_open = false;
+			/* end of input: send the terminal's EOF character to the container */
+			struct termios t;
+			char eofc = tcgetattr(master, &t) == 0 ? t.c_cc[VEOF] : 4;
+			write_all(master, &eofc, 1);
+		}
+		if (p[i_sig].revents) {
+			struct signalfd_siginfo si;
+			while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+				int sig = si.ssi_signo;
+				if (sig == SIGCHLD) {
+					pid_t r = waitpid(pid, &wstatus, WNOHANG);
+					if (r == pid)
+						exited = true;
+				} else if (sig == SIGWINCH && master >= 0) {
+					terminal_copy_winsize(isatty(0) ? 0 : 1, master);
+				} else if (sig != SIGWINCH || o->forward_winch) {
+					kill(pid, sig);
+				}
+				break;
+			}
+		}
+	}
+	/* what the container wrote last is still in the pty */
+	if (master >= 0) {
+		fcntl(master, F_SETFL, O_NONBLOCK);
+		struct pollfd p = { master, POLLIN, 0 };
+		while (poll(&p, 1, 50) > 0 && pump(master, 1))
+			;
+		close(master);
+	}
+	if (raw)
+		terminal_restore();
+	if (!eof) {
+		/* an error message is in the socket already if the child sent one */
+		struct pollfd p = { syncfd, POLLIN, 0 };
+		while (!eof && poll(&p, 1, 0) > 0)
+			handle_sync(syncfd, &master, &have_error, err, &eof);
+		if (master >= 0)
+			close(master);
+	}
+	if (!exited)
+		return diyc_error(err, errno, "wait for the container");
+	*status = exit_status_of(wstatus);
+	if (have_error) {
+		if (err->status == DIYC_EXIT_RUNTIME)
+			return -(err->errnum ? err->errnum : EINVAL);
+		*status = err->status;
+		return 1; /* the command could not be executed; err says why */
+	}
+	return 0;
+}
+
+int container_run(const struct container_spec *spec, int *status, struct diyc_error *err)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return diyc_error(err, errno, "socketpair");
+	sigset_t set, old;
+	block_signals(&set, &old);
+
+	unsigned long flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
+	if (spec->net != NET_HOST)
+		flags |= CLONE_NEWNET;
+	if (spec->userns->enabled)
+		flags |= CLONE_NEWUSER;
+	pid_t pid = clone_fork(flags);
+	if (pid < 0) {
+		int e = errno;
+		close(sv[0]);
+		close(sv[1]);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		if (e == EPERM || e == ENOSPC)
+			return diyc_error(err, e, "create the container's namespaces (are unprivileged user "
+				"namespaces enabled? see /proc/sys/user/max_user_namespaces)");
+		return diyc_error(err, e, "create the container's namespaces");
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		container_child(spec, sv[1]);
+	}
+	close(sv[1]);
+	_cleanup_close_ int syncfd = sv[0];
+	diyc_debug("container child %d started", pid);
+
+	int r = userns_write_maps(spec->userns, pid, err);
+	if (r < 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		return r;
+	}
+	diyc_debug("id maps written");
+	if (write(syncfd, "g", 1) != 1) {
+		r = diyc_error(err, errno, "start the container");
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		return r;
+	}
+	struct supervise_opts o = { .tty = spec->tty, .interactive = spec->interactive,
+				    .forward_winch = !spec->tty };
+	r = supervise(pid, syncfd, &o, status, err);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	diyc_debug("container exited, status %d", *status);
+	return r;
+}

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/* container.h: what a container is when it starts, and the process roles that start it:
+ * the parent (the diyc the user ran), the child that becomes the container's PID 1
+ * (diyc's minimal init unless --no-init) and the command it runs. */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "error.h"
+#include "userns.h"
+
+enum net_mode { NET_NONE, NET_HOST };
+
+struct container_spec {
+	const char *name;
+	const char *hostname;
+	char **lowerdirs;       /* top layer first, NULL-terminated */
+	const char *upperdir, *workdir;
+	const char *rootfs;     /* mount point of the overlay (in the run dir) */
+	const char *hostfiles;  /* directory holding the generated hostname, hosts, resolv.conf */
+	char **argv;            /* the command, NULL-terminated */
+	char **env;             /* KEY=VAL from the image and -e, NULL-terminated (defaults added inside) */
+	const char *workdir_in; /* -w, NULL: the user's home or / */
+	const char *user;       /* -u, NULL: root */
+	bool tty, interactive, init;
+	enum net_mode net;
+	const struct userns_plan *userns;
+};
+
+/* Runs the container to its end. *status is the exit status diyc should return:
+ * the command's, 128+N for a signal, 126/127 for exec failures (with err set). Returns
+ * a negative errno (err set) when the container could not be started at all. */
+int container_run(const struct container_spec *spec, int *status, struct diyc_error *err);
+
+/* Messages on the sync socket from the container side to the parent. */
+enum sync_type { SYNC_ERROR = 1, SYNC_PTY = 2 };
+struct sync_msg {
+	uint32_t type;
+	int32_t errnum;
+	int32_t status;
+	char msg[1000];
+};
+
+/* Sends an error over the sync socket (used by the child side). */
+void sync_send_error(int syncfd, const struct diyc_error *err);
+/* The parent's loop: forwards signals to pid, relays a pty if tty_master >= 0 (set
+ * from a SYNC_PTY message), collects an error from the sync socket and reaps pid. */
+struct supervise_opts {
+	bool tty, interactive;
+	bool forward_winch; /* no pty: forward SIGWINCH as a signal */
+};
+int supervise(pid_t pid, int syncfd, const struct supervise_opts *o, int *status, struct diyc_error *err);
+
+/* The signals diyc forwards to its container. */
+extern const int forwarded_signals[];
+extern const int n_forwarded_signals;
+
+/* Child side of the exec: PATH lookup in the container's environment and execve.
+ * Only returns on failure, with err->status 126 or 127. */
+int exec_command(char **argv, char **envp, struct diyc_error *err);

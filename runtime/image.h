@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+/* image.h: the image store: layers (extracted root filesystems), images (a stack of
+ * layers plus metadata) and names (NAME:TAG -> image id). */
+#pragma once
+#include <stdbool.h>
+#include <stdio.h>
+#include "error.h"
+#include "paths.h"
+#include "userns.h"
+
+#define IMAGE_ID_LEN 64
+
+struct image {
+	char id[IMAGE_ID_LEN + 1];
+	char **layer_dirs; /* top first, NULL-terminated, malloc'd */
+};
+
+/* Validates and normalizes NAME[:TAG] into "name:tag" (tag `latest` by default). */
+int image_ref_normalize(const char *ref, char *out, size_t outsz, struct diyc_error *err);
+int image_resolve(const struct diyc_paths *p, const char *ref, struct image *img, struct diyc_error *err);
+void image_free(struct image *img);
+int image_import(const struct diyc_paths *p, const struct userns_plan *plan, const char *src, const char *ref,
+		 char id_out[IMAGE_ID_LEN + 1], struct diyc_error *err);
+int image_list(const struct diyc_paths *p, FILE *out, bool quiet, struct diyc_error *err);
+int image_remove(const struct diyc_paths *p, const struct userns_plan *plan, const char *ref, bool force,
+		 FILE *out, struct diyc_error *err);
+/* Removes a tree that may hold files owned by subordinate ids: plainly first, then
+ * from inside a user namespace with the caller's maps. */
+int remove_tree(const struct userns_plan *plan, const char *path, struct diyc_error *err);

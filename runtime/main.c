@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: MIT */
+/* main.c: the command table. Each command parses its own flags in cmd-*.c and calls
+ * into the core; errors are printed once, here or in the command, prefixed `diyc: `. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include "commands.h"
+
+static const char usage[] =
+	"Usage: diyc COMMAND [OPTIONS] [ARG...]\n"
+	"\n"
+	"A container runtime for normal users: no root, no daemon.\n"
+	"\n"
+	"Commands:\n"
+	"  run       Run a command in a new container\n"
+	"  image     Manage images (import, ls, rm)\n"
+	"  images    List images (same as `image ls`)\n"
+	"  nsexec    Run a host command in new namespaces\n"
+	"\n"
+	"Options:\n"
+	"  --help     Show this help\n"
+	"  --version  Show the version\n"
+	"\n"
+	"Run `diyc COMMAND --help` for the options of a command.\n";
+
+static const struct {
+	const char *name;
+	int (*fn)(int, char **);
+} commands[] = {
+	{ "run", cmd_run },
+	{ "image", cmd_image },
+	{ "images", cmd_images },
+	{ "nsexec", cmd_nsexec },
+};
+
+int usage_error(const char *cmd, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "diyc: %s (see `diyc %s --help`)\n", buf, cmd);
+	return DIYC_EXIT_RUNTIME;
+}
+
+int bad_option(const char *cmd, int ret, char **argv)
+{
+	const char *arg = argv[optind - 1];
+	if (ret == ':')
+		return usage_error(cmd, "flag `%s` needs a value", arg);
+	if (optopt && !(arg[0] == '-' && arg[1] == '-'))
+		return usage_error(cmd, "unknown flag: -%c", optopt);
+	return usage_error(cmd, "unknown flag: %s", arg);
+}
+
+int fail(const struct diyc_error *err)
+{
+	diyc_error_print(err);
+	return err->status ? err->status : DIYC_EXIT_RUNTIME;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fputs(usage, stderr);
+		return DIYC_EXIT_RUNTIME;
+	}
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+		if (argc > 2 && strcmp(cmd, "help") == 0) {
+			char *help_argv[] = { argv[2], "--help", NULL };
+			for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+				if (!strcmp(argv[2], commands[i].name))
+					return commands[i].fn(2, help_argv);
+		}
+		fputs(usage, stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+		printf("diyc version %s\n", DIYC_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(cmd, commands[i].name))
+			return commands[i].fn(argc - 1, argv + 1);
+	if (cmd[0] == '-')
+		fprintf(stderr, "diyc: unknown flag: %s (see `diyc --help`)\n", cmd);
+	else
+		fprintf(stderr, "diyc: unknown command `%s` (see `diyc --help`)\n", cmd);
+	return DIYC_EXIT_RUNTIME;
+}

@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: MIT */
+/* mount.c: everything the container sees as its filesystem: private propagation, the
+ * overlay root, a fresh /proc, a read-only /sys, a small /dev, the generated /etc
+ * files, and pivot_root with the old root detached. Mount targets are resolved inside
+ * the new root (openat2 RESOLVE_IN_ROOT), so symlinks in the image cannot point a
+ * mount at the host. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/mount.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+#include "mount.h"
+#include "overlay.h"
+#include "util.h"
+
+static int open_in_root(int rootfd, const char *path, int flags)
+{
+	struct open_how how = {
+		.flags = flags | O_CLOEXEC,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	int fd = syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+	return fd < 0 ? -errno : fd;
+}
+
+/* Opens PATH below the root as an O_PATH fd, creating it (a directory, or an empty
+ * file when file is true) and missing parents first. */
+static int target_in_root(int rootfd, const char *path, bool file)
+{
+	int fd = open_in_root(rootfd, path, O_PATH);
+	if (fd != -ENOENT)
+		return fd;
+	char prefix[PATH_MAX];
+	size_t len = strlen(path);
+	if (len >= sizeof(prefix))
+		return -ENAMETOOLONG;
+	for (size_t i = 1; i <= len; i++) {
+		if (path[i] != '/' && path[i] != '\0')
+			continue;
+		memcpy(prefix, path, i);
+		prefix[i] = '\0';
+		bool last = path[i] == '\0';
+		fd = open_in_root(rootfd, prefix, O_PATH);
+		if (fd >= 0) {
+			if (last)
+				return fd;
+			close(fd);
+			continue;
+		}
+		if (fd != -ENOENT)
+			return fd;
+		/* create the component inside its (already resolved) parent */
+		char *slash = strrchr(prefix, '/');
+		const char *base = slash ? slash + 1 : prefix;
+		_cleanup_close_ int pfd = -1;
+		if (slash && slash != prefix) {
+			*slash = '\0';
+			pfd = open_in_root(rootfd, prefix, O_PATH | O_DIRECTORY);
+			*slash = '/';
+		} else {
+			pfd = open_in_root(rootfd, "/", O_PATH | O_DIRECTORY);
+		}
+		if (pfd < 0)
+			return pfd;
+		if (last && file) {
+			int f = openat(pfd, base, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+			if (f < 0 && errno != EEXIST)
+				return -errno;
+			if (f >= 0)
+				close(f);
+		} else if (mkdirat(pfd, base, 0755) < 0 && errno != EEXIST) {
+			return -errno;
+		}
+		if (last)
+			return open_in_root(rootfd, prefix, O_PATH);
+	}
+	return -ENOENT;
+}
+
+static int mount_at(int rootfd, const char *target, bool file, const char *src, const char *type,
+		    unsigned long flags, const char *data, struct diyc_error *err)
+{
+	_cleanup_close_ int fd = target_in_root(rootfd, target, file);
+	if (fd < 0)
+		return diyc_error(err, -fd, "mount target `%s` in the container", target);
+	char proc[64];
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (mount(src, proc, type, flags, data) < 0)
+		return diyc_error(err, errno, "mount %s on `%s` in the container", type ? type : src, target);
+	return 0;
+}
+
+static int set_readonly(int rootfd, const char *target, bool recursive, struct diyc_error *err)
+{
+	_cleanup_close_ int fd = open_in_root(rootfd, target, O_PATH);
+	if (fd < 0)
+		return diyc_error(err, -fd, "`%s` in the container", target);
+	struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+	if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr,
+		    sizeof(attr)) < 0)
+		return diyc_error(err, errno, "make `%s` read-only", target);
+	return 0;
+}
+
+int mount_make_private(struct diyc_error *err)
+{
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return diyc_error(err, errno, "make mounts private");
+	return 0;
+}
+
+int mount_fresh_proc(struct diyc_error *err)
+{
+	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		return diyc_error(err, errno, "mount a fresh /proc");
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	unsigned major, minor;
+} devices[] = {
+	{ "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 },
+	{ "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
+};
+
+static const struct {
+	const char *name, *target;
+} dev_links[] = {
+	{ "fd", "/proc/self/fd" }, { "stdin", "/proc/self/fd/0" }, { "stdout", "/proc/self/fd/1" },
+	{ "stderr", "/proc/self/fd/2" }, { "core", "/proc/kcore" }, { "ptmx", "pts/ptmx" },
+};
+
+static bool gid_mapped(const struct userns_plan *u, gid_t gid)
+{
+	return !u->enabled || idmap_size(&u->gids) > gid;
+}
+
+static int setup_dev(int rootfd, const struct container_spec *spec, struct diyc_error *err)
+{
+	const unsigned long nsx = MS_NOSUID | MS_NOEXEC;
+	int r = mount_at(rootfd, "/dev", false, "tmpfs", "tmpfs", nsx, "mode=755,size=65536k", err);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int devfd = open_in_root(rootfd, "/dev", O_DIRECTORY | O_RDONLY);
+	if (devfd < 0)
+		return diyc_error(err, -devfd, "open /dev in the container");
+	for (size_t i = 0; i < ARRAY_SIZE(devices); i++) {
+		if (!spec->userns->enabled) {
+			if (mknodat(devfd, devices[i].name, S_IFCHR | 0666,
+				    makedev(devices[i].major, devices[i].minor)) < 0)
+				return diyc_error(err, errno, "create /dev/%s", devices[i].name);
+			fchmodat(devfd, devices[i].name, 0666, 0);
+			continue;
+		}
+		/* mknod is not allowed in a user namespace: bind the host's node */
+		char target[32], src[32];
+		snprintf(target, sizeof(target), "/dev/%s", devices[i].name);
+		snprintf(src, sizeof(src), "/dev/%s", devices[i].name);
+		r = mount_at(rootfd, target, true, src, NULL, MS_BIND, NULL, err);
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(dev_links); i++)
+		if (symlinkat(dev_links[i].target, devfd, dev_links[i].name) < 0)
+			return diyc_error(err, errno, "create /dev/%s", dev_links[i].name);
+	const char *pts_opts = gid_mapped(spec->userns, 5) ? "newinstance,ptmxmode=0666,mode=0620,gid=5"
+							   : "newinstance,ptmxmode=0666,mode=0620";
+	r = mount_at(rootfd, "/dev/pts", false, "devpts", "devpts", MS_NOSUID | MS_NOEXEC, pts_opts, err);
+	if (r < 0)
+		return r;
+	r = mount_at(rootfd, "/dev/shm", false, "shm", "tmpfs", nsx | MS_NODEV, "mode=1777,size=65536k", err);
+	if (r < 0)
+		return r;
+	return mount_at(rootfd, "/dev/mqueue", false, "mqueue", "mqueue", nsx | MS_NODEV, NULL, err);
+}
+
+static int setup_sys(int rootfd, const struct container_spec *spec, struct diyc_error *err)
+{
+	const unsigned long flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	if (spec->net != NET_HOST) {
+		struct diyc_error tmp = { 0 };
+		if (mount_at(rootfd, "/sys", false, "sysfs", "sysfs", flags, NULL, &tmp) == 0)
+			return 0;
+	}
+	/* sysfs belongs to the network namespace: sharing the host's, bind the host's /sys */
+	int r = mount_at(rootfd, "/sys", false, "/sys", NULL, MS_BIND | MS_REC, NULL, err);
+	if (r < 0)
+		return r;
+	return set_readonly(rootfd, "/sys", true, err);
+}
+
+static int setup_hostfiles(int rootfd, const struct container_spec *spec, struct diyc_error *err)
+{
+	static const char *files[] = { "hostname", "hosts", "resolv.conf" };
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		char src[PATH_MAX], target[64];
+		if (snprintf(src, sizeof(src), "%s/%s", spec->hostfiles, files[i]) >= (int)sizeof(src))
+			return diyc_error(err, ENAMETOOLONG, "%s", spec->hostfiles);
+		snprintf(target, sizeof(target), "/etc/%s", files[i]);
+		int r = mount_at(rootfd, target, true, src, NULL, MS_BIND, NULL, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int rootfs_setup(const struct container_spec *spec, struct diyc_error *err)
+{
+	int r = mount_make_private(err);
+	if (r < 0)
+		return r;
+	r = overlay_mount(spec->lowerdirs, spec->upperdir, spec->workdir, spec->rootfs, spec->userns->enabled,
+			  err);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int rootfd = open(spec->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return diyc_error(err, errno, "open the container root `%s`", spec->rootfs);
+	r = mount_at(rootfd, "/proc", false, "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err);
+	if (r < 0)
+		return r;
+	r = setup_sys(rootfd, spec, err);
+	if (r < 0)
+		return r;
+	r = setup_dev(rootfd, spec, err);
+	if (r < 0)
+		return r;
+	r = setup_hostfiles(rootfd, spec, err);
+	if (r < 0)
+		return r;
+	/* pivot_root(".", ".") stacks the old root under the new one; detaching it at once
+	 * leaves no path back to the host's tree */
+	if (fchdir(rootfd) < 0)
+		return diyc_error(err, errno, "enter the container root");
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		return diyc_error(err, errno, "pivot_root into the container root");
+	if (umount2(".", MNT_DETACH) < 0)
+		return diyc_error(err, errno, "detach the old root");
+	if (chdir("/") < 0)
+		return diyc_error(err, errno, "chdir /");
+	return 0;
+}

@@ -1,0 +1,302 @@
+/* SPDX-License-Identifier: MIT */
+/* userns.c: user namespace id maps (subuid/subgid, newuidmap/newgidmap, the single
+ * mapping fallback) and running code inside a mapped user namespace. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <sched.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "userns.h"
+#include "util.h"
+
+extern char **environ;
+
+int subid_parse(const char *contents, const char *name, uint32_t id, struct id_range *out, int max)
+{
+	char idstr[16];
+	snprintf(idstr, sizeof(idstr), "%u", id);
+	int n = 0;
+	const char *line = contents;
+	while (line && *line) {
+		const char *eol = strchrnul(line, '\n');
+		char buf[512];
+		size_t len = eol - line;
+		if (len < sizeof(buf)) {
+			memcpy(buf, line, len);
+			buf[len] = '\0';
+			char *c1 = strchr(buf, ':');
+			char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+			if (buf[0] != '#' && c1 && c2 && !strchr(c2 + 1, ':')) {
+				*c1 = *c2 = '\0';
+				uint64_t start, count;
+				if (((name && !strcmp(buf, name)) || !strcmp(buf, idstr)) &&
+				    parse_u64(c1 + 1, UINT32_MAX - 1, &start) == 0 &&
+				    parse_u64(c2 + 1, UINT32_MAX, &count) == 0 && count > 0 &&
+				    start + count <= UINT32_MAX && n < max) {
+					out[n].start = start;
+					out[n].count = count;
+					n++;
+				}
+			}
+		}
+		line = *eol ? eol + 1 : NULL;
+	}
+	return n;
+}
+
+void idmap_build(struct idmap *m, uint32_t outside_id, const struct id_range *r, int n)
+{
+	m->n = 0;
+	m->ent[m->n++] = (struct idmap_entry){ 0, outside_id, 1 };
+	uint32_t next = 1;
+	for (int i = 0; i < n && m->n < IDMAP_MAX; i++) {
+		uint32_t count = r[i].count;
+		if ((uint64_t)next + count > UINT32_MAX)
+			break;
+		m->ent[m->n++] = (struct idmap_entry){ next, r[i].start, count };
+		next += count;
+	}
+}
+
+uint32_t idmap_size(const struct idmap *m)
+{
+	uint32_t top = 0;
+	for (int i = 0; i < m->n; i++)
+		if (m->ent[i].inside + m->ent[i].count > top)
+			top = m->ent[i].inside + m->ent[i].count;
+	return top;
+}
+
+static int read_ranges(const char *file, const char *name, uint32_t id, struct id_range *r, int max)
+{
+	_cleanup_free_ char *contents = NULL;
+	if (read_file_at(AT_FDCWD, file, 1 << 22, &contents, NULL) < 0)
+		return 0;
+	int n = subid_parse(contents, name, id, r, max);
+	return n < 0 ? 0 : n;
+}
+
+int userns_plan_init(struct userns_plan *plan, struct diyc_error *err)
+{
+	memset(plan, 0, sizeof(*plan));
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+	if (uid == 0)
+		return 0;
+	plan->enabled = true;
+	struct passwd *pw = getpwuid(uid);
+	const char *name = pw ? pw->pw_name : NULL;
+	struct id_range ur[IDMAP_MAX - 1], gr[IDMAP_MAX - 1];
+	int nu = read_ranges("/etc/subuid", name, uid, ur, IDMAP_MAX - 1);
+	int ng = read_ranges("/etc/subgid", name, uid, gr, IDMAP_MAX - 1);
+	const char *path = getenv("PATH");
+	if (nu > 0 && ng > 0) {
+		plan->newuidmap = find_in_path("newuidmap", path);
+		plan->newgidmap = find_in_path("newgidmap", path);
+	}
+	if (nu == 0 || ng == 0) {
+		diyc_warn("no subordinate ids for user %s in /etc/subuid and /etc/subgid: only root is mapped "
+			  "in the container (add a range with `usermod --add-subuids`)", name ? name : "?");
+	} else if (!plan->newuidmap || !plan->newgidmap) {
+		diyc_warn("newuidmap/newgidmap not found in PATH: only root is mapped in the container "
+			  "(install the `uidmap` package)");
+	}
+	if (nu == 0 || ng == 0 || !plan->newuidmap || !plan->newgidmap) {
+		free(steal_ptr(plan->newuidmap));
+		free(steal_ptr(plan->newgidmap));
+		plan->single = true;
+		nu = ng = 0;
+	}
+	idmap_build(&plan->uids, uid, ur, nu);
+	idmap_build(&plan->gids, gid, gr, ng);
+	return 0;
+}
+
+void userns_plan_free(struct userns_plan *plan)
+{
+	free(steal_ptr(plan->newuidmap));
+	free(steal_ptr(plan->newgidmap));
+}
+
+static int write_proc(pid_t pid, const char *file, const char *data)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, file);
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = write(fd, data, strlen(data));
+	if (n < 0)
+		return -errno;
+	return n == (ssize_t)strlen(data) ? 0 : -EIO;
+}
+
+struct map_helper {
+	pid_t pid;
+	int errfd;
+	const char *tool;
+};
+
+static int spawn_map_helper(struct map_helper *h, const char *tool, pid_t target, const struct idmap *m,
+			    struct diyc_error *err)
+{
+	char *argv[2 + 3 * IDMAP_MAX + 1];
+	char nums[3 * IDMAP_MAX + 1][12];
+	int a = 0, k = 0;
+	argv[a++] = (char *)tool;
+	snprintf(nums[k], sizeof(nums[k]), "%d", target);
+	argv[a++] = nums[k++];
+	for (int i = 0; i < m->n; i++) {
+		uint32_t v[3] = { m->ent[i].inside, m->ent[i].outside, m->ent[i].count };
+		for (int j = 0; j < 3; j++) {
+			snprintf(nums[k], sizeof(nums[k]), "%u", v[j]);
+			argv[a++] = nums[k++];
+		}
+	}
+	argv[a] = NULL;
+	int pipefd[2];
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return diyc_error(err, errno, "pipe");
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, pipefd[1], 2);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	int r = posix_spawn(&h->pid, tool, &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(pipefd[1]);
+	if (r != 0) {
+		close(pipefd[0]);
+		return diyc_error(err, r, "run `%s`", tool);
+	}
+	h->errfd = pipefd[0];
+	h->tool = tool;
+	return 0;
+}
+
+static int finish_map_helper(struct map_helper *h, struct diyc_error *err, int prev)
+{
+	char out[512];
+	ssize_t n = 0, k;
+	while (n < (ssize_t)sizeof(out) - 1 && (k = read(h->errfd, out + n, sizeof(out) - 1 - n)) > 0)
+		n += k;
+	out[n] = '\0';
+	while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == ' '))
+		out[--n] = '\0';
+	close(h->errfd);
+	int status;
+	while (waitpid(h->pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (prev < 0)
+		return prev;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		char *nl;
+		while ((nl = strchr(out, '\n')))
+			*nl = ' ';
+		return diyc_error_plain(err, EPERM,
+			"`%s` failed to write the id map: %s (check /etc/subuid and /etc/subgid, and that %s is setuid root)",
+			h->tool, n ? out : "no output", h->tool);
+	}
+	return 0;
+}
+
+int userns_write_maps(const struct userns_plan *plan, pid_t pid, struct diyc_error *err)
+{
+	if (!plan->enabled)
+		return 0;
+	if (plan->single) {
+		char buf[64];
+		snprintf(buf, sizeof(buf), "0 %u 1\n", plan->uids.ent[0].outside);
+		int r = write_proc(pid, "uid_map", buf);
+		if (r < 0)
+			return diyc_error(err, -r, "write uid_map of %d", pid);
+		r = write_proc(pid, "setgroups", "deny");
+		if (r < 0)
+			return diyc_error(err, -r, "write setgroups of %d", pid);
+		snprintf(buf, sizeof(buf), "0 %u 1\n", plan->gids.ent[0].outside);
+		r = write_proc(pid, "gid_map", buf);
+		if (r < 0)
+			return diyc_error(err, -r, "write gid_map of %d", pid);
+		return 0;
+	}
+	/* both helpers are setuid programs that take ~0.5 ms each to start: run them at once */
+	struct map_helper hu, hg;
+	int r = spawn_map_helper(&hu, plan->newuidmap, pid, &plan->uids, err);
+	if (r < 0)
+		return r;
+	r = spawn_map_helper(&hg, plan->newgidmap, pid, &plan->gids, err);
+	if (r < 0) {
+		finish_map_helper(&hu, NULL, r);
+		return r;
+	}
+	r = finish_map_helper(&hu, err, 0);
+	return finish_map_helper(&hg, err, r);
+}
+
+pid_t clone_fork(unsigned long flags)
+{
+	return (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
+}
+
+int userns_run(const struct userns_plan *plan, unsigned long extra_flags,
+	       int (*fn)(void *arg, struct diyc_error *err), void *arg, struct diyc_error *err)
+{
+	int sync[2];
+	if (pipe2(sync, O_CLOEXEC) < 0)
+		return diyc_error(err, errno, "pipe");
+	int errpipe[2];
+	if (pipe2(errpipe, O_CLOEXEC) < 0) {
+		close(sync[0]);
+		close(sync[1]);
+		return diyc_error(err, errno, "pipe");
+	}
+	unsigned long flags = extra_flags | (plan->enabled ? CLONE_NEWUSER : 0);
+	pid_t pid = clone_fork(flags);
+	if (pid < 0) {
+		int e = errno;
+		close(sync[0]); close(sync[1]); close(errpipe[0]); close(errpipe[1]);
+		return diyc_error(err, e, "create a user namespace (are unprivileged user namespaces enabled?)");
+	}
+	if (pid == 0) {
+		close(sync[1]);
+		close(errpipe[0]);
+		char c;
+		if (read(sync[0], &c, 1) != 1)
+			_exit(DIYC_EXIT_RUNTIME);
+		struct diyc_error cerr = { 0 };
+		int r = fn(arg, &cerr);
+		if (r < 0) {
+			write_all(errpipe[1], &cerr, sizeof(cerr));
+			_exit(DIYC_EXIT_RUNTIME);
+		}
+		_exit(0);
+	}
+	close(sync[0]);
+	close(errpipe[1]);
+	int r = userns_write_maps(plan, pid, err);
+	if (r == 0 && write(sync[1], "g", 1) != 1)
+		r = diyc_error(err, errno, "start the user namespace child");
+	close(sync[1]);
+	struct diyc_error cerr;
+	ssize_t n = read(errpipe[0], &cerr, sizeof(cerr));
+	close(errpipe[0]);
+	int status;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (r < 0)
+		return r;
+	if (n == (ssize_t)sizeof(cerr)) {
+		cerr.msg[sizeof(cerr.msg) - 1] = '\0';
+		if (err)
+			*err = cerr;
+		return cerr.errnum ? -cerr.errnum : -EINVAL;
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return diyc_error_plain(err, EIO, "the user namespace helper process died unexpectedly");
+	return 0;
+}

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/* userns.h: the user namespace id maps: reading the caller's subordinate ranges,
+ * writing the maps with newuidmap/newgidmap or a single mapping, and running a
+ * function inside a fresh user namespace with those maps. */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "error.h"
+
+#define IDMAP_MAX 32
+
+struct id_range {
+	uint32_t start, count;
+};
+
+struct idmap_entry {
+	uint32_t inside, outside, count;
+};
+
+struct idmap {
+	struct idmap_entry ent[IDMAP_MAX];
+	int n;
+};
+
+struct userns_plan {
+	bool enabled;          /* false under root: no user namespace is created */
+	bool single;           /* only the caller's own uid/gid is mapped */
+	char *newuidmap, *newgidmap;
+	struct idmap uids, gids;
+};
+
+/* Parses subuid/subgid file contents for the ranges of user NAME or numeric ID.
+ * Returns the number of ranges found (0..max) or a negative errno. */
+int subid_parse(const char *contents, const char *name, uint32_t id, struct id_range *out, int max);
+/* Builds the map: container 0 -> outside_id, then 1.. over the ranges in order. */
+void idmap_build(struct idmap *m, uint32_t outside_id, const struct id_range *r, int n);
+
+/* Decides how the caller's user namespace is mapped. Prints the one-line warning
+ * when it has to fall back to a single mapping. */
+int userns_plan_init(struct userns_plan *plan, struct diyc_error *err);
+void userns_plan_free(struct userns_plan *plan);
+/* Writes the maps of process PID (which must be in a new user namespace). */
+int userns_write_maps(const struct userns_plan *plan, pid_t pid, struct diyc_error *err);
+/* Highest container uid/gid mapped + 1 (for chown checks). */
+uint32_t idmap_size(const struct idmap *m);
+
+/* clone() with fork semantics and the given CLONE_NEW* flags. */
+pid_t clone_fork(unsigned long flags);
+
+/* Runs fn(arg) in a child inside a new user namespace (plus extra_flags namespaces)
+ * with the plan's maps, and waits for it. An error set by fn is carried back. Under
+ * root (plan not enabled) the child gets only extra_flags. */
+int userns_run(const struct userns_plan *plan, unsigned long extra_flags,
+	       int (*fn)(void *arg, struct diyc_error *err), void *arg, struct diyc_error *err);

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+/* util.h: cleanup attributes, bounded number parsing, file and directory helpers
+ * shared by every module. */
+#pragma once
+#include <dirent.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/types.h>
+#include <unistd.h>
+#include "error.h"
+
+static inline void closep(int *fd) { if (*fd >= 0) close(*fd); }
+static inline void freep(void *p) { free(*(void **)p); }
+static inline void fclosep(FILE **f) { if (*f) fclose(*f); }
+static inline void closedirp(DIR **d) { if (*d) closedir(*d); }
+static inline void strvfreep(char ***v)
+{
+	if (*v)
+		for (char **p = *v; *p; p++)
+			free(*p);
+	free(*v);
+}
+
+#define _cleanup_close_ __attribute__((cleanup(closep)))
+#define _cleanup_free_ __attribute__((cleanup(freep)))
+#define _cleanup_fclose_ __attribute__((cleanup(fclosep)))
+#define _cleanup_closedir_ __attribute__((cleanup(closedirp)))
+#define _cleanup_strv_ __attribute__((cleanup(strvfreep)))
+
+static inline int steal_fd(int *fd) { int r = *fd; *fd = -1; return r; }
+#define steal_ptr(p) ({ __typeof__(p) _t = (p); (p) = NULL; _t; })
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Parses a decimal unsigned integer with no sign, no spaces and no trailing text,
+ * at most max. Returns 0 or -EINVAL / -ERANGE. */
+int parse_u64(const char *s, uint64_t max, uint64_t *out);
+
+bool str_has_prefix(const char *s, const char *prefix);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* mkdir -p; existing directories are fine. */
+int mkdir_p(const char *path, mode_t mode);
+/* Removes NAME below DIRFD recursively; a missing entry is success. Directories that
+ * the caller owns but cannot read or write are made accessible first. */
+int rm_rf_at(int dirfd, const char *name);
+int rm_rf(const char *path);
+
+/* Writes the data to DIR/NAME through a temporary file, fsync and rename. */
+int write_file_atomic(int dirfd, const char *name, const void *data, size_t len, mode_t mode);
+/* Creates or truncates PATH and writes data (no fsync: for regenerated runtime files). */
+int write_file_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode);
+/* Reads a whole file of at most max bytes, NUL-terminated. */
+int read_file_at(int dirfd, const char *name, size_t max, char **out, size_t *len);
+
+/* Writes all of buf, retrying on EINTR and short writes. */
+int write_all(int fd, const void *buf, size_t len);
+
+/* Looks up an executable in PATH-like list; returns malloc'd path or NULL. */
+char *find_in_path(const char *name, const char *path);
+
+/* Random lowercase hex string of 2*bytes characters into out (size >= 2*bytes+1). */
+int random_hex(char *out, size_t bytes);
