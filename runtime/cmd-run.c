@@ -138,6 +138,29 @@ static char *config_json(const struct run_flags *f, const struct container_dirs 
 	return s;
 }
 
+struct prepare_ctx {
+	const struct container_dirs *d;
+	const char *json, *hostname;
+	bool durable, own_netns;
+};
+
+/* Runs while newuidmap/newgidmap write the container's maps. */
+static int prepare(void *arg, struct diyc_error *err)
+{
+	struct prepare_ctx *c = arg;
+	int r = container_populate(c->d, err);
+	if (r == 0)
+		r = container_write_config(c->d, c->json, c->durable, err);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int runfd = open(c->d->run, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	if (runfd < 0)
+		return diyc_error(err, errno, "open `%s`", c->d->run);
+	r = hostfiles_write(runfd, c->hostname, c->own_netns, err);
+	diyc_debug("container `%s` prepared", c->d->name);
+	return r;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct run_flags f = { .init = true, .net = NET_NONE };
@@ -227,28 +250,24 @@ int cmd_run(int argc, char **argv)
 
 	int status = DIYC_EXIT_RUNTIME, r;
 	_cleanup_free_ char *json = config_json(&f, &d, image_ref, &img, cmd, hostname);
-	_cleanup_close_ int runfd = open(d.run, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-	if (runfd < 0)
-		r = diyc_error(&err, errno, "open `%s`", d.run);
-	else if (!json)
+	struct prepare_ctx prep = { .d = &d, .json = json, .hostname = hostname, .durable = !f.rm,
+				    .own_netns = f.net != NET_HOST };
+	struct container_spec spec = {
+		.name = d.name, .hostname = hostname, .lowerdirs = img.layer_dirs,
+		.upperdir = d.upper, .workdir = d.work, .rootfs = d.rootfs, .hostfiles = d.run,
+		.argv = cmd, .env = f.env, .workdir_in = f.workdir, .user = f.user,
+		.tty = f.tty, .interactive = f.interactive, .init = f.init, .net = f.net,
+		.userns = &plan,
+	};
+	if (!json)
 		r = diyc_error(&err, ENOMEM, "configuration");
-	else if ((r = container_write_config(&d, json, !f.rm, &err)) == 0)
-		r = hostfiles_write(runfd, hostname, f.net != NET_HOST, &err);
-	diyc_debug("container `%s` prepared", d.name);
-	if (r == 0) {
-		struct container_spec spec = {
-			.name = d.name, .hostname = hostname, .lowerdirs = img.layer_dirs,
-			.upperdir = d.upper, .workdir = d.work, .rootfs = d.rootfs, .hostfiles = d.run,
-			.argv = cmd, .env = f.env, .workdir_in = f.workdir, .user = f.user,
-			.tty = f.tty, .interactive = f.interactive, .init = f.init, .net = f.net,
-			.userns = &plan,
-		};
-		r = container_run(&spec, &status, &err);
-	}
+	else
+		r = container_run_prepared(&spec, prepare, &prep, &status, &err);
 	bool started = r >= 0;
 	if (f.rm || !started) {
 		/* a container that never started leaves nothing behind */
 		struct diyc_error rmerr = { 0 };
+		diyc_debug("removing");
 		if (container_remove_dirs(&d, &plan, &rmerr) < 0)
 			diyc_warn("could not remove container `%s`: %s", d.name, rmerr.msg);
 	} else {

@@ -161,6 +161,7 @@ container_child(const struct container_spec *spec, int syncfd)
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (read(syncfd, &go, 1) != 1)
 		_exit(DIYC_EXIT_RUNTIME);
+	diyc_debug("child released");
 	setsid();
 	/* drop everything inherited from the caller but stdio and the sync socket */
 	if (syncfd > 3)
@@ -215,6 +216,7 @@ container_child(const struct container_spec *spec, int syncfd)
 		diyc_error(&err, ENOMEM, "environment");
 		goto fail;
 	}
+	diyc_debug("command prepared");
 	if (!spec->init)
 		command_exec(spec, &u, envp, slave, syncfd);
 
@@ -398,6 +400,12 @@ int supervise(pid_t pid, int syncfd, const struct supervise_opts *o, int *status
 
 int container_run(const struct container_spec *spec, int *status, struct diyc_error *err)
 {
+	return container_run_prepared(spec, NULL, NULL, status, err);
+}
+
+int container_run_prepared(const struct container_spec *spec, int (*prepare)(void *arg, struct diyc_error *err),
+			   void *arg, int *status, struct diyc_error *err)
+{
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return diyc_error(err, errno, "socketpair");
@@ -428,7 +436,15 @@ int container_run(const struct container_spec *spec, int *status, struct diyc_er
 	_cleanup_close_ int syncfd = sv[0];
 	diyc_debug("container child %d started", pid);
 
-	int r = userns_write_maps(spec->userns, pid, err);
+	struct map_helpers maps;
+	int r = userns_maps_start(spec->userns, pid, &maps, err);
+	if (r == 0 && prepare) {
+		r = prepare(arg, err);
+		if (r < 0)
+			userns_maps_finish(&maps, NULL);
+	}
+	if (r == 0)
+		r = userns_maps_finish(&maps, err);
 	if (r < 0) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);

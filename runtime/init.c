@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include "container.h"
 #include "init.h"
+#include "error.h"
 
 int init_supervise(pid_t cmd)
 {
@@ -34,6 +35,7 @@ int init_supervise(pid_t cmd)
 		while ((p = waitpid(-1, &status, WNOHANG)) > 0) {
 			if (p != cmd)
 				continue;
+			diyc_debug("init: command ended");
 			if (WIFEXITED(status))
 				return WEXITSTATUS(status);
 			if (WIFSIGNALED(status))

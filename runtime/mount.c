@@ -220,6 +220,7 @@ int rootfs_setup(const struct container_spec *spec, struct diyc_error *err)
 			  err);
 	if (r < 0)
 		return r;
+	diyc_debug("overlay mounted");
 	_cleanup_close_ int rootfd = open(spec->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return diyc_error(err, errno, "open the container root `%s`", spec->rootfs);
@@ -229,14 +230,17 @@ int rootfs_setup(const struct container_spec *spec, struct diyc_error *err)
 	r = setup_sys(rootfd, spec, err);
 	if (r < 0)
 		return r;
+	diyc_debug("proc and sys mounted");
 	r = setup_dev(rootfd, spec, err);
 	if (r < 0)
 		return r;
+	diyc_debug("dev mounted");
 	r = setup_hostfiles(rootfd, spec, err);
 	if (r < 0)
 		return r;
 	/* pivot_root(".", ".") stacks the old root under the new one; detaching it at once
 	 * leaves no path back to the host's tree */
+	diyc_debug("etc files mounted");
 	if (fchdir(rootfd) < 0)
 		return diyc_error(err, errno, "enter the container root");
 	if (syscall(SYS_pivot_root, ".", ".") < 0)
@@ -245,5 +249,6 @@ int rootfs_setup(const struct container_spec *spec, struct diyc_error *err)
 		return diyc_error(err, errno, "detach the old root");
 	if (chdir("/") < 0)
 		return diyc_error(err, errno, "chdir /");
+	diyc_debug("pivoted");
 	return 0;
 }

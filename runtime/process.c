@@ -4,6 +4,8 @@
  * pivot_root, never the host's. */
 #include <errno.h>
 #include <grp.h>
+#include <sys/capability.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -195,6 +197,16 @@ int process_become(const struct process_user *u, bool set_groups, const char *di
 		return diyc_error(err, errno, "set gid %u", u->gid);
 	if (setresuid(u->uid, u->uid, u->uid) < 0)
 		return diyc_error(err, errno, "set uid %u", u->uid);
+	/* nothing is handed on through exec but what the command's uid gives it */
+	cap_t caps = cap_get_proc();
+	if (caps) {
+		cap_clear_flag(caps, CAP_INHERITABLE);
+		int r = cap_set_proc(caps);
+		cap_free(caps);
+		if (r < 0 && u->uid == 0)
+			return diyc_error(err, errno, "clear inheritable capabilities");
+	}
+	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
 	if (chdir(dir ? dir : "/") < 0)
 		return diyc_error(err, errno, "change to working directory `%s`", dir ? dir : "/");
 	return 0;

@@ -12,6 +12,7 @@
 #include "image.h"
 #include "state.h"
 #include "util.h"
+#include "error.h"
 
 bool container_name_valid(const char *name)
 {
@@ -120,15 +121,19 @@ int container_create(const struct diyc_paths *p, const char *name, struct contai
 	snprintf(d->upper, sizeof(d->upper), "%s/upper", d->data);
 	snprintf(d->work, sizeof(d->work), "%s/work", d->data);
 	snprintf(d->rootfs, sizeof(d->rootfs), "%s/rootfs", d->run);
+	return 0;
+}
+
+int container_populate(const struct container_dirs *d, struct diyc_error *err)
+{
+	int r = 0;
 	/* a run dir left by a crash under the same name is stale: the data dir was free */
-	if (mkdir(d->run, 0700) < 0 && errno == EEXIST)
-		rm_rf(d->run), r = mkdir(d->run, 0700) < 0 ? -errno : 0;
-	if (r < 0 || mkdir(d->upper, 0755) < 0 || mkdir(d->work, 0700) < 0 || mkdir(d->rootfs, 0755) < 0) {
-		int e = r < 0 ? -r : errno;
+	if (mkdir(d->run, 0700) < 0 && errno == EEXIST) {
 		rm_rf(d->run);
-		rm_rf(d->data);
-		return diyc_error(err, e, "create the directories of container `%s`", d->name);
+		r = mkdir(d->run, 0700) < 0 ? -errno : 0;
 	}
+	if (r < 0 || mkdir(d->upper, 0755) < 0 || mkdir(d->work, 0700) < 0 || mkdir(d->rootfs, 0755) < 0)
+		return diyc_error(err, r < 0 ? -r : errno, "create the directories of container `%s`", d->name);
 	return 0;
 }
 
@@ -149,6 +154,7 @@ int container_remove_dirs(const struct container_dirs *d, const struct userns_pl
 			  struct diyc_error *err)
 {
 	int r1 = remove_tree(plan, d->run, err);
+	diyc_debug("run dir removed");
 	int r2 = remove_tree(plan, d->data, err);
 	return r1 < 0 ? r1 : r2;
 }

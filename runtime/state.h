@@ -24,10 +24,12 @@ bool hostname_valid(const char *h);
 /* The hostname a container gets by default: its name, cut to a valid hostname. */
 void hostname_from_name(const char *name, char *out, size_t outsz);
 
-/* Creates the container's directories; NAME NULL picks an unused generated name.
- * Fails with a clear message when the name is taken. */
+/* Claims the name by creating DATA/containers/NAME and fills in the paths; NAME NULL
+ * picks an unused generated name. Fails with a clear message when the name is taken. */
 int container_create(const struct diyc_paths *p, const char *name, struct container_dirs *d,
 		     struct diyc_error *err);
+/* Creates the rest: upper/, work/, and the run dir with the rootfs mount point. */
+int container_populate(const struct container_dirs *d, struct diyc_error *err);
 /* Writes config.json atomically (fsync when durable). */
 int container_write_config(const struct container_dirs *d, const char *json, bool durable,
 			   struct diyc_error *err);

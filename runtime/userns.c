@@ -137,13 +137,7 @@ static int write_proc(pid_t pid, const char *file, const char *data)
 	return n == (ssize_t)strlen(data) ? 0 : -EIO;
 }
 
-struct map_helper {
-	pid_t pid;
-	int errfd;
-	const char *tool;
-};
-
-static int spawn_map_helper(struct map_helper *h, const char *tool, pid_t target, const struct idmap *m,
+static int spawn_map_helper(struct map_helpers *h, int i, const char *tool, pid_t target, const struct idmap *m,
 			    struct diyc_error *err)
 {
 	char *argv[2 + 3 * IDMAP_MAX + 1];
@@ -152,10 +146,10 @@ static int spawn_map_helper(struct map_helper *h, const char *tool, pid_t target
 	argv[a++] = (char *)tool;
 	snprintf(nums[k], sizeof(nums[k]), "%d", target);
 	argv[a++] = nums[k++];
-	for (int i = 0; i < m->n; i++) {
-		uint32_t v[3] = { m->ent[i].inside, m->ent[i].outside, m->ent[i].count };
-		for (int j = 0; j < 3; j++) {
-			snprintf(nums[k], sizeof(nums[k]), "%u", v[j]);
+	for (int j = 0; j < m->n; j++) {
+		uint32_t v[3] = { m->ent[j].inside, m->ent[j].outside, m->ent[j].count };
+		for (int x = 0; x < 3; x++) {
+			snprintf(nums[k], sizeof(nums[k]), "%u", v[x]);
 			argv[a++] = nums[k++];
 		}
 	}
@@ -167,30 +161,31 @@ static int spawn_map_helper(struct map_helper *h, const char *tool, pid_t target
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, pipefd[1], 2);
 	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	int r = posix_spawn(&h->pid, tool, &fa, NULL, argv, environ);
+	int r = posix_spawn(&h->pid[i], tool, &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	close(pipefd[1]);
 	if (r != 0) {
 		close(pipefd[0]);
 		return diyc_error(err, r, "run `%s`", tool);
 	}
-	h->errfd = pipefd[0];
-	h->tool = tool;
+	h->errfd[i] = pipefd[0];
+	h->tool[i] = tool;
+	h->started = i + 1;
 	return 0;
 }
 
-static int finish_map_helper(struct map_helper *h, struct diyc_error *err, int prev)
+static int finish_map_helper(struct map_helpers *h, int i, struct diyc_error *err, int prev)
 {
 	char out[512];
 	ssize_t n = 0, k;
-	while (n < (ssize_t)sizeof(out) - 1 && (k = read(h->errfd, out + n, sizeof(out) - 1 - n)) > 0)
+	while (n < (ssize_t)sizeof(out) - 1 && (k = read(h->errfd[i], out + n, sizeof(out) - 1 - n)) > 0)
 		n += k;
 	out[n] = '\0';
 	while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == ' '))
 		out[--n] = '\0';
-	close(h->errfd);
+	close(h->errfd[i]);
 	int status;
-	while (waitpid(h->pid, &status, 0) < 0 && errno == EINTR)
+	while (waitpid(h->pid[i], &status, 0) < 0 && errno == EINTR)
 		;
 	if (prev < 0)
 		return prev;
@@ -200,13 +195,14 @@ static int finish_map_helper(struct map_helper *h, struct diyc_error *err, int p
 			*nl = ' ';
 		return diyc_error_plain(err, EPERM,
 			"`%s` failed to write the id map: %s (check /etc/subuid and /etc/subgid, and that %s is setuid root)",
-			h->tool, n ? out : "no output", h->tool);
+			h->tool[i], n ? out : "no output", h->tool[i]);
 	}
 	return 0;
 }
 
-int userns_write_maps(const struct userns_plan *plan, pid_t pid, struct diyc_error *err)
+int userns_maps_start(const struct userns_plan *plan, pid_t pid, struct map_helpers *h, struct diyc_error *err)
 {
+	memset(h, 0, sizeof(*h));
 	if (!plan->enabled)
 		return 0;
 	if (plan->single) {
@@ -224,18 +220,31 @@ int userns_write_maps(const struct userns_plan *plan, pid_t pid, struct diyc_err
 			return diyc_error(err, -r, "write gid_map of %d", pid);
 		return 0;
 	}
-	/* both helpers are setuid programs that take ~0.5 ms each to start: run them at once */
-	struct map_helper hu, hg;
-	int r = spawn_map_helper(&hu, plan->newuidmap, pid, &plan->uids, err);
+	/* both helpers are setuid programs that take a while to start: run them at once */
+	int r = spawn_map_helper(h, 0, plan->newuidmap, pid, &plan->uids, err);
+	if (r == 0)
+		r = spawn_map_helper(h, 1, plan->newgidmap, pid, &plan->gids, err);
+	if (r < 0)
+		userns_maps_finish(h, NULL);
+	return r;
+}
+
+int userns_maps_finish(struct map_helpers *h, struct diyc_error *err)
+{
+	int r = 0;
+	for (int i = 0; i < h->started; i++)
+		r = finish_map_helper(h, i, err, err ? r : -ECANCELED);
+	h->started = 0;
+	return r;
+}
+
+int userns_write_maps(const struct userns_plan *plan, pid_t pid, struct diyc_error *err)
+{
+	struct map_helpers h;
+	int r = userns_maps_start(plan, pid, &h, err);
 	if (r < 0)
 		return r;
-	r = spawn_map_helper(&hg, plan->newgidmap, pid, &plan->gids, err);
-	if (r < 0) {
-		finish_map_helper(&hu, NULL, r);
-		return r;
-	}
-	r = finish_map_helper(&hu, err, 0);
-	return finish_map_helper(&hg, err, r);
+	return userns_maps_finish(&h, err);
 }
 
 pid_t clone_fork(unsigned long flags)

@@ -42,6 +42,15 @@ int userns_plan_init(struct userns_plan *plan, struct diyc_error *err);
 void userns_plan_free(struct userns_plan *plan);
 /* Writes the maps of process PID (which must be in a new user namespace). */
 int userns_write_maps(const struct userns_plan *plan, pid_t pid, struct diyc_error *err);
+/* The same in two steps, so the caller can work while newuidmap/newgidmap run. */
+struct map_helpers {
+	pid_t pid[2];
+	int errfd[2];
+	const char *tool[2];
+	int started;
+};
+int userns_maps_start(const struct userns_plan *plan, pid_t pid, struct map_helpers *h, struct diyc_error *err);
+int userns_maps_finish(struct map_helpers *h, struct diyc_error *err);
 /* Highest container uid/gid mapped + 1 (for chown checks). */
 uint32_t idmap_size(const struct idmap *m);
 
