@@ -54,9 +54,26 @@ int diyc_error_wrap(struct diyc_error *err, int ret, const char *fmt, ...)
 	return ret;
 }
 
+void diyc_print_line(const char *prefix, const char *msg)
+{
+	/* one line, whatever the user typed: control characters are shown escaped */
+	char out[4 * sizeof(((struct diyc_error *)0)->msg) + 1];
+	size_t n = 0;
+	for (const unsigned char *c = (const unsigned char *)msg; *c && n + 5 < sizeof(out); c++) {
+		if (*c == '\n')
+			n += snprintf(out + n, sizeof(out) - n, "\\n");
+		else if (*c < 0x20 || *c == 0x7f)
+			n += snprintf(out + n, sizeof(out) - n, "\\x%02x", *c);
+		else
+			out[n++] = *c;
+	}
+	out[n] = '\0';
+	fprintf(stderr, "%s%s\n", prefix, out);
+}
+
 void diyc_error_print(const struct diyc_error *err)
 {
-	fprintf(stderr, "diyc: %s\n", err->msg[0] ? err->msg : "unknown error");
+	diyc_print_line("diyc: ", err->msg[0] ? err->msg : "unknown error");
 }
 
 void diyc_warn(const char *fmt, ...)
@@ -66,7 +83,7 @@ void diyc_warn(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "diyc: warning: %s\n", buf);
+	diyc_print_line("diyc: warning: ", buf);
 }
 
 void diyc_debug(const char *fmt, ...)

@@ -26,6 +26,8 @@ int diyc_error_wrap(struct diyc_error *err, int ret, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* Prints "diyc: MSG" to stderr. */
 void diyc_error_print(const struct diyc_error *err);
+/* Prints PREFIX MSG as one line, escaping control characters. */
+void diyc_print_line(const char *prefix, const char *msg);
 void diyc_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 extern int diyc_verbose;

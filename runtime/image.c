@@ -498,8 +498,8 @@ static int set_name(const struct diyc_paths *p, const char *norm, const char *id
 int image_import(const struct diyc_paths *p, const struct userns_plan *plan, const char *src, const char *ref,
 		 char id_out[IMAGE_ID_LEN + 1], struct diyc_error *err)
 {
-	char norm[PATH_MAX];
-	int r = image_ref_normalize(ref, norm, sizeof(norm), err);
+	char norm[PATH_MAX] = "";
+	int r = ref ? image_ref_normalize(ref, norm, sizeof(norm), err) : 0;
 	if (r < 0)
 		return r;
 	struct stat st;
@@ -567,7 +567,7 @@ int image_import(const struct diyc_paths *p, const struct userns_plan *plan, con
 	_cleanup_close_ int dfd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 	r = dfd < 0 ? -errno : write_file_atomic(dfd, name, text, strlen(text), 0600);
 	json_object_put(j);
-	if (r == 0)
+	if (r == 0 && ref)
 		r = set_name(p, norm, id, err);
 	else
 		diyc_error(err, -r, "write image metadata");

@@ -40,7 +40,9 @@ int usage_error(const char *cmd, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "diyc: %s (see `diyc %s --help`)\n", buf, cmd);
+	char line[1200];
+	snprintf(line, sizeof(line), "%s (see `diyc %s --help`)", buf, cmd);
+	diyc_print_line("diyc: ", line);
 	return DIYC_EXIT_RUNTIME;
 }
 
@@ -63,7 +65,7 @@ int fail(const struct diyc_error *err)
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		fputs(usage, stderr);
+		fprintf(stderr, "diyc: a command is required, such as `diyc run IMAGE` (see `diyc --help`)\n");
 		return DIYC_EXIT_RUNTIME;
 	}
 	const char *cmd = argv[1];
@@ -84,9 +86,11 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(cmd, commands[i].name))
 			return commands[i].fn(argc - 1, argv + 1);
+	char line[512];
 	if (cmd[0] == '-')
-		fprintf(stderr, "diyc: unknown flag: %s (see `diyc --help`)\n", cmd);
+		snprintf(line, sizeof(line), "unknown flag: %s (see `diyc --help`)", cmd);
 	else
-		fprintf(stderr, "diyc: unknown command `%s` (see `diyc --help`)\n", cmd);
+		snprintf(line, sizeof(line), "unknown command `%s` (see `diyc --help`)", cmd);
+	diyc_print_line("diyc: ", line);
 	return DIYC_EXIT_RUNTIME;
 }
