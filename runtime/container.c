@@ -25,10 +25,10 @@
 #include <termios.h>
 #include <unistd.h>
 #include <linux/close_range.h>
-#include <net/if.h>
 #include "container.h"
 #include "init.h"
 #include "mount.h"
+#include "net.h"
 #include "process.h"
 #include "terminal.h"
 #include "util.h"
@@ -43,21 +43,6 @@ void sync_send_error(int syncfd, const struct diyc_error *err)
 	snprintf(m.msg, sizeof(m.msg), "%s", err->msg);
 	ssize_t n = send(syncfd, &m, sizeof(m), MSG_NOSIGNAL);
 	(void)n;
-}
-
-static int loopback_up(struct diyc_error *err)
-{
-	_cleanup_close_ int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return diyc_error(err, errno, "socket for the loopback interface");
-	struct ifreq ifr = { 0 };
-	strcpy(ifr.ifr_name, "lo");
-	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
-		return diyc_error(err, errno, "read flags of `lo`");
-	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
-		return diyc_error(err, errno, "bring up `lo`");
-	return 0;
 }
 
 /* Executes argv[0] looked up in the PATH of envp (not diyc's own PATH). */
@@ -403,19 +388,17 @@ int container_run(const struct container_spec *spec, int *status, struct diyc_er
 	return container_run_prepared(spec, NULL, NULL, status, err);
 }
 
-int container_run_prepared(const struct container_spec *spec, int (*prepare)(void *arg, struct diyc_error *err),
-			   void *arg, int *status, struct diyc_error *err)
+int spawn_in_namespaces(unsigned long flags, const struct userns_plan *plan, child_fn child, const void *child_arg,
+			int (*prepare)(void *arg, struct diyc_error *err), void *prep_arg,
+			const struct supervise_opts *o, int *status, struct diyc_error *err)
 {
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return diyc_error(err, errno, "socketpair");
+	/* blocked before the clone, so no forwarded signal is lost and the child inherits the mask */
 	sigset_t set, old;
 	block_signals(&set, &old);
-
-	unsigned long flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
-	if (spec->net != NET_HOST)
-		flags |= CLONE_NEWNET;
-	if (spec->userns->enabled)
+	if (plan->enabled)
 		flags |= CLONE_NEWUSER;
 	pid_t pid = clone_fork(flags);
 	if (pid < 0) {
@@ -424,45 +407,57 @@ int container_run_prepared(const struct container_spec *spec, int (*prepare)(voi
 		close(sv[1]);
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		if (e == EPERM || e == ENOSPC)
-			return diyc_error(err, e, "create the container's namespaces (are unprivileged user "
-				"namespaces enabled? see /proc/sys/user/max_user_namespaces)");
-		return diyc_error(err, e, "create the container's namespaces");
+			return diyc_error(err, e, "create namespaces (are unprivileged user namespaces enabled? "
+				"see /proc/sys/user/max_user_namespaces)");
+		return diyc_error(err, e, "create namespaces");
 	}
 	if (pid == 0) {
 		close(sv[0]);
-		container_child(spec, sv[1]);
+		child(child_arg, sv[1]);
 	}
 	close(sv[1]);
 	_cleanup_close_ int syncfd = sv[0];
-	diyc_debug("container child %d started", pid);
+	diyc_debug("child %d started", pid);
 
 	struct map_helpers maps;
-	int r = userns_maps_start(spec->userns, pid, &maps, err);
+	int r = (flags & CLONE_NEWUSER) ? userns_maps_start(plan, pid, &maps, err) : 0;
+	if (!(flags & CLONE_NEWUSER))
+		maps.started = 0;
 	if (r == 0 && prepare) {
-		r = prepare(arg, err);
+		r = prepare(prep_arg, err);
 		if (r < 0)
 			userns_maps_finish(&maps, NULL);
 	}
 	if (r == 0)
 		r = userns_maps_finish(&maps, err);
+	diyc_debug("id maps written");
+	if (r == 0 && write(syncfd, "g", 1) != 1)
+		r = diyc_error(err, errno, "release the child");
 	if (r < 0) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		return r;
 	}
-	diyc_debug("id maps written");
-	if (write(syncfd, "g", 1) != 1) {
-		r = diyc_error(err, errno, "start the container");
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		sigprocmask(SIG_SETMASK, &old, NULL);
-		return r;
-	}
+	r = supervise(pid, syncfd, o, status, err);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return r;
+}
+
+static void __attribute__((noreturn)) container_child_fn(const void *arg, int syncfd)
+{
+	container_child(arg, syncfd);
+}
+
+int container_run_prepared(const struct container_spec *spec, int (*prepare)(void *arg, struct diyc_error *err),
+			   void *arg, int *status, struct diyc_error *err)
+{
+	unsigned long flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
+	if (spec->net != NET_HOST)
+		flags |= CLONE_NEWNET;
 	struct supervise_opts o = { .tty = spec->tty, .interactive = spec->interactive,
 				    .forward_winch = !spec->tty };
-	r = supervise(pid, syncfd, &o, status, err);
-	sigprocmask(SIG_SETMASK, &old, NULL);
+	int r = spawn_in_namespaces(flags, spec->userns, container_child_fn, spec, prepare, arg, &o, status, err);
 	diyc_debug("container exited, status %d", *status);
 	return r;
 }

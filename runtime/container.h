@@ -59,6 +59,14 @@ int supervise(pid_t pid, int syncfd, const struct supervise_opts *o, int *status
 extern const int forwarded_signals[];
 extern const int n_forwarded_signals;
 
+/* The role a cloned child plays; it never returns. syncfd is its end of the sync socket. */
+typedef void (*child_fn)(const void *arg, int syncfd);
+/* Clones a child into new namespaces (flags, plus a user namespace when the plan has one),
+ * runs prepare while the id maps are written, releases the child and supervises it. */
+int spawn_in_namespaces(unsigned long flags, const struct userns_plan *plan, child_fn child, const void *child_arg,
+			int (*prepare)(void *arg, struct diyc_error *err), void *prep_arg,
+			const struct supervise_opts *o, int *status, struct diyc_error *err);
+
 /* Child side of the exec: PATH lookup in the container's environment and execve.
  * Only returns on failure, with err->status 126 or 127. */
 int exec_command(char **argv, char **envp, struct diyc_error *err);
