@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -337,6 +338,8 @@ static int extract(void *arg, struct diyc_error *err)
 		}
 		if (tar_pid == 0) {
 			close(pfd[0]);
+			/* a reader that stopped early is reported by the reader, not by a signal here */
+			signal(SIGPIPE, SIG_IGN);
 			_exit(dir_to_tar(A, c->src, pfd[1], &c->result->tar_err) < 0 ? 1 : 0);
 		}
 		close(pfd[1]);
@@ -346,6 +349,7 @@ static int extract(void *arg, struct diyc_error *err)
 	struct archive *out = A->archive_write_disk_new();
 	struct archive_entry *entry = NULL;
 	int ret = 0, r;
+	bool read_failed = false;
 	unsigned skipped_dev = 0, squashed_ids = 0, entries = 0;
 	uint64_t size = 0;
 
@@ -377,6 +381,7 @@ static int extract(void *arg, struct diyc_error *err)
 		if (r == ARCHIVE_EOF)
 			break;
 		if (r < ARCHIVE_WARN) {
+			read_failed = true;
 			ret = diyc_error_plain(err, EIO, "read `%s`: %s", c->src, A->archive_error_string(in));
 			goto out;
 		}
@@ -431,17 +436,31 @@ out:
 		A->archive_read_free(in);
 	if (out)
 		A->archive_write_free(out);
-	if (tar_fd >= 0)
+	if (tar_fd >= 0) {
+		/* the end-of-archive marker comes before the writer's last padding: take all of
+		 * it, so the writer finishes cleanly */
+		if (ret == 0) {
+			char buf[4096];
+			while (read(tar_fd, buf, sizeof(buf)) > 0)
+				;
+		}
 		close(tar_fd);
+	}
 	if (tar_pid > 0) {
 		int status;
 		while (waitpid(tar_pid, &status, 0) < 0 && errno == EINTR)
 			;
-		if (ret == 0 && (!WIFEXITED(status) || WEXITSTATUS(status) != 0))
-			ret = diyc_error_plain(err, EIO, "read `%s`", c->src);
-		if (c->result->tar_err.msg[0]) {
-			/* the reading side knows best what went wrong */
-			*err = c->result->tar_err;
+		bool tar_failed = !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+		if (tar_failed && (ret == 0 || read_failed)) {
+			/* the stream broke on the writing side: it knows what went wrong */
+			if (c->result->tar_err.msg[0])
+				*err = c->result->tar_err;
+			else if (WIFSIGNALED(status))
+				diyc_error_plain(err, EIO, "read `%s`: the process reading it was killed by signal %d",
+						 c->src, WTERMSIG(status));
+			else
+				diyc_error_plain(err, EIO, "read `%s`: the process reading it exited with status %d",
+						 c->src, WEXITSTATUS(status));
 			ret = -EIO;
 		}
 	}
