@@ -262,7 +262,7 @@ int cmd_run(int argc, char **argv)
 	if (!json)
 		r = diyc_error(&err, ENOMEM, "configuration");
 	else
-		r = container_run_prepared(&spec, prepare, &prep, &status, &err);
+		r = container_run(&spec, prepare, &prep, &status, &err);
 	bool started = r >= 0;
 	if (f.rm || !started) {
 		/* a container that never started leaves nothing behind */

@@ -338,18 +338,16 @@ int supervise(pid_t pid, int syncfd, const struct supervise_opts *o, int *status
 		}
 		if (p[i_sig].revents) {
 			struct signalfd_siginfo si;
-			while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 				int sig = si.ssi_signo;
 				if (sig == SIGCHLD) {
-					pid_t r = waitpid(pid, &wstatus, WNOHANG);
-					if (r == pid)
+					if (waitpid(pid, &wstatus, WNOHANG) == pid)
 						exited = true;
 				} else if (sig == SIGWINCH && master >= 0) {
 					terminal_copy_winsize(isatty(0) ? 0 : 1, master);
 				} else if (sig != SIGWINCH || o->forward_winch) {
 					kill(pid, sig);
 				}
-				break;
 			}
 		}
 	}
@@ -381,11 +379,6 @@ int supervise(pid_t pid, int syncfd, const struct supervise_opts *o, int *status
 		return 1; /* the command could not be executed; err says why */
 	}
 	return 0;
-}
-
-int container_run(const struct container_spec *spec, int *status, struct diyc_error *err)
-{
-	return container_run_prepared(spec, NULL, NULL, status, err);
 }
 
 int spawn_in_namespaces(unsigned long flags, const struct userns_plan *plan, child_fn child, const void *child_arg,
@@ -449,7 +442,7 @@ static void __attribute__((noreturn)) container_child_fn(const void *arg, int sy
 	container_child(arg, syncfd);
 }
 
-int container_run_prepared(const struct container_spec *spec, int (*prepare)(void *arg, struct diyc_error *err),
+int container_run(const struct container_spec *spec, int (*prepare)(void *arg, struct diyc_error *err),
 			   void *arg, int *status, struct diyc_error *err)
 {
 	unsigned long flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;

@@ -27,14 +27,13 @@ struct container_spec {
 	const struct userns_plan *userns;
 };
 
-/* Runs the container to its end. *status is the exit status diyc should return:
- * the command's, 128+N for a signal, 126/127 for exec failures (with err set). Returns
- * a negative errno (err set) when the container could not be started at all. */
-int container_run(const struct container_spec *spec, int *status, struct diyc_error *err);
-/* The same, calling prepare(arg) while the id maps are being written: work that the
- * container child needs only after it is released (its directories, generated files). */
-int container_run_prepared(const struct container_spec *spec, int (*prepare)(void *arg, struct diyc_error *err),
-			   void *arg, int *status, struct diyc_error *err);
+/* Runs the container to its end, calling prepare(arg) (if not NULL) while the id maps
+ * are written: work the child needs only after it is released (its directories, the
+ * generated files). *status is the exit status diyc should return: the command's,
+ * 128+N for a signal, 126/127 for exec failures (with err set). Returns a negative
+ * errno (err set) when the container could not be started at all. */
+int container_run(const struct container_spec *spec, int (*prepare)(void *arg, struct diyc_error *err),
+		  void *arg, int *status, struct diyc_error *err);
 
 /* Messages on the sync socket from the container side to the parent. */
 enum sync_type { SYNC_ERROR = 1, SYNC_PTY = 2 };

@@ -40,20 +40,6 @@ int diyc_error_plain(struct diyc_error *err, int errnum, const char *fmt, ...)
 	return r;
 }
 
-int diyc_error_wrap(struct diyc_error *err, int ret, const char *fmt, ...)
-{
-	if (!err)
-		return ret;
-	char prefix[512], old[sizeof(err->msg)];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(prefix, sizeof(prefix), fmt, ap);
-	va_end(ap);
-	memcpy(old, err->msg, sizeof(old));
-	snprintf(err->msg, sizeof(err->msg), "%s: %s", prefix, old);
-	return ret;
-}
-
 void diyc_print_line(const char *prefix, const char *msg)
 {
 	/* one line, whatever the user typed: control characters are shown escaped */

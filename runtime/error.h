@@ -21,9 +21,6 @@ int diyc_error(struct diyc_error *err, int errnum, const char *fmt, ...)
 /* Same, with no strerror suffix. */
 int diyc_error_plain(struct diyc_error *err, int errnum, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-/* Prefixes the recorded message with more context: "CONTEXT: old message". */
-int diyc_error_wrap(struct diyc_error *err, int ret, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 /* Prints "diyc: MSG" to stderr. */
 void diyc_error_print(const struct diyc_error *err);
 /* Prints PREFIX MSG as one line, escaping control characters. */

@@ -12,7 +12,6 @@
 #include "image.h"
 #include "state.h"
 #include "util.h"
-#include "error.h"
 
 bool container_name_valid(const char *name)
 {

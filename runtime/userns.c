@@ -238,7 +238,7 @@ int userns_maps_finish(struct map_helpers *h, struct diyc_error *err)
 	return r;
 }
 
-int userns_write_maps(const struct userns_plan *plan, pid_t pid, struct diyc_error *err)
+static int userns_write_maps(const struct userns_plan *plan, pid_t pid, struct diyc_error *err)
 {
 	struct map_helpers h;
 	int r = userns_maps_start(plan, pid, &h, err);

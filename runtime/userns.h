@@ -40,9 +40,8 @@ void idmap_build(struct idmap *m, uint32_t outside_id, const struct id_range *r,
  * when it has to fall back to a single mapping. */
 int userns_plan_init(struct userns_plan *plan, struct diyc_error *err);
 void userns_plan_free(struct userns_plan *plan);
-/* Writes the maps of process PID (which must be in a new user namespace). */
-int userns_write_maps(const struct userns_plan *plan, pid_t pid, struct diyc_error *err);
-/* The same in two steps, so the caller can work while newuidmap/newgidmap run. */
+/* Writes the maps of process PID (which must be in a new user namespace) in two steps,
+ * so the caller can work while newuidmap/newgidmap run. */
 struct map_helpers {
 	pid_t pid[2];
 	int errfd[2];
