@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* cmd-run.c: `diyc run`: flags, then image -> container directories -> container_run. */
+/* cmd-run.c: `diyc run`: flags -> configuration, image, claimed name -> container_launch. */
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
@@ -8,9 +8,10 @@
 #include <time.h>
 #include <unistd.h>
 #include "commands.h"
+#include "config.h"
 #include "container.h"
-#include "hostfiles.h"
 #include "image.h"
+#include "lifecycle.h"
 #include "paths.h"
 #include "state.h"
 #include "util.h"
@@ -21,7 +22,8 @@ static const char run_usage[] =
 	"Run a command in a new container.\n"
 	"\n"
 	"Options:\n"
-	"  --name NAME            Name of the container (default: a generated name)\n"
+	"      --name NAME        Name of the container (default: a generated name)\n"
+	"  -d, --detach           Run in the background and print the container's name\n"
 	"      --rm               Remove the container when it exits\n"
 	"  -t, --tty              Give the container a terminal (a pty)\n"
 	"  -i, --interactive      Keep standard input connected\n"
@@ -29,6 +31,8 @@ static const char run_usage[] =
 	"  -w, --workdir DIR      Working directory inside the container (absolute)\n"
 	"  -u, --user UID[:GID]   User to run as, by number or by name from the image\n"
 	"  -h, --hostname NAME    Hostname of the container (default: its name)\n"
+	"  -v, --volume HOST:CONTAINER[:ro|rw]  Bind mount a host directory or file\n"
+	"      --tmpfs PATH[:OPTIONS]  Mount a tmpfs (options: ro, noexec, size=64m, mode=1777, ...)\n"
 	"      --net, --network MODE  none (own network namespace with loopback only, default)\n"
 	"                         or host (share the host's network)\n"
 	"      --init[=true|false] Run diyc's minimal init as PID 1 (default true)\n"
@@ -36,14 +40,21 @@ static const char run_usage[] =
 	"      --verbose          Print what diyc does, with timestamps\n"
 	"      --help             Show this help\n"
 	"\n"
+	"A container stays after its command ends (see `diyc ps -a`, `diyc start`, `diyc rm`),\n"
+	"unless --rm is given. Without -d, its output goes to your terminal; with -d, to its\n"
+	"log (`diyc logs`).\n"
+	"\n"
 	"Exit status: the command's; 125 when diyc fails, 126 when the command cannot be\n"
 	"executed, 127 when it is not found, 128+N when it is killed by signal N.\n";
 
-enum { OPT_NAME = 256, OPT_RM, OPT_NET, OPT_INIT, OPT_NO_INIT, OPT_VERBOSE, OPT_HELP };
+enum { OPT_NAME = 256, OPT_RM, OPT_TMPFS, OPT_NET, OPT_INIT, OPT_NO_INIT, OPT_VERBOSE, OPT_HELP };
 
 static const struct option run_options[] = {
 	{ "name", required_argument, NULL, OPT_NAME },
 	{ "rm", no_argument, NULL, OPT_RM },
+	{ "detach", no_argument, NULL, 'd' },
+	{ "volume", required_argument, NULL, 'v' },
+	{ "tmpfs", required_argument, NULL, OPT_TMPFS },
 	{ "tty", no_argument, NULL, 't' },
 	{ "interactive", no_argument, NULL, 'i' },
 	{ "env", required_argument, NULL, 'e' },
@@ -61,32 +72,26 @@ static const struct option run_options[] = {
 
 struct run_flags {
 	const char *name, *hostname, *workdir, *user;
-	bool rm, tty, interactive, init;
+	bool rm, tty, interactive, init, detach;
 	enum net_mode net;
 	char **env;
 	size_t n_env;
+	struct mount_entry *mounts;
+	size_t n_mounts;
 };
 
-static int add_env(struct run_flags *f, const char *arg)
+static int add_mount(struct run_flags *f, const char *spec, bool tmpfs)
 {
-	const char *eq = strchr(arg, '=');
-	if (arg[0] == '\0' || arg[0] == '=')
-		return usage_error("run", "invalid environment variable `%s`: expected KEY=VAL", arg);
-	char *kv;
-	if (eq) {
-		kv = strdup(arg);
-	} else {
-		const char *v = getenv(arg);
-		if (!v)
-			return 0; /* as docker: an unset variable is left out */
-		kv = xasprintf("%s=%s", arg, v);
-	}
-	char **n = realloc(f->env, (f->n_env + 2) * sizeof(char *));
-	if (!kv || !n)
+	struct diyc_error err = { 0 };
+	struct mount_entry m;
+	int r = tmpfs ? tmpfs_parse(spec, &m, &err) : volume_parse(spec, &m, &err);
+	if (r < 0)
+		return usage_error("run", "%s", err.msg);
+	struct mount_entry *n = realloc(f->mounts, (f->n_mounts + 1) * sizeof(*n));
+	if (!n)
 		return usage_error("run", "out of memory");
-	f->env = n;
-	f->env[f->n_env++] = kv;
-	f->env[f->n_env] = NULL;
+	f->mounts = n;
+	f->mounts[f->n_mounts++] = m;
 	return 0;
 }
 
@@ -103,71 +108,13 @@ static int parse_bool(const char *s, bool *out)
 	return -EINVAL;
 }
 
-static char *config_json(const struct run_flags *f, const struct container_dirs *d, const char *image_ref,
-			 const struct image *img, char **argv, const char *hostname)
-{
-	struct json_object *j = json_object_new_object(), *cmd = json_object_new_array(),
-			   *env = json_object_new_array();
-	char created[32];
-	time_t now = time(NULL);
-	struct tm tm;
-	gmtime_r(&now, &tm);
-	strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	json_object_object_add(j, "name", json_object_new_string(d->name));
-	json_object_object_add(j, "image", json_object_new_string(image_ref));
-	json_object_object_add(j, "image_id", json_object_new_string(img->id));
-	for (char **a = argv; *a; a++)
-		json_object_array_add(cmd, json_object_new_string(*a));
-	json_object_object_add(j, "command", cmd);
-	for (size_t i = 0; i < f->n_env; i++)
-		json_object_array_add(env, json_object_new_string(f->env[i]));
-	json_object_object_add(j, "env", env);
-	json_object_object_add(j, "hostname", json_object_new_string(hostname));
-	if (f->workdir)
-		json_object_object_add(j, "workdir", json_object_new_string(f->workdir));
-	if (f->user)
-		json_object_object_add(j, "user", json_object_new_string(f->user));
-	json_object_object_add(j, "network", json_object_new_string(f->net == NET_HOST ? "host" : "none"));
-	json_object_object_add(j, "tty", json_object_new_boolean(f->tty));
-	json_object_object_add(j, "interactive", json_object_new_boolean(f->interactive));
-	json_object_object_add(j, "init", json_object_new_boolean(f->init));
-	json_object_object_add(j, "rm", json_object_new_boolean(f->rm));
-	json_object_object_add(j, "created", json_object_new_string(created));
-	char *s = strdup(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY));
-	json_object_put(j);
-	return s;
-}
-
-struct prepare_ctx {
-	const struct container_dirs *d;
-	const char *json, *hostname;
-	bool durable, own_netns;
-};
-
-/* Runs while newuidmap/newgidmap write the container's maps. */
-static int prepare(void *arg, struct diyc_error *err)
-{
-	struct prepare_ctx *c = arg;
-	int r = container_populate(c->d, err);
-	if (r == 0)
-		r = container_write_config(c->d, c->json, c->durable, err);
-	if (r < 0)
-		return r;
-	_cleanup_close_ int runfd = open(c->d->run, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-	if (runfd < 0)
-		return diyc_error(err, errno, "open `%s`", c->d->run);
-	r = hostfiles_write(runfd, c->hostname, c->own_netns, err);
-	diyc_debug("container `%s` prepared", c->d->name);
-	return r;
-}
-
 int cmd_run(int argc, char **argv)
 {
 	struct run_flags f = { .init = true, .net = NET_NONE };
 	int c;
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+:tie:w:u:h:", run_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:dtie:w:u:h:v:", run_options, NULL)) != -1) {
 		switch (c) {
 		case OPT_NAME:
 			if (!container_name_valid(optarg))
@@ -177,10 +124,16 @@ int cmd_run(int argc, char **argv)
 			f.name = optarg;
 			break;
 		case OPT_RM: f.rm = true; break;
+		case 'd': f.detach = true; break;
+		case 'v':
+		case OPT_TMPFS:
+			if (add_mount(&f, optarg, c == OPT_TMPFS))
+				return DIYC_EXIT_RUNTIME;
+			break;
 		case 't': f.tty = true; break;
 		case 'i': f.interactive = true; break;
 		case 'e':
-			if (add_env(&f, optarg))
+			if (env_list_add(&f.env, &f.n_env, optarg, "run"))
 				return DIYC_EXIT_RUNTIME;
 			break;
 		case 'w':
@@ -228,6 +181,9 @@ int cmd_run(int argc, char **argv)
 		cmd = default_cmd;
 
 	struct diyc_error err = { 0 };
+	for (size_t i = 0; i < f.n_mounts; i++)
+		if (volume_check_host(&f.mounts[i], &err) < 0)
+			return fail(&err);
 	struct diyc_paths paths;
 	if (paths_init(&paths, &err) < 0)
 		return fail(&err);
@@ -239,42 +195,33 @@ int cmd_run(int argc, char **argv)
 		return fail(&err);
 	diyc_debug("image %.12s resolved", img.id);
 
-	struct container_dirs d;
-	if (container_create(&paths, f.name, &d, &err) < 0)
+	struct container ct;
+	if (container_claim(&paths, f.name, &ct, &err) < 0)
 		return fail(&err);
 	char hostname[64];
 	if (f.hostname)
 		snprintf(hostname, sizeof(hostname), "%s", f.hostname);
 	else
-		hostname_from_name(d.name, hostname, sizeof(hostname));
+		hostname_from_name(ct.d.name, hostname, sizeof(hostname));
 
-	int status = DIYC_EXIT_RUNTIME, r;
-	_cleanup_free_ char *json = config_json(&f, &d, image_ref, &img, cmd, hostname);
-	struct prepare_ctx prep = { .d = &d, .json = json, .hostname = hostname, .durable = !f.rm,
-				    .own_netns = f.net != NET_HOST };
-	struct container_spec spec = {
-		.name = d.name, .hostname = hostname, .lowerdirs = img.layer_dirs,
-		.upperdir = d.upper, .workdir = d.work, .rootfs = d.rootfs, .hostfiles = d.run,
-		.argv = cmd, .env = f.env, .workdir_in = f.workdir, .user = f.user,
-		.tty = f.tty, .interactive = f.interactive, .init = f.init, .net = f.net,
-		.userns = &plan,
+	struct container_config cfg = {
+		.name = ct.d.name, .image = (char *)image_ref, .image_id = img.id, .command = cmd, .env = f.env,
+		.hostname = hostname, .workdir = (char *)f.workdir, .user = (char *)f.user, .net = f.net,
+		.tty = f.tty, .interactive = f.interactive, .init = f.init, .rm = f.rm,
+		.mounts = f.mounts, .n_mounts = f.n_mounts,
 	};
+	time_now_rfc3339(cfg.created, sizeof(cfg.created));
+	int status = DIYC_EXIT_RUNTIME, r;
+	_cleanup_free_ char *json = config_to_json(&cfg);
+	struct launch_opts o = { .detach = f.detach, .interactive = f.interactive, .first_run = true,
+				 .config_json = json };
 	if (!json)
 		r = diyc_error(&err, ENOMEM, "configuration");
 	else
-		r = container_run(&spec, prepare, &prep, &status, &err);
-	bool started = r >= 0;
-	if (f.rm || !started) {
-		/* a container that never started leaves nothing behind */
-		struct diyc_error rmerr = { 0 };
-		diyc_debug("removing");
-		if (container_remove_dirs(&d, &plan, &rmerr) < 0)
-			diyc_warn("could not remove container `%s`: %s", d.name, rmerr.msg);
-	} else {
-		/* the runtime part (mount point, generated files) is rebuilt at the next start */
-		rm_rf(d.run);
-	}
-	diyc_debug("done");
+		r = container_launch(&ct, &cfg, &img, &plan, &o, &status, &err);
+	if (r == 0 && f.detach)
+		printf("%s\n", ct.d.name);
+	container_close(&ct);
 	image_free(&img);
 	userns_plan_free(&plan);
 	if (r != 0)

@@ -104,23 +104,20 @@ static void unblock_signals(void)
 
 /* The command process: its own session (no keystroke injection into the caller's
  * terminal), its terminal, its user, and exec. Never returns. */
-static void __attribute__((noreturn))
-command_exec(const struct container_spec *spec, const struct process_user *u, char **envp,
-	     int slave, int syncfd)
+void __attribute__((noreturn)) command_exec(const struct command_plan *p, int syncfd)
 {
 	struct diyc_error err = { 0 };
-	if (getpid() != 1 || !spec->init)
+	if (p->new_session)
 		setsid();
-	if (slave >= 0 && terminal_make_controlling(slave, &err) < 0)
+	if (p->slave >= 0 && terminal_make_controlling(p->slave, &err) < 0)
 		goto fail;
-	if (process_become(u, spec->userns->enabled ? !spec->userns->single : true, spec->workdir_in,
-			   &err) < 0)
+	if (process_become(p->user, p->set_groups, p->workdir, &err) < 0)
 		goto fail;
 	/* no fd of diyc's or of the caller's reaches the command, except stdio and the
 	 * sync socket, which closes on exec */
 	syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
 	unblock_signals();
-	exec_command(spec->argv, envp, &err);
+	exec_command(p->argv, p->envp, &err);
 fail:
 	if (!err.status)
 		err.status = DIYC_EXIT_RUNTIME;
@@ -128,7 +125,7 @@ fail:
 	_exit(err.status);
 }
 
-static int read_small(const char *path, char **out)
+int read_small(const char *path, char **out)
 {
 	int r = read_file_at(AT_FDCWD, path, 1 << 20, out, NULL);
 	return r == -ENOENT ? 0 : r;
@@ -202,8 +199,13 @@ container_child(const struct container_spec *spec, int syncfd)
 		goto fail;
 	}
 	diyc_debug("command prepared");
+	struct command_plan plan = {
+		.argv = spec->argv, .envp = envp, .user = &u,
+		.set_groups = spec->userns->enabled ? !spec->userns->single : true,
+		.workdir = spec->workdir_in, .slave = slave, .new_session = spec->init,
+	};
 	if (!spec->init)
-		command_exec(spec, &u, envp, slave, syncfd);
+		command_exec(&plan, syncfd);
 
 	pid_t cmd = fork();
 	if (cmd < 0) {
@@ -211,7 +213,7 @@ container_child(const struct container_spec *spec, int syncfd)
 		goto fail;
 	}
 	if (cmd == 0)
-		command_exec(spec, &u, envp, slave, syncfd);
+		command_exec(&plan, syncfd);
 	close(syncfd);
 	if (slave >= 0)
 		close(slave);
@@ -318,6 +320,8 @@ int supervise(pid_t pid, int syncfd, const struct supervise_opts *o, int *status
 		}
 		if (i_sync >= 0 && p[i_sync].revents) {
 			handle_sync(syncfd, &master, &have_error, err, &eof);
+			if (eof && !have_error && o->started)
+				o->started(o->hook_arg);
 			if (master >= 0 && !raw) {
 				raw = true;
 				if (isatty(0))
@@ -382,7 +386,6 @@ int supervise(pid_t pid, int syncfd, const struct supervise_opts *o, int *status
 }
 
 int spawn_in_namespaces(unsigned long flags, const struct userns_plan *plan, child_fn child, const void *child_arg,
-			int (*prepare)(void *arg, struct diyc_error *err), void *prep_arg,
 			const struct supervise_opts *o, int *status, struct diyc_error *err)
 {
 	int sv[2];
@@ -416,8 +419,8 @@ int spawn_in_namespaces(unsigned long flags, const struct userns_plan *plan, chi
 	int r = (flags & CLONE_NEWUSER) ? userns_maps_start(plan, pid, &maps, err) : 0;
 	if (!(flags & CLONE_NEWUSER))
 		maps.started = 0;
-	if (r == 0 && prepare) {
-		r = prepare(prep_arg, err);
+	if (r == 0 && o->prepare) {
+		r = o->prepare(o->hook_arg, err);
 		if (r < 0)
 			userns_maps_finish(&maps, NULL);
 	}
@@ -426,6 +429,8 @@ int spawn_in_namespaces(unsigned long flags, const struct userns_plan *plan, chi
 	diyc_debug("id maps written");
 	if (r == 0 && write(syncfd, "g", 1) != 1)
 		r = diyc_error(err, errno, "release the child");
+	if (r == 0 && o->released)
+		r = o->released(o->hook_arg, pid, err);
 	if (r < 0) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
@@ -442,15 +447,16 @@ static void __attribute__((noreturn)) container_child_fn(const void *arg, int sy
 	container_child(arg, syncfd);
 }
 
-int container_run(const struct container_spec *spec, int (*prepare)(void *arg, struct diyc_error *err),
-			   void *arg, int *status, struct diyc_error *err)
+int container_run(const struct container_spec *spec, const struct supervise_opts *hooks, int *status,
+		  struct diyc_error *err)
 {
 	unsigned long flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
 	if (spec->net != NET_HOST)
 		flags |= CLONE_NEWNET;
-	struct supervise_opts o = { .tty = spec->tty, .interactive = spec->interactive,
-				    .forward_winch = !spec->tty };
-	int r = spawn_in_namespaces(flags, spec->userns, container_child_fn, spec, prepare, arg, &o, status, err);
+	struct supervise_opts o = *hooks;
+	o.tty = spec->tty;
+	o.forward_winch = !spec->tty;
+	int r = spawn_in_namespaces(flags, spec->userns, container_child_fn, spec, &o, status, err);
 	diyc_debug("container exited, status %d", *status);
 	return r;
 }

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 #include "error.h"
 #include "userns.h"
+#include "volume.h"
 
 enum net_mode { NET_NONE, NET_HOST };
 
@@ -25,18 +26,12 @@ struct container_spec {
 	bool tty, interactive, init;
 	enum net_mode net;
 	const struct userns_plan *userns;
+	const struct mount_entry *mounts; /* -v and --tmpfs, in order */
+	size_t n_mounts;
 };
 
-/* Runs the container to its end, calling prepare(arg) (if not NULL) while the id maps
- * are written: work the child needs only after it is released (its directories, the
- * generated files). *status is the exit status diyc should return: the command's,
- * 128+N for a signal, 126/127 for exec failures (with err set). Returns a negative
- * errno (err set) when the container could not be started at all. */
-int container_run(const struct container_spec *spec, int (*prepare)(void *arg, struct diyc_error *err),
-		  void *arg, int *status, struct diyc_error *err);
-
 /* Messages on the sync socket from the container side to the parent. */
-enum sync_type { SYNC_ERROR = 1, SYNC_PTY = 2 };
+enum sync_type { SYNC_ERROR = 1, SYNC_PTY = 2, SYNC_PID = 3 };
 struct sync_msg {
 	uint32_t type;
 	int32_t errnum;
@@ -46,13 +41,31 @@ struct sync_msg {
 
 /* Sends an error over the sync socket (used by the child side). */
 void sync_send_error(int syncfd, const struct diyc_error *err);
-/* The parent's loop: forwards signals to pid, relays a pty if tty_master >= 0 (set
- * from a SYNC_PTY message), collects an error from the sync socket and reaps pid. */
+/* How the parent runs and watches its child. The hooks (all optional, called with
+ * hook_arg) let the caller do its part: prepare while the id maps are written (work the
+ * child needs only after it is released: its directories, the generated files),
+ * released once the child runs on its own (record its pid), started when the command
+ * was executed (the sync socket reached EOF without an error). */
 struct supervise_opts {
 	bool tty, interactive;
 	bool forward_winch; /* no pty: forward SIGWINCH as a signal */
+	int (*prepare)(void *arg, struct diyc_error *err);
+	int (*released)(void *arg, pid_t pid, struct diyc_error *err);
+	void (*started)(void *arg);
+	void *hook_arg;
 };
+/* The parent's loop: forwards signals to pid, relays a pty if tty_master >= 0 (set
+ * from a SYNC_PTY message), collects an error from the sync socket and reaps pid.
+ * Returns 0 (*status the exit status), 1 when the command could not be executed
+ * (*status 126/127, err says why) or a negative errno. */
 int supervise(pid_t pid, int syncfd, const struct supervise_opts *o, int *status, struct diyc_error *err);
+
+/* Runs the container to its end. *status is the exit status diyc should return: the
+ * command's, 128+N for a signal, 126/127 for exec failures (with err set; returns 1).
+ * Returns a negative errno (err set) when the container could not be started at all.
+ * hooks: interactive and the hooks are used; the rest comes from the spec. */
+int container_run(const struct container_spec *spec, const struct supervise_opts *hooks, int *status,
+		  struct diyc_error *err);
 
 /* The signals diyc forwards to its container. */
 extern const int forwarded_signals[];
@@ -61,11 +74,24 @@ extern const int n_forwarded_signals;
 /* The role a cloned child plays; it never returns. syncfd is its end of the sync socket. */
 typedef void (*child_fn)(const void *arg, int syncfd);
 /* Clones a child into new namespaces (flags, plus a user namespace when the plan has one),
- * runs prepare while the id maps are written, releases the child and supervises it. */
+ * runs the hooks of o, releases the child and supervises it. */
 int spawn_in_namespaces(unsigned long flags, const struct userns_plan *plan, child_fn child, const void *child_arg,
-			int (*prepare)(void *arg, struct diyc_error *err), void *prep_arg,
 			const struct supervise_opts *o, int *status, struct diyc_error *err);
+
+/* What the command process is given; command_exec becomes it and never returns. */
+struct process_user;
+struct command_plan {
+	char **argv, **envp;
+	const struct process_user *user;
+	bool set_groups;        /* setgroups is allowed (not a single-id map) */
+	const char *workdir;    /* NULL: stay in / */
+	int slave;              /* the pty to make the controlling terminal, or -1 */
+	bool new_session;
+};
+void __attribute__((noreturn)) command_exec(const struct command_plan *p, int syncfd);
 
 /* Child side of the exec: PATH lookup in the container's environment and execve.
  * Only returns on failure, with err->status 126 or 127. */
 int exec_command(char **argv, char **envp, struct diyc_error *err);
+/* Reads a small file; a missing file is success with *out NULL. */
+int read_small(const char *path, char **out);

@@ -3,8 +3,10 @@
  * into the core; errors are printed once, here or in the command, prefixed `diyc: `. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "commands.h"
+#include "util.h"
 
 static const char usage[] =
 	"Usage: diyc COMMAND [OPTIONS] [ARG...]\n"
@@ -13,6 +15,15 @@ static const char usage[] =
 	"\n"
 	"Commands:\n"
 	"  run       Run a command in a new container\n"
+	"  start     Start stopped containers again\n"
+	"  stop      Stop running containers\n"
+	"  kill      Send a signal to running containers\n"
+	"  rm        Remove containers\n"
+	"  prune     Remove all stopped containers\n"
+	"  ps        List containers\n"
+	"  exec      Run a command in a running container\n"
+	"  logs      Show the output of a detached container\n"
+	"  inspect   Show the configuration and state of containers as JSON\n"
 	"  image     Manage images (import, ls, rm)\n"
 	"  images    List images (same as `image ls`)\n"
 	"  nsexec    Run a host command in new namespaces\n"
@@ -28,6 +39,15 @@ static const struct {
 	int (*fn)(int, char **);
 } commands[] = {
 	{ "run", cmd_run },
+	{ "start", cmd_start },
+	{ "stop", cmd_stop },
+	{ "kill", cmd_kill },
+	{ "rm", cmd_rm },
+	{ "prune", cmd_prune },
+	{ "ps", cmd_ps },
+	{ "exec", cmd_exec },
+	{ "logs", cmd_logs },
+	{ "inspect", cmd_inspect },
 	{ "image", cmd_image },
 	{ "images", cmd_images },
 	{ "nsexec", cmd_nsexec },
@@ -54,6 +74,29 @@ int bad_option(const char *cmd, int ret, char **argv)
 	if (optopt && !(arg[0] == '-' && arg[1] == '-'))
 		return usage_error(cmd, "unknown flag: -%c", optopt);
 	return usage_error(cmd, "unknown flag: %s", arg);
+}
+
+int env_list_add(char ***list, size_t *n, const char *arg, const char *cmd)
+{
+	const char *eq = strchr(arg, '=');
+	if (arg[0] == '\0' || arg[0] == '=')
+		return usage_error(cmd, "invalid environment variable `%s`: expected KEY=VAL", arg);
+	char *kv;
+	if (eq) {
+		kv = strdup(arg);
+	} else {
+		const char *v = getenv(arg);
+		if (!v)
+			return 0; /* as docker: an unset variable is left out */
+		kv = xasprintf("%s=%s", arg, v);
+	}
+	char **l = realloc(*list, (*n + 2) * sizeof(char *));
+	if (!kv || !l)
+		return usage_error(cmd, "out of memory");
+	*list = l;
+	l[(*n)++] = kv;
+	l[*n] = NULL;
+	return 0;
 }
 
 int fail(const struct diyc_error *err)

@@ -17,9 +17,10 @@
 #include <unistd.h>
 #include "mount.h"
 #include "overlay.h"
+#include "volume.h"
 #include "util.h"
 
-static int open_in_root(int rootfd, const char *path, int flags)
+int mount_open_in_root(int rootfd, const char *path, int flags)
 {
 	struct open_how how = {
 		.flags = flags | O_CLOEXEC,
@@ -31,9 +32,9 @@ static int open_in_root(int rootfd, const char *path, int flags)
 
 /* Opens PATH below the root as an O_PATH fd, creating it (a directory, or an empty
  * file when file is true) and missing parents first. */
-static int target_in_root(int rootfd, const char *path, bool file)
+int mount_target_in_root(int rootfd, const char *path, bool file)
 {
-	int fd = open_in_root(rootfd, path, O_PATH);
+	int fd = mount_open_in_root(rootfd, path, O_PATH);
 	if (fd != -ENOENT)
 		return fd;
 	char prefix[PATH_MAX];
@@ -46,7 +47,7 @@ static int target_in_root(int rootfd, const char *path, bool file)
 		memcpy(prefix, path, i);
 		prefix[i] = '\0';
 		bool last = path[i] == '\0';
-		fd = open_in_root(rootfd, prefix, O_PATH);
+		fd = mount_open_in_root(rootfd, prefix, O_PATH);
 		if (fd >= 0) {
 			if (last)
 				return fd;
@@ -61,10 +62,10 @@ static int target_in_root(int rootfd, const char *path, bool file)
 		_cleanup_close_ int pfd = -1;
 		if (slash && slash != prefix) {
 			*slash = '\0';
-			pfd = open_in_root(rootfd, prefix, O_PATH | O_DIRECTORY);
+			pfd = mount_open_in_root(rootfd, prefix, O_PATH | O_DIRECTORY);
 			*slash = '/';
 		} else {
-			pfd = open_in_root(rootfd, "/", O_PATH | O_DIRECTORY);
+			pfd = mount_open_in_root(rootfd, "/", O_PATH | O_DIRECTORY);
 		}
 		if (pfd < 0)
 			return pfd;
@@ -78,15 +79,15 @@ static int target_in_root(int rootfd, const char *path, bool file)
 			return -errno;
 		}
 		if (last)
-			return open_in_root(rootfd, prefix, O_PATH);
+			return mount_open_in_root(rootfd, prefix, O_PATH);
 	}
 	return -ENOENT;
 }
 
-static int mount_at(int rootfd, const char *target, bool file, const char *src, const char *type,
+int mount_in_root(int rootfd, const char *target, bool file, const char *src, const char *type,
 		    unsigned long flags, const char *data, struct diyc_error *err)
 {
-	_cleanup_close_ int fd = target_in_root(rootfd, target, file);
+	_cleanup_close_ int fd = mount_target_in_root(rootfd, target, file);
 	if (fd < 0)
 		return diyc_error(err, -fd, "mount target `%s` in the container", target);
 	char proc[64];
@@ -96,9 +97,9 @@ static int mount_at(int rootfd, const char *target, bool file, const char *src, 
 	return 0;
 }
 
-static int set_readonly(int rootfd, const char *target, bool recursive, struct diyc_error *err)
+int mount_set_readonly(int rootfd, const char *target, bool recursive, struct diyc_error *err)
 {
-	_cleanup_close_ int fd = open_in_root(rootfd, target, O_PATH);
+	_cleanup_close_ int fd = mount_open_in_root(rootfd, target, O_PATH);
 	if (fd < 0)
 		return diyc_error(err, -fd, "`%s` in the container", target);
 	struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
@@ -145,10 +146,10 @@ static bool gid_mapped(const struct userns_plan *u, gid_t gid)
 static int setup_dev(int rootfd, const struct container_spec *spec, struct diyc_error *err)
 {
 	const unsigned long nsx = MS_NOSUID | MS_NOEXEC;
-	int r = mount_at(rootfd, "/dev", false, "tmpfs", "tmpfs", nsx, "mode=755,size=65536k", err);
+	int r = mount_in_root(rootfd, "/dev", false, "tmpfs", "tmpfs", nsx, "mode=755,size=65536k", err);
 	if (r < 0)
 		return r;
-	_cleanup_close_ int devfd = open_in_root(rootfd, "/dev", O_DIRECTORY | O_RDONLY);
+	_cleanup_close_ int devfd = mount_open_in_root(rootfd, "/dev", O_DIRECTORY | O_RDONLY);
 	if (devfd < 0)
 		return diyc_error(err, -devfd, "open /dev in the container");
 	for (size_t i = 0; i < ARRAY_SIZE(devices); i++) {
@@ -163,7 +164,7 @@ static int setup_dev(int rootfd, const struct container_spec *spec, struct diyc_
 		char target[32], src[32];
 		snprintf(target, sizeof(target), "/dev/%s", devices[i].name);
 		snprintf(src, sizeof(src), "/dev/%s", devices[i].name);
-		r = mount_at(rootfd, target, true, src, NULL, MS_BIND, NULL, err);
+		r = mount_in_root(rootfd, target, true, src, NULL, MS_BIND, NULL, err);
 		if (r < 0)
 			return r;
 	}
@@ -172,13 +173,13 @@ static int setup_dev(int rootfd, const struct container_spec *spec, struct diyc_
 			return diyc_error(err, errno, "create /dev/%s", dev_links[i].name);
 	const char *pts_opts = gid_mapped(spec->userns, 5) ? "newinstance,ptmxmode=0666,mode=0620,gid=5"
 							   : "newinstance,ptmxmode=0666,mode=0620";
-	r = mount_at(rootfd, "/dev/pts", false, "devpts", "devpts", MS_NOSUID | MS_NOEXEC, pts_opts, err);
+	r = mount_in_root(rootfd, "/dev/pts", false, "devpts", "devpts", MS_NOSUID | MS_NOEXEC, pts_opts, err);
 	if (r < 0)
 		return r;
-	r = mount_at(rootfd, "/dev/shm", false, "shm", "tmpfs", nsx | MS_NODEV, "mode=1777,size=65536k", err);
+	r = mount_in_root(rootfd, "/dev/shm", false, "shm", "tmpfs", nsx | MS_NODEV, "mode=1777,size=65536k", err);
 	if (r < 0)
 		return r;
-	return mount_at(rootfd, "/dev/mqueue", false, "mqueue", "mqueue", nsx | MS_NODEV, NULL, err);
+	return mount_in_root(rootfd, "/dev/mqueue", false, "mqueue", "mqueue", nsx | MS_NODEV, NULL, err);
 }
 
 static int setup_sys(int rootfd, const struct container_spec *spec, struct diyc_error *err)
@@ -186,14 +187,14 @@ static int setup_sys(int rootfd, const struct container_spec *spec, struct diyc_
 	const unsigned long flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	if (spec->net != NET_HOST) {
 		struct diyc_error tmp = { 0 };
-		if (mount_at(rootfd, "/sys", false, "sysfs", "sysfs", flags, NULL, &tmp) == 0)
+		if (mount_in_root(rootfd, "/sys", false, "sysfs", "sysfs", flags, NULL, &tmp) == 0)
 			return 0;
 	}
 	/* sysfs belongs to the network namespace: sharing the host's, bind the host's /sys */
-	int r = mount_at(rootfd, "/sys", false, "/sys", NULL, MS_BIND | MS_REC, NULL, err);
+	int r = mount_in_root(rootfd, "/sys", false, "/sys", NULL, MS_BIND | MS_REC, NULL, err);
 	if (r < 0)
 		return r;
-	return set_readonly(rootfd, "/sys", true, err);
+	return mount_set_readonly(rootfd, "/sys", true, err);
 }
 
 static int setup_hostfiles(int rootfd, const struct container_spec *spec, struct diyc_error *err)
@@ -204,7 +205,7 @@ static int setup_hostfiles(int rootfd, const struct container_spec *spec, struct
 		if (snprintf(src, sizeof(src), "%s/%s", spec->hostfiles, files[i]) >= (int)sizeof(src))
 			return diyc_error(err, ENAMETOOLONG, "%s", spec->hostfiles);
 		snprintf(target, sizeof(target), "/etc/%s", files[i]);
-		int r = mount_at(rootfd, target, true, src, NULL, MS_BIND, NULL, err);
+		int r = mount_in_root(rootfd, target, true, src, NULL, MS_BIND, NULL, err);
 		if (r < 0)
 			return r;
 	}
@@ -224,7 +225,7 @@ int rootfs_setup(const struct container_spec *spec, struct diyc_error *err)
 	_cleanup_close_ int rootfd = open(spec->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return diyc_error(err, errno, "open the container root `%s`", spec->rootfs);
-	r = mount_at(rootfd, "/proc", false, "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err);
+	r = mount_in_root(rootfd, "/proc", false, "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err);
 	if (r < 0)
 		return r;
 	r = setup_sys(rootfd, spec, err);
@@ -236,6 +237,9 @@ int rootfs_setup(const struct container_spec *spec, struct diyc_error *err)
 		return r;
 	diyc_debug("dev mounted");
 	r = setup_hostfiles(rootfd, spec, err);
+	if (r < 0)
+		return r;
+	r = volumes_mount(rootfd, spec->mounts, spec->n_mounts, err);
 	if (r < 0)
 		return r;
 	/* pivot_root(".", ".") stacks the old root under the new one; detaching it at once

@@ -84,6 +84,11 @@ static int read_ranges(const char *file, const char *name, uint32_t id, struct i
 
 int userns_plan_init(struct userns_plan *plan, struct diyc_error *err)
 {
+	return userns_plan_init_quiet(plan, false, err);
+}
+
+int userns_plan_init_quiet(struct userns_plan *plan, bool quiet, struct diyc_error *err)
+{
 	memset(plan, 0, sizeof(*plan));
 	uid_t uid = geteuid();
 	gid_t gid = getegid();
@@ -100,7 +105,9 @@ int userns_plan_init(struct userns_plan *plan, struct diyc_error *err)
 		plan->newuidmap = find_in_path("newuidmap", path);
 		plan->newgidmap = find_in_path("newgidmap", path);
 	}
-	if (nu == 0 || ng == 0) {
+	if (quiet) {
+		/* removing files needs whatever map there is; the warning is for starting containers */
+	} else if (nu == 0 || ng == 0) {
 		diyc_warn("no subordinate ids for user %s in /etc/subuid and /etc/subgid: only root is mapped "
 			  "in the container (add a range with `usermod --add-subuids`)", name ? name : "?");
 	} else if (!plan->newuidmap || !plan->newgidmap) {

@@ -39,6 +39,8 @@ void idmap_build(struct idmap *m, uint32_t outside_id, const struct id_range *r,
 /* Decides how the caller's user namespace is mapped. Prints the one-line warning
  * when it has to fall back to a single mapping. */
 int userns_plan_init(struct userns_plan *plan, struct diyc_error *err);
+/* The same, without the warning about a missing range when quiet. */
+int userns_plan_init_quiet(struct userns_plan *plan, bool quiet, struct diyc_error *err);
 void userns_plan_free(struct userns_plan *plan);
 /* Writes the maps of process PID (which must be in a new user namespace) in two steps,
  * so the caller can work while newuidmap/newgidmap run. */

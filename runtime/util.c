@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* util.c: small helpers for numbers, strings, files and directory trees. */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -135,7 +136,7 @@ int write_file_at(int dirfd, const char *name, const void *data, size_t len, mod
 	return write_all(fd, data, len);
 }
 
-int write_file_atomic(int dirfd, const char *name, const void *data, size_t len, mode_t mode)
+static int write_replace(int dirfd, const char *name, const void *data, size_t len, mode_t mode, bool sync)
 {
 	char tmp[NAME_MAX + 1];
 	char rnd[9];
@@ -148,7 +149,7 @@ int write_file_atomic(int dirfd, const char *name, const void *data, size_t len,
 	if (fd < 0)
 		return -errno;
 	r = write_all(fd, data, len);
-	if (r == 0 && fsync(fd) < 0)
+	if (r == 0 && sync && fsync(fd) < 0)
 		r = -errno;
 	if (close(fd) < 0 && r == 0)
 		r = -errno;
@@ -157,6 +158,16 @@ int write_file_atomic(int dirfd, const char *name, const void *data, size_t len,
 	if (r < 0)
 		unlinkat(dirfd, tmp, 0);
 	return r;
+}
+
+int write_file_atomic(int dirfd, const char *name, const void *data, size_t len, mode_t mode)
+{
+	return write_replace(dirfd, name, data, len, mode, true);
+}
+
+int write_file_atomic_nosync(int dirfd, const char *name, const void *data, size_t len, mode_t mode)
+{
+	return write_replace(dirfd, name, data, len, mode, false);
 }
 
 int read_file_at(int dirfd, const char *name, size_t max, char **out, size_t *len)

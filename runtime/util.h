@@ -51,6 +51,9 @@ int rm_rf(const char *path);
 
 /* Writes the data to DIR/NAME through a temporary file, fsync and rename. */
 int write_file_atomic(int dirfd, const char *name, const void *data, size_t len, mode_t mode);
+/* The same without fsync: readers never see a partial file, but a power loss may lose
+ * the update (for state that only matters while the machine is up). */
+int write_file_atomic_nosync(int dirfd, const char *name, const void *data, size_t len, mode_t mode);
 /* Creates or truncates PATH and writes data (no fsync: for regenerated runtime files). */
 int write_file_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode);
 /* Reads a whole file of at most max bytes, NUL-terminated. */

@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: MIT */
+/* config.c: config.json, read and written with json-c. The file is diyc's own; a
+ * field of the wrong type means the file was damaged, and the container is then only
+ * good for `diyc rm`. */
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "config.h"
+#include "util.h"
+
+void time_now_rfc3339(char *out, size_t size)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void add_str(struct json_object *j, const char *key, const char *v)
+{
+	if (v)
+		json_object_object_add(j, key, json_object_new_string(v));
+}
+
+static struct json_object *strv_json(char **v)
+{
+	struct json_object *a = json_object_new_array();
+	for (; v && *v; v++)
+		json_object_array_add(a, json_object_new_string(*v));
+	return a;
+}
+
+char *config_to_json(const struct container_config *c)
+{
+	struct json_object *j = json_object_new_object();
+	if (!j)
+		return NULL;
+	add_str(j, "name", c->name);
+	add_str(j, "image", c->image);
+	add_str(j, "image_id", c->image_id);
+	json_object_object_add(j, "command", strv_json(c->command));
+	json_object_object_add(j, "env", strv_json(c->env));
+	add_str(j, "hostname", c->hostname);
+	add_str(j, "workdir", c->workdir);
+	add_str(j, "user", c->user);
+	add_str(j, "network", c->net == NET_HOST ? "host" : "none");
+	json_object_object_add(j, "tty", json_object_new_boolean(c->tty));
+	json_object_object_add(j, "interactive", json_object_new_boolean(c->interactive));
+	json_object_object_add(j, "init", json_object_new_boolean(c->init));
+	json_object_object_add(j, "rm", json_object_new_boolean(c->rm));
+	struct json_object *mounts = json_object_new_array();
+	for (size_t i = 0; i < c->n_mounts; i++) {
+		const struct mount_entry *m = &c->mounts[i];
+		struct json_object *o = json_object_new_object();
+		add_str(o, "type", m->kind == MOUNT_BIND ? "bind" : "tmpfs");
+		add_str(o, "source", m->source);
+		add_str(o, "target", m->target);
+		json_object_object_add(o, "readonly", json_object_new_boolean(m->readonly));
+		add_str(o, "options", m->options);
+		json_object_array_add(mounts, o);
+	}
+	json_object_object_add(j, "mounts", mounts);
+	add_str(j, "created", c->created);
+	const char *s = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+	char *out = s ? strdup(s) : NULL;
+	json_object_put(j);
+	return out;
+}
+
+static int get_str(struct json_object *j, const char *key, bool required, char **out)
+{
+	struct json_object *v;
+	*out = NULL;
+	if (!json_object_object_get_ex(j, key, &v) || json_object_is_type(v, json_type_null))
+		return required ? -EINVAL : 0;
+	if (!json_object_is_type(v, json_type_string))
+		return -EINVAL;
+	*out = strdup(json_object_get_string(v));
+	return *out ? 0 : -ENOMEM;
+}
+
+static int get_bool(struct json_object *j, const char *key, bool *out)
+{
+	struct json_object *v;
+	if (!json_object_object_get_ex(j, key, &v))
+		return 0;
+	if (!json_object_is_type(v, json_type_boolean))
+		return -EINVAL;
+	*out = json_object_get_boolean(v);
+	return 0;
+}
+
+static int get_strv(struct json_object *j, const char *key, char ***out)
+{
+	struct json_object *v;
+	*out = NULL;
+	if (!json_object_object_get_ex(j, key, &v))
+		return -EINVAL;
+	if (!json_object_is_type(v, json_type_array))
+		return -EINVAL;
+	size_t n = json_object_array_length(v);
+	char **a = calloc(n + 1, sizeof(char *));
+	if (!a)
+		return -ENOMEM;
+	*out = a;
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *e = json_object_array_get_idx(v, i);
+		if (!json_object_is_type(e, json_type_string))
+			return -EINVAL;
+		if (!(a[i] = strdup(json_object_get_string(e))))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int get_mounts(struct json_object *j, struct container_config *c)
+{
+	struct json_object *v;
+	if (!json_object_object_get_ex(j, "mounts", &v))
+		return 0;
+	if (!json_object_is_type(v, json_type_array))
+		return -EINVAL;
+	size_t n = json_object_array_length(v);
+	if (n == 0)
+		return 0;
+	if (!(c->mounts = calloc(n, sizeof(*c->mounts))))
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *o = json_object_array_get_idx(v, i);
+		struct mount_entry *m = &c->mounts[i];
+		_cleanup_free_ char *type = NULL;
+		c->n_mounts = i + 1;
+		if (!json_object_is_type(o, json_type_object))
+			return -EINVAL;
+		int r = get_str(o, "type", true, &type);
+		if (r == 0)
+			r = get_str(o, "target", true, &m->target);
+		if (r == 0)
+			r = get_str(o, "source", false, &m->source);
+		if (r == 0)
+			r = get_str(o, "options", false, &m->options);
+		if (r == 0)
+			r = get_bool(o, "readonly", &m->readonly);
+		if (r < 0)
+			return r;
+		if (!strcmp(type, "bind") && m->source && m->source[0] == '/')
+			m->kind = MOUNT_BIND;
+		else if (!strcmp(type, "tmpfs"))
+			m->kind = MOUNT_TMPFS;
+		else
+			return -EINVAL;
+		if (m->target[0] != '/')
+			return -EINVAL;
+	}
+	return 0;
+}
+
+int config_from_json(const char *json, struct container_config *c, struct diyc_error *err)
+{
+	memset(c, 0, sizeof(*c));
+	c->init = true;
+	struct json_object *j = json_tokener_parse(json);
+	if (!j || !json_object_is_type(j, json_type_object)) {
+		json_object_put(j);
+		return diyc_error_plain(err, EINVAL, "config.json is not a JSON object");
+	}
+	_cleanup_free_ char *net = NULL;
+	int r = get_str(j, "name", true, &c->name);
+	if (r == 0)
+		r = get_str(j, "image", true, &c->image);
+	if (r == 0)
+		r = get_str(j, "image_id", true, &c->image_id);
+	if (r == 0)
+		r = get_strv(j, "command", &c->command);
+	if (r == 0)
+		r = get_strv(j, "env", &c->env);
+	if (r == 0)
+		r = get_str(j, "hostname", true, &c->hostname);
+	if (r == 0)
+		r = get_str(j, "workdir", false, &c->workdir);
+	if (r == 0)
+		r = get_str(j, "user", false, &c->user);
+	if (r == 0)
+		r = get_str(j, "network", true, &net);
+	if (r == 0)
+		r = get_bool(j, "tty", &c->tty);
+	if (r == 0)
+		r = get_bool(j, "interactive", &c->interactive);
+	if (r == 0)
+		r = get_bool(j, "init", &c->init);
+	if (r == 0)
+		r = get_bool(j, "rm", &c->rm);
+	if (r == 0)
+		r = get_mounts(j, c);
+	if (r == 0) {
+		struct json_object *v;
+		if (json_object_object_get_ex(j, "created", &v) && json_object_is_type(v, json_type_string))
+			snprintf(c->created, sizeof(c->created), "%s", json_object_get_string(v));
+	}
+	if (r == 0) {
+		if (!strcmp(net, "host"))
+			c->net = NET_HOST;
+		else if (!strcmp(net, "none"))
+			c->net = NET_NONE;
+		else
+			r = -EINVAL;
+	}
+	json_object_put(j);
+	if (r == 0 && !c->command[0])
+		r = -EINVAL;
+	if (r < 0) {
+		config_free(c);
+		if (r == -ENOMEM)
+			return diyc_error(err, ENOMEM, "read config.json");
+		return diyc_error_plain(err, EINVAL, "config.json is damaged (a field is missing or of the wrong type)");
+	}
+	return 0;
+}
+
+static void strv_free(char **v)
+{
+	for (char **p = v; p && *p; p++)
+		free(*p);
+	free(v);
+}
+
+void config_free(struct container_config *c)
+{
+	free(c->name);
+	free(c->image);
+	free(c->image_id);
+	strv_free(c->command);
+	strv_free(c->env);
+	free(c->hostname);
+	free(c->workdir);
+	free(c->user);
+	for (size_t i = 0; i < c->n_mounts; i++)
+		mount_entry_free(&c->mounts[i]);
+	free(c->mounts);
+	memset(c, 0, sizeof(*c));
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+/* config.h: a container's configuration as `run` fixed it, kept in config.json so that
+ * `start` runs the same container again and `inspect` can show it. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include "container.h"
+#include "error.h"
+#include "volume.h"
+
+struct container_config {
+	char *name, *image, *image_id;
+	char **command;         /* NULL-terminated */
+	char **env;             /* KEY=VAL given with -e, NULL-terminated */
+	char *hostname, *workdir, *user; /* workdir, user: NULL when not given */
+	enum net_mode net;
+	bool tty, interactive, init, rm;
+	struct mount_entry *mounts;
+	size_t n_mounts;
+	char created[32];       /* RFC 3339, UTC */
+};
+
+/* The configuration as pretty JSON (malloc'd), NULL when out of memory. */
+char *config_to_json(const struct container_config *c);
+/* Parses config.json; fields that are missing or of the wrong type are an error. */
+int config_from_json(const char *json, struct container_config *c, struct diyc_error *err);
+void config_free(struct container_config *c);
+/* Current time as RFC 3339 UTC with seconds. */
+void time_now_rfc3339(char *out, size_t size);

@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: MIT */
+/* exec.c: a new process inside a running container.
+ *
+ *   diyc exec (S) --fork--> joiner (J) --setns(pidfd of PID 1)--> clone(CLONE_PARENT) --> command (C)
+ *
+ * J joins every namespace the container's PID 1 has that diyc does not share, user
+ * namespace first, in one setns() on a pidfd (all or nothing). Joining a PID namespace
+ * only places J's children in it, so J clones C as a sibling (CLONE_PARENT): C is in the
+ * container's PID namespace, is S's child, and S supervises it as `run` supervises a
+ * container. J is not dumpable, so nothing in the container can ptrace it while it
+ * holds diyc's fds; C's root and working directory are the container's, set by setns. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "exec.h"
+#include "process.h"
+#include "terminal.h"
+#include "util.h"
+
+static const struct {
+	int flag;
+	const char *name;
+} ns_types[] = {
+	{ CLONE_NEWUSER, "user" }, { CLONE_NEWNS, "mnt" }, { CLONE_NEWPID, "pid" }, { CLONE_NEWUTS, "uts" },
+	{ CLONE_NEWIPC, "ipc" }, { CLONE_NEWNET, "net" }, { CLONE_NEWCGROUP, "cgroup" },
+};
+
+/* The namespaces of PID that differ from ours: joining one we are in already is
+ * pointless, and for the host's network namespace (--net host) not even allowed. */
+static int ns_to_join(pid_t pid, int *flags)
+{
+	*flags = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(ns_types); i++) {
+		char path[64];
+		struct stat theirs, ours;
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, ns_types[i].name);
+		if (stat(path, &theirs) < 0)
+			return -errno;
+		snprintf(path, sizeof(path), "/proc/self/ns/%s", ns_types[i].name);
+		if (stat(path, &ours) < 0)
+			return -errno;
+		if (theirs.st_ino != ours.st_ino || theirs.st_dev != ours.st_dev)
+			*flags |= ns_types[i].flag;
+	}
+	return 0;
+}
+
+/* setgroups is denied in a user namespace with only the caller's id mapped */
+static bool setgroups_allowed(pid_t pid)
+{
+	char path[64];
+	_cleanup_free_ char *s = NULL;
+	snprintf(path, sizeof(path), "/proc/%d/setgroups", (int)pid);
+	if (read_file_at(AT_FDCWD, path, 64, &s, NULL) < 0)
+		return true;
+	return strncmp(s, "deny", 4) != 0;
+}
+
+struct exec_ctx {
+	const struct container_config *cfg;
+	const struct exec_opts *o;
+	int pidfd, nsflags;
+	bool set_groups;
+};
+
+static char **env_concat(char **a, char **b)
+{
+	size_t n = 0, k = 0;
+	for (char **p = a; p && *p; p++)
+		n++;
+	for (char **p = b; p && *p; p++)
+		n++;
+	char **v = calloc(n + 1, sizeof(char *));
+	if (!v)
+		return NULL;
+	for (char **p = a; p && *p; p++)
+		v[k++] = *p;
+	for (char **p = b; p && *p; p++)
+		v[k++] = *p;
+	return v;
+}
+
+/* C: waits to be released, then becomes the command. */
+static void __attribute__((noreturn)) exec_command_child(const struct exec_ctx *x, int syncfd)
+{
+	struct diyc_error err = { 0 };
+	char go;
+	int slave = -1;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (read(syncfd, &go, 1) != 1)
+		_exit(DIYC_EXIT_RUNTIME);
+	if (!x->o->interactive && !x->o->tty) {
+		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (null >= 0) {
+			dup2(null, 0);
+			close(null);
+		}
+	}
+	if (x->o->tty) {
+		int master;
+		if (terminal_open_pty(&master, &slave, &err) < 0)
+			goto fail;
+		int r = send_fd(syncfd, master, &(uint32_t){ SYNC_PTY }, sizeof(uint32_t));
+		close(master);
+		if (r < 0) {
+			diyc_error(&err, -r, "pass the terminal to diyc");
+			goto fail;
+		}
+	}
+	_cleanup_free_ char *passwd = NULL, *group = NULL;
+	const char *user = x->o->user ? x->o->user : x->cfg->user;
+	struct process_user u;
+	if (user) {
+		read_small("/etc/passwd", &passwd);
+		read_small("/etc/group", &group);
+	}
+	if (user_resolve(user ? user : "0", passwd, group, &u, &err) < 0)
+		goto fail;
+	char **given = env_concat(x->cfg->env, x->o->env);
+	char **envp = given ? env_build(given, x->cfg->hostname, u.home, x->o->tty) : NULL;
+	if (!envp) {
+		diyc_error(&err, ENOMEM, "environment");
+		goto fail;
+	}
+	struct command_plan plan = {
+		.argv = x->o->argv, .envp = envp, .user = &u, .set_groups = x->set_groups,
+		.workdir = x->o->workdir ? x->o->workdir : x->cfg->workdir, .slave = slave, .new_session = true,
+	};
+	command_exec(&plan, syncfd);
+fail:
+	if (!err.status)
+		err.status = DIYC_EXIT_RUNTIME;
+	sync_send_error(syncfd, &err);
+	_exit(err.status);
+}
+
+/* J: joins, clones C beside itself, tells S who C is, and leaves. */
+static void __attribute__((noreturn)) exec_joiner(const struct exec_ctx *x, int syncfd)
+{
+	struct diyc_error err = { 0 };
+	prctl(PR_SET_DUMPABLE, 0);
+	if (setns(x->pidfd, x->nsflags) < 0) {
+		diyc_error(&err, errno, "join the namespaces of the container");
+		goto fail;
+	}
+	pid_t pid = clone_fork(CLONE_PARENT);
+	if (pid < 0) {
+		diyc_error(&err, errno, "start a process in the container");
+		goto fail;
+	}
+	if (pid == 0)
+		exec_command_child(x, syncfd);
+	struct sync_msg m = { .type = SYNC_PID, .status = pid };
+	_exit(send(syncfd, &m, sizeof(m), MSG_NOSIGNAL) == sizeof(m) ? 0 : DIYC_EXIT_RUNTIME);
+fail:
+	sync_send_error(syncfd, &err);
+	_exit(DIYC_EXIT_RUNTIME);
+}
+
+int container_exec(const struct container *c, const struct exec_opts *o, int *status, struct diyc_error *err)
+{
+	if (c->st.status != STATUS_RUNNING || c->st.pid <= 0)
+		return diyc_error_plain(err, ESRCH, "container `%s` is not running (start it with `diyc start %s`)",
+					c->d.name, c->d.name);
+	struct exec_ctx x = { .cfg = &c->cfg, .o = o, .set_groups = setgroups_allowed(c->st.pid) };
+	_cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, c->st.pid, 0);
+	if (pidfd < 0 || proc_start_time(c->st.pid) != c->st.pid_start)
+		return diyc_error_plain(err, ESRCH, "container `%s` is not running", c->d.name);
+	x.pidfd = pidfd;
+	int r = ns_to_join(c->st.pid, &x.nsflags);
+	if (r < 0)
+		return diyc_error(err, -r, "read the namespaces of container `%s`", c->d.name);
+
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return diyc_error(err, errno, "socketpair");
+	_cleanup_close_ int syncfd = sv[0];
+	sigset_t set, old;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	for (int i = 0; i < n_forwarded_signals; i++)
+		sigaddset(&set, forwarded_signals[i]);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	pid_t joiner = fork();
+	if (joiner < 0) {
+		r = diyc_error(err, errno, "fork");
+		close(sv[1]);
+		goto out;
+	}
+	if (joiner == 0) {
+		close(steal_fd(&syncfd));
+		exec_joiner(&x, sv[1]);
+	}
+	close(sv[1]);
+	struct sync_msg m;
+	ssize_t n = recv(syncfd, &m, sizeof(m), 0);
+	waitpid(joiner, NULL, 0);
+	if (n != (ssize_t)sizeof(m)) {
+		r = diyc_error_plain(err, EIO, "could not start a process in container `%s`", c->d.name);
+		goto out;
+	}
+	if (m.type == SYNC_ERROR) {
+		m.msg[sizeof(m.msg) - 1] = '\0';
+		snprintf(err->msg, sizeof(err->msg), "%s", m.msg);
+		err->errnum = m.errnum;
+		r = -(m.errnum ? m.errnum : EIO);
+		goto out;
+	}
+	pid_t cmd = m.status;
+	if (write(syncfd, "g", 1) != 1) {
+		r = diyc_error(err, errno, "release the process in the container");
+		kill(cmd, SIGKILL);
+		waitpid(cmd, NULL, 0);
+		goto out;
+	}
+	struct supervise_opts so = { .tty = o->tty, .interactive = o->interactive, .forward_winch = !o->tty };
+	r = supervise(cmd, syncfd, &so, status, err);
+out:
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return r;
+}

@@ -1,0 +1,431 @@
+/* SPDX-License-Identifier: MIT */
+/* lifecycle.c: a container from start to end, and what other commands do to it.
+ *
+ * Whoever supervises the container is its monitor: the `diyc run`/`start -a` the user
+ * waits on, or, for a detached container, a process forked for it (`diyc-monitor`)
+ * whose stdout and stderr are the container's log file. The monitor holds byte 1 of
+ * the container's lock for as long as the container can run, writes state.json
+ * (running, then exited with the status), and is the parent of the container's PID 1,
+ * which the kernel kills (PR_SET_PDEATHSIG) if the monitor dies. So "running" is never
+ * a stale record: no monitor, no container. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "hostfiles.h"
+#include "lifecycle.h"
+#include "util.h"
+
+/* What the detached monitor tells the `diyc` that waits for it: started or failed. */
+struct launch_result {
+	int32_t r, status;
+	struct diyc_error err;
+};
+
+struct launch_ctx {
+	struct container *c;
+	const struct container_config *cfg;
+	const struct launch_opts *o;
+	struct container_state st;
+	bool released;
+	int result_fd;
+};
+
+static int launch_prepare(void *arg, struct diyc_error *err)
+{
+	struct launch_ctx *x = arg;
+	int r = container_populate(x->c, err);
+	if (r == 0 && x->o->first_run)
+		r = container_write_config(x->c, x->o->config_json, !x->cfg->rm, err);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int runfd = open(x->c->d.run, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	if (runfd < 0)
+		return diyc_error(err, errno, "open `%s`", x->c->d.run);
+	r = hostfiles_write(runfd, x->cfg->hostname, x->cfg->net != NET_HOST, err);
+	diyc_debug("container `%s` prepared", x->c->d.name);
+	return r;
+}
+
+static int launch_released(void *arg, pid_t pid, struct diyc_error *err)
+{
+	struct launch_ctx *x = arg;
+	struct container_state *st = &x->st;
+	memset(st, 0, sizeof(*st));
+	st->status = STATUS_RUNNING;
+	st->pid = pid;
+	st->pid_start = proc_start_time(pid);
+	st->monitor_pid = getpid();
+	time_now_rfc3339(st->started_at, sizeof(st->started_at));
+	/* only true while a monitor holds the lock: no need to survive a power loss */
+	int r = container_write_state(x->c, st, false, err);
+	if (r < 0)
+		return r;
+	x->released = true;
+	container_unlock(x->c);
+	diyc_debug("state recorded");
+	return 0;
+}
+
+static void report(struct launch_ctx *x, int r, int status, const struct diyc_error *err)
+{
+	if (x->result_fd < 0)
+		return;
+	struct launch_result res = { .r = r, .status = status };
+	if (err)
+		res.err = *err;
+	write_all(x->result_fd, &res, sizeof(res));
+	close(x->result_fd);
+	x->result_fd = -1;
+}
+
+static void launch_started(void *arg)
+{
+	report(arg, 0, 0, NULL);
+}
+
+/* After the container ended (or failed to start): the state, then the cleanup. */
+static void launch_finish(struct launch_ctx *x, const struct userns_plan *plan, int r, int status)
+{
+	struct container *c = x->c;
+	struct diyc_error ignore = { 0 };
+	container_lock(c, &ignore);
+	if (c->cfg.rm || x->cfg->rm || (r < 0 && x->o->first_run)) {
+		diyc_debug("removing");
+		if (container_remove(c, plan, &ignore) < 0)
+			diyc_warn("could not remove container `%s`: %s", c->d.name, ignore.msg);
+	} else {
+		if (x->released) {
+			x->st.status = STATUS_EXITED;
+			x->st.exit_code = status;
+			time_now_rfc3339(x->st.finished_at, sizeof(x->st.finished_at));
+			if (container_write_state(c, &x->st, true, &ignore) < 0)
+				diyc_warn("%s", ignore.msg);
+		}
+		/* the runtime part (mount point, generated files) is rebuilt at the next start */
+		rm_rf(c->d.run);
+	}
+	container_unlock(c);
+	diyc_debug("done");
+}
+
+static void spec_from(struct container_spec *spec, const struct container *c, const struct container_config *cfg,
+		      const struct image *img, const struct userns_plan *plan, bool interactive)
+{
+	*spec = (struct container_spec){
+		.name = c->d.name, .hostname = cfg->hostname, .lowerdirs = img->layer_dirs,
+		.upperdir = c->d.upper, .workdir = c->d.work, .rootfs = c->d.rootfs, .hostfiles = c->d.run,
+		.argv = cfg->command, .env = cfg->env, .workdir_in = cfg->workdir, .user = cfg->user,
+		.tty = cfg->tty, .interactive = interactive, .init = cfg->init, .net = cfg->net,
+		.userns = plan, .mounts = cfg->mounts, .n_mounts = cfg->n_mounts,
+	};
+}
+
+static int run_monitored(struct launch_ctx *x, const struct image *img, const struct userns_plan *plan,
+			 bool interactive, int *status, struct diyc_error *err)
+{
+	struct container_spec spec;
+	spec_from(&spec, x->c, x->cfg, img, plan, interactive);
+	struct supervise_opts hooks = {
+		.interactive = interactive, .prepare = launch_prepare, .released = launch_released,
+		.started = launch_started, .hook_arg = x,
+	};
+	*status = DIYC_EXIT_RUNTIME;
+	int r = container_run(&spec, &hooks, status, err);
+	if (r < 0)
+		*status = err->status ? err->status : DIYC_EXIT_RUNTIME;
+	launch_finish(x, plan, r, *status);
+	return r;
+}
+
+/* Closes every fd from 3 up but those in keep. */
+static void close_fds_except(int *keep, size_t n)
+{
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+			int t = keep[j];
+			keep[j] = keep[j - 1];
+			keep[j - 1] = t;
+		}
+	unsigned from = 3;
+	for (size_t i = 0; i < n; i++) {
+		if (keep[i] < 3)
+			continue;
+		if ((unsigned)keep[i] > from)
+			syscall(SYS_close_range, from, (unsigned)keep[i] - 1, 0);
+		from = (unsigned)keep[i] + 1;
+	}
+	syscall(SYS_close_range, from, ~0U, 0);
+}
+
+/* The detached monitor: its own session, stdin from nowhere (or a pipe it keeps open,
+ * so `-di` does not see end of input), stdout and stderr into the log. */
+static void __attribute__((noreturn))
+monitor_main(struct launch_ctx *x, const struct image *img, const struct userns_plan *plan, int logfd,
+	     int in_read, int in_write)
+{
+	setsid();
+	prctl(PR_SET_NAME, "diyc-monitor");
+	signal(SIGPIPE, SIG_IGN);
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	dup2(in_read >= 0 ? in_read : null, 0);
+	dup2(logfd, 1);
+	dup2(logfd, 2);
+	int keep[] = { x->c->lockfd, x->c->dirfd, x->result_fd, in_write };
+	close_fds_except(keep, ARRAY_SIZE(keep));
+	if (chdir("/") < 0)
+		_exit(DIYC_EXIT_RUNTIME);
+	struct diyc_error err = { 0 };
+	int status;
+	int r = run_monitored(x, img, plan, x->o->interactive, &status, &err);
+	report(x, r, status, &err);
+	_exit(0);
+}
+
+int container_launch(struct container *c, const struct container_config *cfg, const struct image *img,
+		     const struct userns_plan *plan, const struct launch_opts *o, int *status,
+		     struct diyc_error *err)
+{
+	struct launch_ctx x = { .c = c, .cfg = cfg, .o = o, .result_fd = -1 };
+	_cleanup_close_ int logfd = -1;
+	int r = 0;
+	for (size_t i = 0; i < cfg->n_mounts && r == 0; i++)
+		r = volume_check_host(&cfg->mounts[i], err);
+	if (r < 0)
+		goto fail;
+	if (!o->detach)
+		return run_monitored(&x, img, plan, o->interactive, status, err);
+
+	logfd = openat(c->dirfd, "container.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC |
+					   O_NOFOLLOW, 0600);
+	if (logfd < 0) {
+		r = diyc_error(err, errno, "open the log of container `%s`", c->d.name);
+		goto fail;
+	}
+	int res[2], in[2] = { -1, -1 };
+	if (pipe2(res, O_CLOEXEC) < 0) {
+		r = diyc_error(err, errno, "pipe");
+		goto fail;
+	}
+	if (o->interactive && !cfg->tty && pipe2(in, O_CLOEXEC) < 0) {
+		r = diyc_error(err, errno, "pipe");
+		close(res[0]);
+		close(res[1]);
+		goto fail;
+	}
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		r = diyc_error(err, errno, "fork the monitor");
+		close(res[0]);
+		close(res[1]);
+		goto fail;
+	}
+	if (pid == 0) {
+		close(res[0]);
+		x.result_fd = res[1];
+		monitor_main(&x, img, plan, logfd, in[0], in[1]);
+	}
+	close(res[1]);
+	if (in[0] >= 0) {
+		close(in[0]);
+		close(in[1]);
+	}
+	/* the monitor holds the lock now (the same open file): drop our fd without unlocking */
+	c->locked = false;
+	struct launch_result result;
+	ssize_t n;
+	do
+		n = read(res[0], &result, sizeof(result));
+	while (n < 0 && errno == EINTR);
+	close(res[0]);
+	if (n != (ssize_t)sizeof(result)) {
+		waitpid(pid, NULL, 0);
+		return diyc_error_plain(err, EIO, "the monitor of container `%s` ended before the container "
+					"started (see `diyc logs %s`)", c->d.name, c->d.name);
+	}
+	if (result.r != 0) {
+		/* it failed: the monitor has cleaned up and exits */
+		waitpid(pid, NULL, 0);
+		*err = result.err;
+		*status = result.status;
+		return result.r;
+	}
+	*status = 0;
+	return 0;
+fail:
+	x.released = false;
+	launch_finish(&x, plan, r, DIYC_EXIT_RUNTIME);
+	return r;
+}
+
+static int pidfd_open(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+/* A pidfd for the container's PID 1 if it is still the recorded process. */
+static int open_pid1(const struct container *c)
+{
+	if (c->st.pid <= 0)
+		return -ESRCH;
+	int fd = pidfd_open(c->st.pid);
+	if (fd < 0)
+		return -errno;
+	/* checked after the pidfd pins the process, so it cannot be reused in between */
+	if (proc_start_time(c->st.pid) != c->st.pid_start) {
+		close(fd);
+		return -ESRCH;
+	}
+	return fd;
+}
+
+/* Re-reads the state; while the container is being started (its PID 1 not recorded
+ * yet) waits for the starter to finish, which it does holding byte 0. */
+static int refresh_settled(struct container *c, struct diyc_error *err)
+{
+	int r = container_lock(c, err);
+	if (r < 0)
+		return r;
+	r = container_refresh(c, err);
+	container_unlock(c);
+	return r;
+}
+
+int container_signal(struct container *c, int sig, struct diyc_error *err)
+{
+	int r = refresh_settled(c, err);
+	if (r < 0)
+		return r;
+	if (c->st.status != STATUS_RUNNING)
+		return diyc_error_plain(err, ESRCH, "container `%s` is not running", c->d.name);
+	_cleanup_close_ int pidfd = open_pid1(c);
+	if (pidfd < 0 || syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0) {
+		/* it is ending: its monitor is about to record that */
+		return diyc_error_plain(err, ESRCH, "container `%s` is not running", c->d.name);
+	}
+	return 0;
+}
+
+/* Waits until no monitor holds the container, at most timeout_ms. */
+static bool wait_monitor_gone(struct container *c, int timeout_ms)
+{
+	for (int waited = 0; container_monitor_alive(c); waited += 5) {
+		if (waited >= timeout_ms)
+			return false;
+		struct timespec ts = { 0, 5 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	return true;
+}
+
+static int wait_stopped(struct container *c, struct diyc_error *err)
+{
+	/* after SIGKILL the monitor only records the status: seconds are plenty */
+	if (!wait_monitor_gone(c, 15000))
+		return diyc_error_plain(err, ETIMEDOUT, "container `%s` did not stop: its monitor (pid %d) is not "
+					"responding", c->d.name, (int)c->st.monitor_pid);
+	return container_refresh(c, err);
+}
+
+int container_stop(struct container *c, unsigned timeout_s, struct diyc_error *err)
+{
+	int r = refresh_settled(c, err);
+	if (r < 0 || c->st.status != STATUS_RUNNING)
+		return r;
+	_cleanup_close_ int pidfd = open_pid1(c);
+	if (pidfd >= 0 && syscall(SYS_pidfd_send_signal, pidfd, SIGTERM, NULL, 0) == 0) {
+		struct pollfd p = { pidfd, POLLIN, 0 };
+		int ms = timeout_s > 86400 ? 86400 * 1000 : (int)timeout_s * 1000;
+		int n;
+		do
+			n = poll(&p, 1, ms);
+		while (n < 0 && errno == EINTR);
+		if (n == 0) {
+			diyc_debug("no exit after %us: SIGKILL", timeout_s);
+			syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+		}
+	}
+	return wait_stopped(c, err);
+}
+
+int container_rm(struct container *c, bool force, const struct userns_plan *plan, struct diyc_error *err)
+{
+	_cleanup_close_ int stray = -1;
+	int r = container_lock(c, err);
+	if (r < 0)
+		return r;
+	if ((r = container_refresh(c, err)) < 0)
+		goto out;
+	if (c->st.status == STATUS_RUNNING) {
+		if (!force) {
+			r = diyc_error_plain(err, EBUSY, "container `%s` is running: stop it first (`diyc stop %s`) "
+					     "or use `diyc rm -f %s`", c->d.name, c->d.name, c->d.name);
+			goto out;
+		}
+		container_unlock(c);
+		_cleanup_close_ int pidfd = open_pid1(c);
+		if (pidfd >= 0)
+			syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+		if ((r = wait_stopped(c, err)) < 0)
+			return r;
+		if ((r = container_lock(c, err)) < 0)
+			return r;
+	}
+	/* holding byte 1 too: nobody can start it while it goes */
+	if (container_take_monitor(c) < 0) {
+		r = diyc_error_plain(err, EBUSY, "container `%s` was started again while being removed", c->d.name);
+		goto out;
+	}
+	/* a PID 1 that outlived its monitor (a command that changed its credentials lost
+	 * the parent-death signal) goes with its container */
+	stray = open_pid1(c);
+	if (stray >= 0) {
+		syscall(SYS_pidfd_send_signal, stray, SIGKILL, NULL, 0);
+		struct pollfd p = { stray, POLLIN, 0 };
+		poll(&p, 1, 5000);
+	}
+	r = container_remove(c, plan, err);
+out:
+	container_unlock(c);
+	return r;
+}
+
+static const struct {
+	const char *name;
+	int sig;
+} signal_names[] = {
+	{ "HUP", SIGHUP }, { "INT", SIGINT }, { "QUIT", SIGQUIT }, { "ILL", SIGILL }, { "TRAP", SIGTRAP },
+	{ "ABRT", SIGABRT }, { "IOT", SIGIOT }, { "BUS", SIGBUS }, { "FPE", SIGFPE }, { "KILL", SIGKILL },
+	{ "USR1", SIGUSR1 }, { "SEGV", SIGSEGV }, { "USR2", SIGUSR2 }, { "PIPE", SIGPIPE }, { "ALRM", SIGALRM },
+	{ "TERM", SIGTERM }, { "STKFLT", SIGSTKFLT }, { "CHLD", SIGCHLD }, { "CONT", SIGCONT }, { "STOP", SIGSTOP },
+	{ "TSTP", SIGTSTP }, { "TTIN", SIGTTIN }, { "TTOU", SIGTTOU }, { "URG", SIGURG }, { "XCPU", SIGXCPU },
+	{ "XFSZ", SIGXFSZ }, { "VTALRM", SIGVTALRM }, { "PROF", SIGPROF }, { "WINCH", SIGWINCH }, { "IO", SIGIO },
+	{ "POLL", SIGPOLL }, { "PWR", SIGPWR }, { "SYS", SIGSYS },
+};
+
+int signal_parse(const char *s)
+{
+	uint64_t n;
+	if (parse_u64(s, SIGRTMAX, &n) == 0)
+		return n >= 1 ? (int)n : -EINVAL;
+	const char *name = (strncasecmp(s, "SIG", 3) == 0) ? s + 3 : s;
+	for (size_t i = 0; i < ARRAY_SIZE(signal_names); i++)
+		if (!strcasecmp(name, signal_names[i].name))
+			return signal_names[i].sig;
+	if (!strncasecmp(name, "RTMIN+", 6) && parse_u64(name + 6, SIGRTMAX - SIGRTMIN, &n) == 0)
+		return SIGRTMIN + (int)n;
+	if (!strcasecmp(name, "RTMIN"))
+		return SIGRTMIN;
+	if (!strcasecmp(name, "RTMAX"))
+		return SIGRTMAX;
+	return -EINVAL;
+}
