@@ -95,6 +95,26 @@ static int add_mount(struct run_flags *f, const char *spec, bool tmpfs)
 	return 0;
 }
 
+static int path_depth(const char *p)
+{
+	int n = 0;
+	for (; *p; p++)
+		n += *p == '/';
+	return n;
+}
+
+/* Parents before children, as docker does: -v /a:/x and --tmpfs /x/y work in any order.
+ * Stable, so equal depths keep the order given. */
+static void sort_mounts(struct mount_entry *m, size_t n)
+{
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && path_depth(m[j - 1].target) > path_depth(m[j].target); j--) {
+			struct mount_entry t = m[j];
+			m[j] = m[j - 1];
+			m[j - 1] = t;
+		}
+}
+
 static int parse_bool(const char *s, bool *out)
 {
 	if (!s || !strcmp(s, "true") || !strcmp(s, "1")) {
@@ -181,6 +201,7 @@ int cmd_run(int argc, char **argv)
 		cmd = default_cmd;
 
 	struct diyc_error err = { 0 };
+	sort_mounts(f.mounts, f.n_mounts);
 	for (size_t i = 0; i < f.n_mounts; i++)
 		if (volume_check_host(&f.mounts[i], &err) < 0)
 			return fail(&err);

@@ -113,6 +113,13 @@ void __attribute__((noreturn)) command_exec(const struct command_plan *p, int sy
 		goto fail;
 	if (process_become(p->user, p->set_groups, p->workdir, &err) < 0)
 		goto fail;
+	/* changing credentials cleared the parent-death signal: without it a command that
+	 * is PID 1 itself (--no-init) would outlive a killed monitor. Armed again, then the
+	 * monitor's end of the sync socket tells whether it died in between. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	struct pollfd peer = { syncfd, POLLRDHUP, 0 };
+	if (poll(&peer, 1, 0) > 0 && (peer.revents & (POLLHUP | POLLRDHUP)))
+		_exit(DIYC_EXIT_RUNTIME);
 	/* no fd of diyc's or of the caller's reaches the command, except stdio and the
 	 * sync socket, which closes on exec */
 	syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
@@ -218,6 +225,7 @@ container_child(const struct container_spec *spec, int syncfd)
 	if (slave >= 0)
 		close(slave);
 	prctl(PR_SET_NAME, "diyc-init");
+	proc_title_set("diyc-init");
 	_exit(init_supervise(cmd));
 fail:
 	sync_send_error(syncfd, &err);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <malloc.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -89,7 +90,16 @@ static void report(struct launch_ctx *x, int r, int status, const struct diyc_er
 
 static void launch_started(void *arg)
 {
-	report(arg, 0, 0, NULL);
+	struct launch_ctx *x = arg;
+	if (x->result_fd < 0)
+		return;
+	report(x, 0, 0, NULL);
+	/* the child has its own copy of the command line by now: the configuration pointed into it */
+	char title[32 + CONTAINER_NAME_MAX];
+	snprintf(title, sizeof(title), "diyc-monitor %s", x->c->d.name);
+	proc_title_set(title);
+	/* what start-up allocated is not needed in the poll loop */
+	malloc_trim(0);
 }
 
 /* After the container ended (or failed to start): the state, then the cleanup. */
@@ -135,7 +145,8 @@ static int run_monitored(struct launch_ctx *x, const struct image *img, const st
 	struct container_spec spec;
 	spec_from(&spec, x->c, x->cfg, img, plan, interactive);
 	struct supervise_opts hooks = {
-		.interactive = interactive, .prepare = launch_prepare, .released = launch_released,
+		/* a detached container's stdin is the monitor's: nothing to relay */
+		.interactive = interactive && !x->o->detach, .prepare = launch_prepare, .released = launch_released,
 		.started = launch_started, .hook_arg = x,
 	};
 	*status = DIYC_EXIT_RUNTIME;
@@ -174,6 +185,7 @@ monitor_main(struct launch_ctx *x, const struct image *img, const struct userns_
 {
 	setsid();
 	prctl(PR_SET_NAME, "diyc-monitor");
+
 	signal(SIGPIPE, SIG_IGN);
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	dup2(in_read >= 0 ? in_read : null, 0);

@@ -107,6 +107,7 @@ int fail(const struct diyc_error *err)
 
 int main(int argc, char **argv)
 {
+	proc_title_init(argc, argv);
 	if (argc < 2) {
 		fprintf(stderr, "diyc: a command is required, such as `diyc run IMAGE` (see `diyc --help`)\n");
 		return DIYC_EXIT_RUNTIME;

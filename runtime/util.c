@@ -249,3 +249,33 @@ int random_hex(char *out, size_t bytes)
 	out[2 * bytes] = '\0';
 	return 0;
 }
+
+static char *title_area;
+static size_t title_size;
+
+void proc_title_init(int argc, char **argv)
+{
+	if (argc < 1 || !argv[0])
+		return;
+	char *end = argv[0] + strlen(argv[0]);
+	/* only the contiguous part the kernel placed there */
+	for (int i = 1; i < argc && argv[i] == end + 1; i++)
+		end = argv[i] + strlen(argv[i]);
+	title_area = argv[0];
+	title_size = (size_t)(end - argv[0]);
+}
+
+void proc_title_set(const char *title)
+{
+	if (!title_area || title_size == 0)
+		return;
+	size_t n = strlen(title);
+	if (n > title_size)
+		n = title_size;
+	memcpy(title_area, title, n);
+	memset(title_area + n, 0, title_size - n);
+	/* words separated by NULs, as ps expects of a command line */
+	for (size_t i = 0; i < n; i++)
+		if (title_area[i] == ' ')
+			title_area[i] = '\0';
+}

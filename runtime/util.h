@@ -67,3 +67,9 @@ char *find_in_path(const char *name, const char *path);
 
 /* Random lowercase hex string of 2*bytes characters into out (size >= 2*bytes+1). */
 int random_hex(char *out, size_t bytes);
+
+/* The command line other processes see (/proc/PID/cmdline), rewritten in place over
+ * main's argv: a monitor shows as `diyc-monitor NAME` rather than the command that
+ * started it. title is cut to the length of the original command line. */
+void proc_title_init(int argc, char **argv);
+void proc_title_set(const char *title);
