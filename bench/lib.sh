@@ -6,6 +6,7 @@
 #   BENCH_UID BENCH_GID, BENCH_SUBUID BENCH_SUBUID_COUNT, BENCH_SUBGID BENCH_SUBGID_COUNT
 #   BENCH_TMP   the one temporary directory (root's when run as root), removed by bench_cleanup
 #   BENCH_U     $BENCH_TMP/u, owned by BENCH_USER: HOME, XDG dirs, stores, results
+# shellcheck disable=SC2034  # BENCH_REASON, IDLE_PID, ...: set here, read by the scripts
 
 bench_log() { printf '%s\n' "$*" >&2; }
 bench_die() { printf '%s: %s\n' "${BENCH_NAME:-bench}" "$*" >&2; exit 1; }
@@ -142,4 +143,316 @@ bench_cleanup() {
   fi
   [ -d "$BENCH_TMP" ] && bench_log "warning: could not remove all of $BENCH_TMP"
   return "$rc"
+}
+
+# --- helpers for the lifecycle benchmarks (monitor-memory, exec-latency) -----------------
+# They expect REPO (the source tree), LOG (a directory for command output, root's when run
+# as root) and, after bench_setup_user/bench_mktemp/bench_make_user_dirs, BENCH_*. A helper
+# that fails returns 1 and leaves a one-line reason in BENCH_REASON.
+
+# bench_reason_of FILE RC: a one-line reason from a command's stderr.
+bench_reason_of() {
+  r=$(grep -v -e '^[[:space:]]*$' -e 'is not a shared mount' "$1" 2>/dev/null | tail -n 1 | cut -c 1-200)
+  echo "${r:-exit status $2}"
+}
+
+# bench_resolve_diyc: makes DIYC an absolute path; when DIYC is unset, build/runtime/diyc,
+# built with meson if missing.
+bench_resolve_diyc() {
+  if [ -z "${DIYC:-}" ]; then
+    DIYC=$REPO/build/runtime/diyc
+    if [ ! -x "$DIYC" ]; then
+      command -v meson >/dev/null 2>&1 || { BENCH_REASON="$DIYC missing and meson not found"; return 1; }
+      bench_log "diyc: building $DIYC"
+      if [ -d "$REPO/build" ]; then
+        (cd "$REPO" && meson compile -C build) > "$LOG/build" 2>&1
+      else
+        (cd "$REPO" && meson setup build && meson compile -C build) > "$LOG/build" 2>&1
+      fi || { tail -n 15 "$LOG/build" >&2; BENCH_REASON="build failed: $(bench_reason_of "$LOG/build" 1)"; return 1; }
+    fi
+  fi
+  case "$DIYC" in /*) ;; *) DIYC=$(cd "$(dirname "$DIYC")" && pwd)/$(basename "$DIYC") ;; esac
+  [ -x "$DIYC" ] || { BENCH_REASON="$DIYC is not an executable"; return 1; }
+}
+
+# bench_busybox_rootfs DIR: the busybox tree of tools/mkimage-busybox, copied to DIR (as
+# start-latency does: a stand-in "diyc" copies the tree it is asked to import).
+bench_busybox_rootfs() {
+  shim=$BENCH_U/capture-rootfs
+  cat > "$shim" <<SHIM
+#!/bin/sh
+[ "\$1 \$2" = "image import" ] || exit 2
+exec cp -a "\$3" "$1"
+SHIM
+  chmod 755 "$shim"
+  if bench_is_root; then chown "$BENCH_UID:$BENCH_GID" "$shim"; fi
+  if bench_as_user sh "$REPO/tools/mkimage-busybox" --diyc "$shim" busybox > "$LOG/rootfs" 2>&1 &&
+     [ -x "$1/bin/busybox" ]; then
+    return 0
+  fi
+  BENCH_REASON="no busybox root filesystem: $(bench_reason_of "$LOG/rootfs" 1)"
+  return 1
+}
+
+# bench_diyc_import NAME: the same tree imported into the bench user's diyc store as NAME.
+bench_diyc_import() {
+  bench_as_user sh "$REPO/tools/mkimage-busybox" --diyc "$DIYC" "$1" > "$LOG/diyc-import" 2>&1 && return 0
+  BENCH_REASON="image import failed: $(bench_reason_of "$LOG/diyc-import" 1)"
+  return 1
+}
+
+# bench_podman_cmd: podman's global options as start-latency uses them (own storage through
+# the bench user's XDG dirs, cgroupfs manager, file events). PODMAN_STORAGE_DRIVER: overlay.
+bench_podman_cmd() {
+  echo "podman --cgroup-manager=cgroupfs --events-backend=file --storage-driver=${PODMAN_STORAGE_DRIVER:-overlay}"
+}
+
+# bench_podman_import ROOTFS REF: ROOTFS imported into podman's store as REF, files owned
+# by container root (run in the private mount namespace, see bench_as_user_nocg).
+bench_podman_import() {
+  if ! bench_as_user tar -C "$1" --numeric-owner --owner=0 --group=0 \
+       -cf "$BENCH_U/rootfs.tar" . > "$LOG/podman-tar" 2>&1; then
+    BENCH_REASON="tar failed: $(bench_reason_of "$LOG/podman-tar" 1)"; return 1
+  fi
+  # shellcheck disable=SC2046
+  if ! bench_as_user_nocg $(bench_podman_cmd) import "$BENCH_U/rootfs.tar" "$2" \
+       > "$LOG/podman-import" 2>&1; then
+    BENCH_REASON="import failed: $(bench_reason_of "$LOG/podman-import" 1)"; return 1
+  fi
+  rm -f "$BENCH_U/rootfs.tar"
+}
+
+# bench_podman_pause_kill: ends podman's rootless pause process (catatonit), by its pid.
+bench_podman_pause_kill() {
+  pf=$BENCH_U/run/libpod/tmp/pause.pid
+  [ -f "$pf" ] || return 0
+  bench_kill_pid "$(cat "$pf" 2>/dev/null || true)" ""
+}
+
+# bench_kill_pid PID COMM: SIGKILL to PID if it still exists, belongs to the bench user
+# and (unless COMM is empty) is still called COMM.
+bench_kill_pid() {
+  case "$1" in ''|*[!0-9]*) return 0 ;; esac
+  [ "$(stat -c %u "/proc/$1" 2>/dev/null)" = "$BENCH_UID" ] || return 0
+  [ -z "$2" ] || [ "$(cat "/proc/$1/comm" 2>/dev/null)" = "$2" ] || return 0
+  kill -KILL "$1" 2>/dev/null || true
+}
+
+# bench_crun_config ARGS_JSON ROOTFS: a rootless OCI config (as start-latency's) running
+# ARGS_JSON in ROOTFS with the bench user's full id map.
+bench_crun_config() {
+  cat <<CFG
+{
+  "ociVersion": "1.0.0",
+  "process": {
+    "terminal": false,
+    "user": {"uid": 0, "gid": 0},
+    "args": $1,
+    "env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+    "cwd": "/",
+    "capabilities": {
+      "bounding": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"],
+      "effective": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"],
+      "permitted": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"],
+      "ambient": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
+    },
+    "noNewPrivileges": true
+  },
+  "root": {"path": "$2", "readonly": false},
+  "hostname": "crun",
+  "mounts": [
+    {"destination": "/proc", "type": "proc", "source": "proc"},
+    {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
+     "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
+    {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
+     "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"]},
+    {"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
+     "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]},
+    {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
+     "options": ["nosuid", "noexec", "nodev"]},
+    {"destination": "/sys", "type": "sysfs", "source": "sysfs",
+     "options": ["nosuid", "noexec", "nodev", "ro"]}
+  ],
+  "linux": {
+    "uidMappings": [{"containerID": 0, "hostID": $BENCH_UID, "size": 1},
+                    {"containerID": 1, "hostID": $BENCH_SUBUID, "size": $BENCH_SUBUID_COUNT}],
+    "gidMappings": [{"containerID": 0, "hostID": $BENCH_GID, "size": 1},
+                    {"containerID": 1, "hostID": $BENCH_SUBGID, "size": $BENCH_SUBGID_COUNT}],
+    "namespaces": [{"type": "user"}, {"type": "pid"}, {"type": "mount"},
+                   {"type": "uts"}, {"type": "ipc"}, {"type": "network"}],
+    "maskedPaths": ["/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
+                    "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+                    "/proc/sched_debug", "/sys/firmware", "/proc/scsi"],
+    "readonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
+  }
+}
+CFG
+}
+
+# --- idle containers: `sleep 1000` in a detached container, one per tool -----------------
+# bench_idle_TOOL_start NAME starts it and sets IDLE_PID (the container's PID 1 as the host
+# sees it) and, for podman, IDLE_CONMON. Each records NAME first, so bench_idle_cleanup
+# (call it from bench_pre_cleanup) removes it even after a failure or an interrupt.
+# Variables: DIYC, BENCH_IMAGE (diyc image name), BENCH_PODMAN_REF, BENCH_ROOTFS.
+BENCH_IDLE_DIYC=""; BENCH_IDLE_PODMAN=""; BENCH_IDLE_CRUN=""; BENCH_IDLE_PIDS=""
+
+# bench_json_int KEY FILE: the first integer value of "KEY" in a JSON file.
+bench_json_int() {
+  grep -o "\"$1\"[[:space:]]*:[[:space:]]*[0-9][0-9]*" "$2" 2>/dev/null | head -n 1 | sed 's/.*://; s/[[:space:]]//g'
+}
+
+# bench_alive PID: PID exists and belongs to the bench user.
+bench_alive() {
+  case "$1" in ''|*[!0-9]*) return 1 ;; esac
+  [ "$(stat -c %u "/proc/$1" 2>/dev/null)" = "$BENCH_UID" ]
+}
+
+bench_idle_diyc_start() {
+  BENCH_IDLE_DIYC="$BENCH_IDLE_DIYC $1"
+  BENCH_DIYC_NET=--net=none
+  if ! bench_as_user "$DIYC" run -d --name "$1" --net=none "$BENCH_IMAGE" sleep 1000 \
+       > "$LOG/diyc-run-d.out" 2> "$LOG/diyc-run-d.err" < /dev/null; then
+    if grep -q -i -e '--net' -e 'unrecognized option' -e 'unknown option' "$LOG/diyc-run-d.err"; then
+      # an older diyc without --net: the same without it
+      BENCH_DIYC_NET=""
+      bench_as_user "$DIYC" run -d --name "$1" "$BENCH_IMAGE" sleep 1000 \
+        > "$LOG/diyc-run-d.out" 2> "$LOG/diyc-run-d.err" < /dev/null ||
+        { BENCH_REASON="diyc run -d failed: $(bench_reason_of "$LOG/diyc-run-d.err" $?)"; return 1; }
+    else
+      BENCH_REASON="diyc run -d failed: $(bench_reason_of "$LOG/diyc-run-d.err" 1)"; return 1
+    fi
+  fi
+  printed=$(head -n 1 "$LOG/diyc-run-d.out")
+  [ "$printed" = "$1" ] || bench_log "diyc: warning: run -d printed '$printed', not the name '$1'"
+  IDLE_PID=""
+  i=0
+  while [ "$i" -lt 50 ]; do # the monitor may record the pid just after `run -d` returned
+    bench_as_user "$DIYC" inspect "$1" > "$LOG/diyc-inspect.json" 2> "$LOG/diyc-inspect.err" || true
+    IDLE_PID=$(bench_json_int Pid "$LOG/diyc-inspect.json")
+    [ -n "$IDLE_PID" ] && [ "$IDLE_PID" != 0 ] && break
+    sleep 0.1; i=$((i + 1))
+  done
+  if ! bench_alive "$IDLE_PID"; then
+    BENCH_REASON="no running PID 1 in \`diyc inspect $1\` ($(bench_reason_of "$LOG/diyc-inspect.err" 0), pid '${IDLE_PID}')"
+    return 1
+  fi
+  BENCH_IDLE_PIDS="$BENCH_IDLE_PIDS $IDLE_PID"
+}
+
+bench_idle_podman_start() {
+  BENCH_IDLE_PODMAN="$BENCH_IDLE_PODMAN $1"
+  # shellcheck disable=SC2046
+  if ! bench_as_user_nocg $(bench_podman_cmd) run -d --name "$1" --network=none --cgroups=disabled \
+       --pull=never --log-driver=k8s-file "$BENCH_PODMAN_REF" sleep 1000 \
+       > "$LOG/podman-run-d.out" 2> "$LOG/podman-run-d.err" < /dev/null; then
+    BENCH_REASON="podman run -d failed: $(bench_reason_of "$LOG/podman-run-d.err" 1)"; return 1
+  fi
+  # shellcheck disable=SC2046
+  set -- $(bench_as_user_nocg $(bench_podman_cmd) inspect --format '{{.State.ConmonPid}} {{.State.Pid}}' "$1" \
+             2> "$LOG/podman-inspect.err" < /dev/null)
+  IDLE_CONMON=${1:-}; IDLE_PID=${2:-}
+  if ! bench_alive "$IDLE_PID" || ! bench_alive "$IDLE_CONMON"; then
+    BENCH_REASON="no running conmon and PID 1 in podman inspect (conmon '$IDLE_CONMON', pid '$IDLE_PID')"
+    return 1
+  fi
+  BENCH_IDLE_PIDS="$BENCH_IDLE_PIDS $IDLE_PID $IDLE_CONMON"
+}
+
+# crun: a bundle whose process is `sleep 1000`, run detached (`crun run -d`: crun itself
+# exits, nothing supervises the container). State in $BENCH_U/run/crun.
+bench_crun_cmd() {
+  echo "crun --cgroup-manager=disabled --root $BENCH_U/run/crun"
+}
+
+bench_idle_crun_start() {
+  b=$BENCH_U/bundle-idle
+  bench_as_user mkdir -p "$b" "$BENCH_U/run/crun" || { BENCH_REASON="cannot create bundle"; return 1; }
+  bench_crun_config '["sleep", "1000"]' "$BENCH_ROOTFS" > "$BENCH_TMP/idle-config.json"
+  cp "$BENCH_TMP/idle-config.json" "$b/config.json"
+  BENCH_IDLE_CRUN="$BENCH_IDLE_CRUN $1"
+  # shellcheck disable=SC2046
+  if ! bench_as_user_nocg $(bench_crun_cmd) run -d --bundle "$b" "$1" \
+       > "$LOG/crun-run-d.out" 2> "$LOG/crun-run-d.err" < /dev/null; then
+    BENCH_REASON="crun run -d failed: $(bench_reason_of "$LOG/crun-run-d.err" 1)"; return 1
+  fi
+  # shellcheck disable=SC2046
+  bench_as_user_nocg $(bench_crun_cmd) state "$1" > "$LOG/crun-state.json" 2> "$LOG/crun-state.err" < /dev/null || true
+  IDLE_PID=$(bench_json_int pid "$LOG/crun-state.json")
+  if ! bench_alive "$IDLE_PID"; then
+    BENCH_REASON="no running PID 1 in crun state ($(bench_reason_of "$LOG/crun-state.err" 0))"; return 1
+  fi
+  BENCH_IDLE_PIDS="$BENCH_IDLE_PIDS $IDLE_PID"
+}
+
+# bench_idle_cleanup: removes every idle container started, then SIGKILLs what is left of
+# their processes (by pid, only the bench user's), then podman's pause process.
+bench_idle_cleanup() {
+  for n in $BENCH_IDLE_DIYC; do
+    bench_as_user "$DIYC" rm -f "$n" > "$LOG/cleanup-diyc-$n" 2>&1 < /dev/null ||
+      bench_log "diyc: warning: \`diyc rm -f $n\` failed: $(bench_reason_of "$LOG/cleanup-diyc-$n" 1)"
+  done
+  for n in $BENCH_IDLE_PODMAN; do
+    # shellcheck disable=SC2046
+    bench_as_user_nocg $(bench_podman_cmd) rm -f -t 0 "$n" > "$LOG/cleanup-podman-$n" 2>&1 < /dev/null ||
+      bench_log "podman: warning: \`podman rm -f $n\` failed: $(bench_reason_of "$LOG/cleanup-podman-$n" 1)"
+  done
+  for n in $BENCH_IDLE_CRUN; do
+    # shellcheck disable=SC2046
+    bench_as_user_nocg $(bench_crun_cmd) delete -f "$n" > "$LOG/cleanup-crun-$n" 2>&1 < /dev/null ||
+      bench_log "crun: warning: \`crun delete -f $n\` failed: $(bench_reason_of "$LOG/cleanup-crun-$n" 1)"
+  done
+  i=0 # SIGKILLed processes take a moment to go (a zombie counts as gone)
+  while [ "$i" -lt 50 ]; do
+    left=""
+    for p in $BENCH_IDLE_PIDS; do
+      if bench_alive "$p" && [ "$(awk '$1 == "State:" { print $2 }' "/proc/$p/status" 2>/dev/null)" != Z ]; then
+        left="$left $p"
+      fi
+    done
+    [ -n "$left" ] || break
+    sleep 0.1; i=$((i + 1))
+  done
+  for p in $left; do
+    if bench_alive "$p"; then
+      bench_log "warning: pid $p ($(cat "/proc/$p/comm" 2>/dev/null)) still running after removal: killing it"
+      bench_kill_pid "$p" ""
+    fi
+  done
+  BENCH_IDLE_DIYC=""; BENCH_IDLE_PODMAN=""; BENCH_IDLE_CRUN=""; BENCH_IDLE_PIDS=""
+  bench_podman_pause_kill
+}
+
+# bench_mem PID: "RSS PSS USS ANON" of PID in kB (VmRSS and RssAnon from /proc/PID/status,
+# Pss and Private_Clean + Private_Dirty from /proc/PID/smaps_rollup; "?" where unreadable).
+bench_mem() {
+  [ -r "/proc/$1/status" ] || return 1
+  s=$(awk '$1 == "VmRSS:" { r = $2 } $1 == "RssAnon:" { a = $2 } END { print r, a }' "/proc/$1/status" 2>/dev/null) || return 1
+  if [ -r "/proc/$1/smaps_rollup" ] &&
+     p=$(awk '$1 == "Pss:" { p = $2 } $1 ~ /^Private_(Clean|Dirty):$/ { u += $2 }
+              END { if (p == "") exit 1; print p, u }' "/proc/$1/smaps_rollup" 2>/dev/null); then
+    :
+  else
+    p="? ?"
+  fi
+  # shellcheck disable=SC2086
+  set -- $s $p
+  [ -n "${1:-}" ] || return 1
+  echo "$1 $3 $4 $2"
+}
+
+# bench_descendants PID: every descendant of PID (children first, then theirs), one a line.
+bench_descendants() {
+  ps -e -o pid= -o ppid= | awk -v root="$1" '
+    { kids[$2] = kids[$2] " " $1 }
+    END { n = split(kids[root], q, " "); i = 1
+          while (i <= n) { c = q[i++]; print c; m = split(kids[c], k, " "); for (j = 1; j <= m; j++) q[++n] = k[j] } }'
+}
+
+bench_ppid() { awk '$1 == "PPid:" { print $2 }' "/proc/$1/status" 2>/dev/null; }
+bench_comm() { cat "/proc/$1/comm" 2>/dev/null || echo '?'; }
+
+# bench_sleep SECONDS: sleep, but let a signal's trap (cleanup) run at once.
+bench_sleep() {
+  sleep "$1" &
+  wait $! || true
 }

@@ -319,6 +319,7 @@ int cmd_rm(int argc, char **argv)
 		fflush(stdout);
 		container_close(&c);
 	}
+	container_clean_leftovers(&p, &plan);
 	userns_plan_free(&plan);
 	return ret;
 }

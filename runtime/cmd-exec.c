@@ -70,14 +70,12 @@ int cmd_exec(int argc, char **argv)
 	struct container ct;
 	if (paths_init(&p, &err) < 0 || container_open(&p, name, &ct, &err) < 0)
 		return fail(&err);
-	/* a container being started has no PID 1 on record yet: its starter holds the lock */
-	int r = 0;
-	if (ct.st.status == STATUS_RUNNING && ct.st.pid <= 0) {
-		r = container_lock(&ct, &err);
-		if (r == 0)
-			r = container_refresh(&ct, &err);
-		container_unlock(&ct);
-	}
+	/* a container being started is not ready until its command runs: its starter holds
+	 * the lock until then */
+	int r = container_lock(&ct, &err);
+	if (r == 0)
+		r = container_refresh(&ct, &err);
+	container_unlock(&ct);
 	int status = DIYC_EXIT_RUNTIME;
 	if (r == 0 && !ct.have_config)
 		r = diyc_error_plain(&err, EINVAL, "container `%s` has no usable configuration", name);

@@ -226,6 +226,7 @@ container_child(const struct container_spec *spec, int syncfd)
 		close(slave);
 	prctl(PR_SET_NAME, "diyc-init");
 	proc_title_set("diyc-init");
+	unmap_code_pages();
 	_exit(init_supervise(cmd));
 fail:
 	sync_send_error(syncfd, &err);

@@ -71,7 +71,6 @@ static int launch_released(void *arg, pid_t pid, struct diyc_error *err)
 	if (r < 0)
 		return r;
 	x->released = true;
-	container_unlock(x->c);
 	diyc_debug("state recorded");
 	return 0;
 }
@@ -91,6 +90,9 @@ static void report(struct launch_ctx *x, int r, int status, const struct diyc_er
 static void launch_started(void *arg)
 {
 	struct launch_ctx *x = arg;
+	/* byte 0 was held since the claim or the start: whoever waits for it (exec, stop,
+	 * kill) finds the container set up, its command executed */
+	container_unlock(x->c);
 	if (x->result_fd < 0)
 		return;
 	report(x, 0, 0, NULL);
@@ -100,6 +102,7 @@ static void launch_started(void *arg)
 	proc_title_set(title);
 	/* what start-up allocated is not needed in the poll loop */
 	malloc_trim(0);
+	unmap_code_pages();
 }
 
 /* After the container ended (or failed to start): the state, then the cleanup. */
@@ -123,6 +126,9 @@ static void launch_finish(struct launch_ctx *x, const struct userns_plan *plan, 
 		/* the runtime part (mount point, generated files) is rebuilt at the next start */
 		rm_rf(c->d.run);
 	}
+	/* the end is on record: let go of the container before byte 0, so whoever takes
+	 * byte 0 next finds it stopped */
+	container_release_monitor(c);
 	container_unlock(c);
 	diyc_debug("done");
 }
@@ -327,25 +333,27 @@ int container_signal(struct container *c, int sig, struct diyc_error *err)
 	return 0;
 }
 
-/* Waits until no monitor holds the container, at most timeout_ms. */
-static bool wait_monitor_gone(struct container *c, int timeout_ms)
+/* Waits until the run whose PID 1 is on record has ended: its monitor recorded the end
+ * and let go of the container. A run started meanwhile by someone else is not waited for. */
+static int wait_stopped(struct container *c, struct diyc_error *err)
 {
-	for (int waited = 0; container_monitor_alive(c); waited += 5) {
-		if (waited >= timeout_ms)
-			return false;
+	const pid_t pid = c->st.pid;
+	const uint64_t start = c->st.pid_start;
+	const pid_t monitor = c->st.monitor_pid;
+	/* after SIGKILL the monitor only records the status: seconds are plenty */
+	for (int waited = 0;; waited += 5) {
+		int r = container_refresh(c, err);
+		if (r < 0)
+			return r;
+		bool same_run = c->st.status == STATUS_RUNNING && c->st.pid == pid && c->st.pid_start == start;
+		if (!same_run)
+			return 0;
+		if (waited >= 15000)
+			return diyc_error_plain(err, ETIMEDOUT, "container `%s` did not stop: its monitor (pid %d) is "
+						"not responding", c->d.name, (int)monitor);
 		struct timespec ts = { 0, 5 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
 	}
-	return true;
-}
-
-static int wait_stopped(struct container *c, struct diyc_error *err)
-{
-	/* after SIGKILL the monitor only records the status: seconds are plenty */
-	if (!wait_monitor_gone(c, 15000))
-		return diyc_error_plain(err, ETIMEDOUT, "container `%s` did not stop: its monitor (pid %d) is not "
-					"responding", c->d.name, (int)c->st.monitor_pid);
-	return container_refresh(c, err);
 }
 
 int container_stop(struct container *c, unsigned timeout_s, struct diyc_error *err)
@@ -372,15 +380,19 @@ int container_stop(struct container *c, unsigned timeout_s, struct diyc_error *e
 int container_rm(struct container *c, bool force, const struct userns_plan *plan, struct diyc_error *err)
 {
 	_cleanup_close_ int stray = -1;
-	int r = container_lock(c, err);
-	if (r < 0)
-		return r;
-	if ((r = container_refresh(c, err)) < 0)
-		goto out;
-	if (c->st.status == STATUS_RUNNING) {
-		if (!force) {
-			r = diyc_error_plain(err, EBUSY, "container `%s` is running: stop it first (`diyc stop %s`) "
-					     "or use `diyc rm -f %s`", c->d.name, c->d.name, c->d.name);
+	int r;
+	for (int tries = 0;; tries++) {
+		if ((r = container_lock(c, err)) < 0)
+			return r;
+		if ((r = container_refresh(c, err)) < 0)
+			goto out;
+		if (c->st.status != STATUS_RUNNING)
+			break;
+		if (!force || tries >= 5) {
+			r = !force ? diyc_error_plain(err, EBUSY, "container `%s` is running: stop it first (`diyc stop %s`) "
+						      "or use `diyc rm -f %s`", c->d.name, c->d.name, c->d.name)
+				   : diyc_error_plain(err, EBUSY, "container `%s` keeps being started again: stop whatever "
+						      "starts it", c->d.name);
 			goto out;
 		}
 		container_unlock(c);
@@ -389,16 +401,15 @@ int container_rm(struct container *c, bool force, const struct userns_plan *plan
 			syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
 		if ((r = wait_stopped(c, err)) < 0)
 			return r;
-		if ((r = container_lock(c, err)) < 0)
-			return r;
 	}
-	/* holding byte 1 too: nobody can start it while it goes */
+	/* not running, and we hold byte 0: byte 1 is free. Holding it too, nobody can start
+	 * the container while it goes. */
 	if (container_take_monitor(c) < 0) {
 		r = diyc_error_plain(err, EBUSY, "container `%s` was started again while being removed", c->d.name);
 		goto out;
 	}
-	/* a PID 1 that outlived its monitor (a command that changed its credentials lost
-	 * the parent-death signal) goes with its container */
+	/* a PID 1 that outlived its monitor (a set-user-ID command run as PID 1 loses the
+	 * parent-death signal) goes with its container */
 	stray = open_pid1(c);
 	if (stray >= 0) {
 		syscall(SYS_pidfd_send_signal, stray, SIGKILL, NULL, 0);

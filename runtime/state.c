@@ -226,6 +226,11 @@ int container_take_monitor(struct container *c)
 	return ofd_lock(c->lockfd, 1, F_WRLCK, false);
 }
 
+void container_release_monitor(struct container *c)
+{
+	ofd_lock(c->lockfd, 1, F_UNLCK, false);
+}
+
 bool container_monitor_alive(const struct container *c)
 {
 	struct flock l = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 1, .l_len = 1 };

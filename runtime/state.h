@@ -65,6 +65,8 @@ int container_lock(struct container *c, struct diyc_error *err);
 void container_unlock(struct container *c);
 /* Takes byte 1 without waiting: -EBUSY when a monitor holds it. */
 int container_take_monitor(struct container *c);
+/* Lets go of byte 1 (for everyone sharing our open lock file). */
+void container_release_monitor(struct container *c);
 /* Whether another process holds byte 1. */
 bool container_monitor_alive(const struct container *c);
 /* Re-reads state.json and applies the lock: recorded running without a monitor is

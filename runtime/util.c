@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* util.c: small helpers for numbers, strings, files and directory trees. */
 #include <errno.h>
+#include <sys/mman.h>
 #include <stdbool.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -278,4 +279,21 @@ void proc_title_set(const char *title)
 	for (size_t i = 0; i < n; i++)
 		if (title_area[i] == ' ')
 			title_area[i] = '\0';
+}
+
+void unmap_code_pages(void)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/maps", "re");
+	char line[512];
+	while (f && fgets(line, sizeof(line), f)) {
+		unsigned long start, end;
+		char perms[8];
+		int path_at = 0;
+		if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %n", &start, &end, perms, &path_at) != 3 || !path_at)
+			continue;
+		/* only code: never written, so the page cache has exactly what was mapped
+		 * (data and relocated pages are private copies and must stay) */
+		if (strcmp(perms, "r-xp") == 0 && line[path_at] == '/')
+			madvise((void *)start, end - start, MADV_DONTNEED);
+	}
 }

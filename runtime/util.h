@@ -73,3 +73,9 @@ int random_hex(char *out, size_t bytes);
  * started it. title is cut to the length of the original command line. */
 void proc_title_init(int argc, char **argv);
 void proc_title_set(const char *title);
+
+/* For processes that live long doing little (a detached monitor, a container's init):
+ * unmaps the executable file pages touched while starting up. They count in the
+ * resident size though they belong to the page cache, shared with every process, and
+ * fault back in when used; what stays resident is what the process goes on using. */
+void unmap_code_pages(void);

@@ -411,3 +411,135 @@ class Background:
     def __exit__(self, *exc):
         self.kill()
         return False
+
+
+# -- Helpers of the lifecycle tests (persistent containers, exec, logs, volumes) --------
+
+import json  # noqa: E402
+
+RFC3339_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")
+
+
+def wait_until(pred, timeout=10, interval=0.05, what="a condition"):
+    """Calls PRED until it returns something true (returned) or TIMEOUT seconds passed
+    (AssertionError naming WHAT)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def pid_alive(pid):
+    """PID exists and is not a zombie."""
+    return bool(pid) and proc_state(pid) not in (None, "Z", "X")
+
+
+def proc_ppid(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def proc_comm(pid):
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def token():
+    """A number no other process's command line has: `sleep TOKEN` marks a container's
+    processes, which processes_with() then finds on the host."""
+    return str(100000 + secrets.randbelow(900000))
+
+
+def processes_with(word):
+    """Live processes whose command line has WORD as one of its arguments, or inside one."""
+    found = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/cmdline", "rb") as f:
+                args = f.read().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        if any(word in a for a in args) and int(d) != os.getpid() and pid_alive(int(d)):
+            found.append(int(d))
+    return found
+
+
+def json_out(res):
+    assert_ok(res)
+    try:
+        return json.loads(res.stdout)
+    except ValueError as e:
+        raise AssertionError(f"not JSON: {e}\n" + describe(res))
+
+
+def inspect(store, name):
+    """`diyc inspect NAME` as a dict."""
+    data = json_out(store.diyc("inspect", name))
+    assert isinstance(data, list) and len(data) == 1, f"inspect {name}: expected a 1-element array: {data!r}"
+    return data[0]
+
+
+def ps_all(store):
+    """`diyc ps -a --format json` as {name: entry}."""
+    data = json_out(store.diyc("ps", "-a", "--format", "json"))
+    assert isinstance(data, list), f"ps --format json: expected an array: {data!r}"
+    return {e["Name"]: e for e in data}
+
+
+def ps_entry(store, name):
+    return ps_all(store).get(name)
+
+
+def container_pid(store, name):
+    """The host PID of the container's PID 1 (inspect's State.Pid)."""
+    return inspect(store, name)["State"]["Pid"]
+
+
+def remove_all(store, timeout=120):
+    """Force-removes every container of STORE (for the cleanup of tests that keep some)."""
+    names = {n for n in store.containers() if not n.startswith(".")}
+    res = store.diyc("ps", "-a", "-q", timeout=timeout)
+    if res.returncode == 0:
+        names.update(res.stdout.split())
+    if names:
+        store.diyc("rm", "-f", *sorted(names), timeout=timeout)
+    store.diyc("prune", "-f", timeout=timeout)
+
+
+def wait_exited(store, name, timeout=10):
+    """Waits until ps says NAME is no longer running; returns its ps entry."""
+    def done():
+        e = ps_entry(store, name)
+        return e if e and e.get("State") == "exited" else None
+    return wait_until(done, timeout, 0.1, f"container {name} to exit")
+
+
+def sleepers(tok):
+    """Live processes that run exactly `sleep TOK` (a container's command)."""
+    found = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/cmdline", "rb") as f:
+                args = f.read().split(b"\0")
+        except OSError:
+            continue
+        if args[:2] == [b"sleep", tok.encode()] and pid_alive(int(d)):
+            found.append(int(d))
+    return found
+
+
+STATUS_RE = re.compile(r"created|running|exited \(\d+\)")
