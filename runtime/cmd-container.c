@@ -48,6 +48,29 @@ static bool open_named(const struct diyc_paths *p, const char *name, struct cont
 	return true;
 }
 
+/* Runs fn on each named container, printing the name when it succeeds; the exit
+ * status is 125 if any failed. */
+typedef int (*named_action)(struct container *c, void *arg, struct diyc_error *err);
+static int for_each_named(const struct diyc_paths *p, int first, int argc, char **argv, named_action fn, void *arg)
+{
+	int ret = 0;
+	for (int i = first; i < argc; i++) {
+		struct container c;
+		struct diyc_error err = { 0 };
+		if (!open_named(p, argv[i], &c)) {
+			ret = DIYC_EXIT_RUNTIME;
+			continue;
+		}
+		if (fn(&c, arg, &err) < 0)
+			ret = fail(&err);
+		else
+			printf("%s\n", argv[i]);
+		fflush(stdout);
+		container_close(&c);
+	}
+	return ret;
+}
+
 static int init_paths(struct diyc_paths *p)
 {
 	struct diyc_error err = { 0 };
@@ -185,6 +208,11 @@ static int stop_opt(int c, void *arg)
 	return 0;
 }
 
+static int stop_action(struct container *c, void *arg, struct diyc_error *err)
+{
+	return container_stop(c, *(unsigned *)arg, err);
+}
+
 int cmd_stop(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -200,22 +228,7 @@ int cmd_stop(int argc, char **argv)
 	struct diyc_paths p;
 	if ((r = init_paths(&p)))
 		return r;
-	int ret = 0;
-	for (int i = optind; i < argc; i++) {
-		struct container c;
-		struct diyc_error err = { 0 };
-		if (!open_named(&p, argv[i], &c)) {
-			ret = DIYC_EXIT_RUNTIME;
-			continue;
-		}
-		if (container_stop(&c, timeout, &err) < 0)
-			ret = fail(&err);
-		else
-			printf("%s\n", argv[i]);
-		fflush(stdout);
-		container_close(&c);
-	}
-	return ret;
+	return for_each_named(&p, optind, argc, argv, stop_action, &timeout);
 }
 
 static const char kill_usage[] =
@@ -237,6 +250,11 @@ static int kill_opt(int c, void *arg)
 	return 0;
 }
 
+static int kill_action(struct container *c, void *arg, struct diyc_error *err)
+{
+	return container_signal(c, *(int *)arg, err);
+}
+
 int cmd_kill(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -251,22 +269,7 @@ int cmd_kill(int argc, char **argv)
 	struct diyc_paths p;
 	if ((r = init_paths(&p)))
 		return r;
-	int ret = 0;
-	for (int i = optind; i < argc; i++) {
-		struct container c;
-		struct diyc_error err = { 0 };
-		if (!open_named(&p, argv[i], &c)) {
-			ret = DIYC_EXIT_RUNTIME;
-			continue;
-		}
-		if (container_signal(&c, sig, &err) < 0)
-			ret = fail(&err);
-		else
-			printf("%s\n", argv[i]);
-		fflush(stdout);
-		container_close(&c);
-	}
-	return ret;
+	return for_each_named(&p, optind, argc, argv, kill_action, &sig);
 }
 
 /* ---- rm and prune ----------------------------------------------------------------- */
@@ -284,6 +287,17 @@ static int flag_opt(int c, void *arg)
 {
 	*(bool *)arg = true;
 	return 0;
+}
+
+struct rm_args {
+	bool force;
+	const struct userns_plan *plan;
+};
+
+static int rm_action(struct container *c, void *arg, struct diyc_error *err)
+{
+	const struct rm_args *a = arg;
+	return container_rm(c, a->force, a->plan, err);
 }
 
 int cmd_rm(int argc, char **argv)
@@ -304,21 +318,8 @@ int cmd_rm(int argc, char **argv)
 		return r;
 	if (userns_plan_init_quiet(&plan, true, &err) < 0)
 		return fail(&err);
-	int ret = 0;
-	for (int i = optind; i < argc; i++) {
-		struct container c;
-		memset(&err, 0, sizeof(err));
-		if (!open_named(&p, argv[i], &c)) {
-			ret = DIYC_EXIT_RUNTIME;
-			continue;
-		}
-		if (container_rm(&c, force, &plan, &err) < 0)
-			ret = fail(&err);
-		else
-			printf("%s\n", argv[i]);
-		fflush(stdout);
-		container_close(&c);
-	}
+	struct rm_args a = { force, &plan };
+	int ret = for_each_named(&p, optind, argc, argv, rm_action, &a);
 	container_clean_leftovers(&p, &plan);
 	userns_plan_free(&plan);
 	return ret;

@@ -132,10 +132,36 @@ fail:
 	_exit(err.status);
 }
 
-int read_small(const char *path, char **out)
+static int read_small(const char *path, char **out)
 {
 	int r = read_file_at(AT_FDCWD, path, 1 << 20, out, NULL);
 	return r == -ENOENT ? 0 : r;
+}
+
+int user_resolve_here(const char *user, struct process_user *u, struct diyc_error *err)
+{
+	_cleanup_free_ char *passwd = NULL, *group = NULL;
+	if (user) {
+		read_small("/etc/passwd", &passwd);
+		read_small("/etc/group", &group);
+	}
+	return user_resolve(user ? user : "0", passwd, group, u, err);
+}
+
+int pty_to_parent(int syncfd, int *slave, struct diyc_error *err)
+{
+	int master;
+	int r = terminal_open_pty(&master, slave, err);
+	if (r < 0)
+		return r;
+	r = send_fd(syncfd, master, &(uint32_t){ SYNC_PTY }, sizeof(uint32_t));
+	close(master);
+	if (r < 0) {
+		close(*slave);
+		*slave = -1;
+		return diyc_error(err, -r, "pass the terminal to diyc");
+	}
+	return 0;
 }
 
 /* The container's PID 1. Never returns. */
@@ -171,25 +197,10 @@ container_child(const struct container_spec *spec, int syncfd)
 	}
 	if (rootfs_setup(spec, &err) < 0)
 		goto fail;
-	if (spec->tty) {
-		int master;
-		if (terminal_open_pty(&master, &slave, &err) < 0)
-			goto fail;
-		int r = send_fd(syncfd, master, &(uint32_t){ SYNC_PTY }, sizeof(uint32_t));
-		close(master);
-		if (r < 0) {
-			diyc_error(&err, -r, "pass the terminal to diyc");
-			goto fail;
-		}
-	}
-
-	_cleanup_free_ char *passwd = NULL, *group = NULL;
+	if (spec->tty && pty_to_parent(syncfd, &slave, &err) < 0)
+		goto fail;
 	struct process_user u;
-	if (spec->user) {
-		read_small("/etc/passwd", &passwd);
-		read_small("/etc/group", &group);
-	}
-	if (user_resolve(spec->user ? spec->user : "0", passwd, group, &u, &err) < 0)
+	if (user_resolve_here(spec->user, &u, &err) < 0)
 		goto fail;
 	if (spec->userns->enabled) {
 		uint32_t top_uid = idmap_size(&spec->userns->uids), top_gid = idmap_size(&spec->userns->gids);

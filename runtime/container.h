@@ -93,5 +93,7 @@ void __attribute__((noreturn)) command_exec(const struct command_plan *p, int sy
 /* Child side of the exec: PATH lookup in the container's environment and execve.
  * Only returns on failure, with err->status 126 or 127. */
 int exec_command(char **argv, char **envp, struct diyc_error *err);
-/* Reads a small file; a missing file is success with *out NULL. */
-int read_small(const char *path, char **out);
+/* Resolves -u (NULL: root) against /etc/passwd and /etc/group of the current root. */
+int user_resolve_here(const char *user, struct process_user *u, struct diyc_error *err);
+/* Opens a pty in the current root's devpts and passes the master over the sync socket. */
+int pty_to_parent(int syncfd, int *slave, struct diyc_error *err);

@@ -106,25 +106,10 @@ static void __attribute__((noreturn)) exec_command_child(const struct exec_ctx *
 			close(null);
 		}
 	}
-	if (x->o->tty) {
-		int master;
-		if (terminal_open_pty(&master, &slave, &err) < 0)
-			goto fail;
-		int r = send_fd(syncfd, master, &(uint32_t){ SYNC_PTY }, sizeof(uint32_t));
-		close(master);
-		if (r < 0) {
-			diyc_error(&err, -r, "pass the terminal to diyc");
-			goto fail;
-		}
-	}
-	_cleanup_free_ char *passwd = NULL, *group = NULL;
-	const char *user = x->o->user ? x->o->user : x->cfg->user;
+	if (x->o->tty && pty_to_parent(syncfd, &slave, &err) < 0)
+		goto fail;
 	struct process_user u;
-	if (user) {
-		read_small("/etc/passwd", &passwd);
-		read_small("/etc/group", &group);
-	}
-	if (user_resolve(user ? user : "0", passwd, group, &u, &err) < 0)
+	if (user_resolve_here(x->o->user ? x->o->user : x->cfg->user, &u, &err) < 0)
 		goto fail;
 	char **given = env_concat(x->cfg->env, x->o->env);
 	char **envp = given ? env_build(given, x->cfg->hostname, u.home, x->o->tty) : NULL;
