@@ -21,7 +21,7 @@
 	X(archive_entry_linkresolver_new) X(archive_entry_linkresolver_set_strategy) \
 	X(archive_entry_linkify) X(archive_entry_linkresolver_free) X(archive_read_disk_set_behavior) \
 	X(archive_write_new) X(archive_write_set_format_pax_restricted) X(archive_write_open_fd) \
-	X(archive_write_data) X(archive_read_data)
+	X(archive_write_data) X(archive_read_data) X(archive_read_support_format_raw) X(archive_read_open)
 
 struct archive_lib {
 #define X(f) __typeof__(f) *f;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* cmd-image.c: `diyc image import|ls|rm` and `diyc images`. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include "commands.h"
@@ -13,21 +14,31 @@ static const char image_usage[] =
 	"Manage images.\n"
 	"\n"
 	"Commands:\n"
-	"  import PATH [NAME[:TAG]]  Import a root filesystem: a directory, or a tarball such as\n"
-	"                            `docker export` writes (plain, gzip, xz, zstd; - for stdin)\n"
+	"  import PATH [NAME[:TAG]]  Import an image: an OCI layout or archive, a docker archive,\n"
+	"                            or a root filesystem (a directory or a tarball)\n"
 	"  ls                        List images\n"
 	"  rm [-f] IMAGE...          Remove images (-f: even when a container uses them)\n";
 
 static const char import_usage[] =
-	"Usage: diyc image import PATH [NAME[:TAG]]\n"
+	"Usage: diyc image import [OPTIONS] PATH [NAME[:TAG]]\n"
 	"\n"
-	"Import a root filesystem from a directory or a tarball (plain, gzip, xz, zstd, or - for\n"
-	"standard input) as an image. Files owned by other users keep their owners, mapped\n"
-	"through your subordinate ids. Archives with `..` paths, absolute paths or entries that\n"
-	"would be written through a symlink are refused. Prints the new image's id.\n"
+	"Import an image. PATH is one of:\n"
+	"  - an OCI image layout (a directory with oci-layout and index.json), or an OCI\n"
+	"    archive (the same as a tar), as skopeo, umoci, buildah and podman write them;\n"
+	"  - a docker archive (`docker save`, `podman save`: manifest.json and layers);\n"
+	"  - a root filesystem: a directory, or a tarball such as `docker export` writes\n"
+	"    (plain, gzip, xz, zstd, or - for standard input).\n"
+	"Layers are stored once, by the digest of their content, and checked against the\n"
+	"digests the image records. Files owned by other users keep their owners, mapped\n"
+	"through your subordinate ids. Archives with `..` paths, absolute paths, entries that\n"
+	"would be written through a symlink, or device nodes in image layers are refused.\n"
+	"Without NAME, a docker archive's own name is used. Prints the image's id.\n"
 	"\n"
 	"Options:\n"
-	"  --help   Show this help\n";
+	"  --platform OS/ARCH[/VARIANT]  Which image of a multi-platform index (default: the host's)\n"
+	"  --ref NAME    Which image of a source holding several: an OCI ref name (the tag given\n"
+	"                to umoci or skopeo) or a docker archive's NAME:TAG\n"
+	"  --help        Show this help\n";
 
 static const char ls_usage[] =
 	"Usage: diyc image ls [OPTIONS]\n"
@@ -48,11 +59,31 @@ static const char rm_usage[] =
 	"  -f, --force  Remove even when a container uses the image\n"
 	"      --help   Show this help\n";
 
-enum { OPT_HELP = 256 };
+enum { OPT_HELP = 256, OPT_PLATFORM, OPT_REF };
+
+static bool platform_valid(const char *s)
+{
+	int slashes = 0;
+	if (!*s || *s == '/')
+		return false;
+	for (const char *c = s; *c; c++) {
+		if (*c == '/') {
+			if (c[1] == '/' || c[1] == '\0')
+				return false;
+			slashes++;
+		} else if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_' || *c == '-')) {
+			return false;
+		}
+	}
+	return slashes == 1 || slashes == 2;
+}
 
 static int image_import_cmd(int argc, char **argv)
 {
-	static const struct option o[] = { { "help", no_argument, NULL, OPT_HELP }, { NULL, 0, NULL, 0 } };
+	static const struct option o[] = { { "platform", required_argument, NULL, OPT_PLATFORM },
+					   { "ref", required_argument, NULL, OPT_REF },
+					   { "help", no_argument, NULL, OPT_HELP }, { NULL, 0, NULL, 0 } };
+	struct import_opts io = { 0 };
 	int c;
 	optind = 1;
 	opterr = 0;
@@ -60,6 +91,19 @@ static int image_import_cmd(int argc, char **argv)
 		if (c == OPT_HELP) {
 			fputs(import_usage, stdout);
 			return 0;
+		}
+		if (c == OPT_PLATFORM) {
+			if (!platform_valid(optarg))
+				return usage_error("image import", "invalid platform `%s`: expected OS/ARCH[/VARIANT] "
+						   "such as linux/amd64", optarg);
+			io.platform = optarg;
+			continue;
+		}
+		if (c == OPT_REF) {
+			if (!*optarg || strlen(optarg) > 255)
+				return usage_error("image import", "invalid --ref `%s`", optarg);
+			io.ref = optarg;
+			continue;
 		}
 		return bad_option("image import", c, argv);
 	}
@@ -75,7 +119,7 @@ static int image_import_cmd(int argc, char **argv)
 		return fail(&err);
 	if (paths_init(&p, &err) < 0 || userns_plan_init(&plan, &err) < 0)
 		return fail(&err);
-	int r = image_import(&p, &plan, src, ref ? ref : NULL, id, &err);
+	int r = image_import(&p, &plan, src, ref ? ref : NULL, &io, id, &err);
 	userns_plan_free(&plan);
 	if (r < 0)
 		return fail(&err);

@@ -18,8 +18,10 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include "archive-dl.h"
+#include "digest.h"
 #include "image.h"
+#include "layer.h"
+#include "oci.h"
 #include "util.h"
 
 static bool ref_component_ok(const char *s, size_t n)
@@ -208,285 +210,6 @@ void image_free(struct image *img)
 	free(steal_ptr(img->layer_dirs));
 }
 
-struct import_result {
-	uint64_t size;
-	struct diyc_error tar_err; /* set by the process that reads a source directory */
-};
-
-struct extract_ctx {
-	const char *src;       /* directory, tarball, or "-" for stdin */
-	const char *dst;       /* the new layer's diff dir; created by the extraction */
-	const char *cleanup;   /* removed on failure, from inside the user namespace */
-	bool rootless;
-	uint32_t uid_top, gid_top;
-	struct import_result *result; /* shared with the parent */
-};
-
-/* Writes the directory SRC as a tar stream to fd. It runs in a process of its own
- * because libarchive's disk reader changes the working directory as it walks. */
-static int dir_to_tar(const struct archive_lib *A, const char *src, int fd, struct diyc_error *err)
-{
-	struct archive *in = A->archive_read_disk_new(), *out = A->archive_write_new();
-	struct archive_entry *entry = A->archive_entry_new();
-	struct archive_entry_linkresolver *links = A->archive_entry_linkresolver_new();
-	int ret = 0;
-	size_t srclen = strlen(src);
-	if (!in || !out || !entry || !links) {
-		ret = diyc_error(err, ENOMEM, "libarchive");
-		goto out;
-	}
-	A->archive_read_disk_set_symlink_physical(in);
-	A->archive_read_disk_set_behavior(in, ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS);
-	A->archive_entry_linkresolver_set_strategy(links, ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
-	A->archive_write_set_format_pax_restricted(out);
-	if (A->archive_read_disk_open(in, src) != ARCHIVE_OK || A->archive_write_open_fd(out, fd) != ARCHIVE_OK) {
-		ret = diyc_error_plain(err, EIO, "read `%s`: %s", src, A->archive_error_string(in));
-		goto out;
-	}
-	for (;;) {
-		A->archive_entry_clear(entry);
-		int r = A->archive_read_next_header2(in, entry);
-		if (r == ARCHIVE_EOF)
-			break;
-		if (r < ARCHIVE_WARN) {
-			ret = diyc_error_plain(err, EIO, "read `%s`: %s", src, A->archive_error_string(in));
-			goto out;
-		}
-		A->archive_read_disk_descend(in);
-		/* entries are named by their full source path: make them relative */
-		const char *path = A->archive_entry_pathname(entry);
-		const char *rel = path && !strncmp(path, src, srclen) ? path + srclen : NULL;
-		if (!rel || (*rel && *rel != '/')) {
-			ret = diyc_error_plain(err, EIO, "unexpected entry `%s` below `%s`", path, src);
-			goto out;
-		}
-		while (*rel == '/')
-			rel++;
-		_cleanup_free_ char *relpath = xasprintf("./%s", rel);
-		A->archive_entry_set_pathname(entry, relpath);
-		struct archive_entry *to_write = entry, *spare = NULL;
-		A->archive_entry_linkify(links, &to_write, &spare);
-		if (!to_write)
-			continue;
-		if (A->archive_write_header(out, to_write) < ARCHIVE_WARN) {
-			ret = diyc_error_plain(err, EIO, "archive `%s`: %s", relpath, A->archive_error_string(out));
-			goto out;
-		}
-		if (A->archive_entry_filetype(to_write) == AE_IFREG && !A->archive_entry_hardlink(to_write)) {
-			char buf[65536];
-			la_ssize_t n;
-			while ((n = A->archive_read_data(in, buf, sizeof(buf))) > 0)
-				if (A->archive_write_data(out, buf, n) < 0)
-					break;
-			if (n < 0) {
-				ret = diyc_error_plain(err, EIO, "read `%s/%s`: %s", src, rel, A->archive_error_string(in));
-				goto out;
-			}
-		}
-	}
-	if (A->archive_write_close(out) < ARCHIVE_WARN)
-		ret = diyc_error_plain(err, EIO, "archive `%s`: %s", src, A->archive_error_string(out));
-out:
-	if (links)
-		A->archive_entry_linkresolver_free(links);
-	if (entry)
-		A->archive_entry_free(entry);
-	if (in)
-		A->archive_read_free(in);
-	if (out)
-		A->archive_write_free(out);
-	return ret;
-}
-
-static int copy_data(const struct archive_lib *A, struct archive *in, struct archive *out)
-{
-	const void *buf;
-	size_t len;
-	la_int64_t off;
-	for (;;) {
-		int r = A->archive_read_data_block(in, &buf, &len, &off);
-		if (r == ARCHIVE_EOF)
-			return ARCHIVE_OK;
-		if (r < ARCHIVE_WARN)
-			return r;
-		if (A->archive_write_data_block(out, buf, len, off) < ARCHIVE_WARN)
-			return ARCHIVE_FATAL;
-	}
-}
-
-/* Extracts a tar stream (a file, stdin, or the stream of a source directory) into
- * c->dst, refusing anything that would land outside it. */
-static int extract(void *arg, struct diyc_error *err)
-{
-	struct extract_ctx *c = arg;
-	const struct archive_lib *A = archive_lib(err);
-	if (!A)
-		return -ENOENT;
-	struct stat st;
-	bool is_dir = strcmp(c->src, "-") && stat(c->src, &st) == 0 && S_ISDIR(st.st_mode);
-	pid_t tar_pid = -1;
-	int tar_fd = -1;
-	if (is_dir) {
-		int pfd[2];
-		if (pipe2(pfd, O_CLOEXEC) < 0)
-			return diyc_error(err, errno, "pipe");
-		tar_pid = fork();
-		if (tar_pid < 0) {
-			close(pfd[0]);
-			close(pfd[1]);
-			return diyc_error(err, errno, "fork");
-		}
-		if (tar_pid == 0) {
-			close(pfd[0]);
-			/* a reader that stopped early is reported by the reader, not by a signal here */
-			signal(SIGPIPE, SIG_IGN);
-			_exit(dir_to_tar(A, c->src, pfd[1], &c->result->tar_err) < 0 ? 1 : 0);
-		}
-		close(pfd[1]);
-		tar_fd = pfd[0];
-	}
-	struct archive *in = A->archive_read_new();
-	struct archive *out = A->archive_write_disk_new();
-	struct archive_entry *entry = NULL;
-	int ret = 0, r;
-	bool read_failed = false;
-	unsigned skipped_dev = 0, squashed_ids = 0, entries = 0;
-	uint64_t size = 0;
-
-	if (!in || !out) {
-		ret = diyc_error(err, ENOMEM, "libarchive");
-		goto out;
-	}
-	A->archive_write_disk_set_options(out, ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |
-		ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-		ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS);
-	A->archive_read_support_filter_all(in);
-	A->archive_read_support_format_tar(in);
-	if (tar_fd >= 0)
-		r = A->archive_read_open_fd(in, tar_fd, 1 << 16);
-	else if (!strcmp(c->src, "-"))
-		r = A->archive_read_open_fd(in, 0, 1 << 16);
-	else
-		r = A->archive_read_open_filename(in, c->src, 1 << 16);
-	if (r != ARCHIVE_OK) {
-		ret = diyc_error_plain(err, EIO, "read `%s`: %s", c->src, A->archive_error_string(in));
-		goto out;
-	}
-	if (mkdir(c->dst, 0755) < 0 || chdir(c->dst) < 0) {
-		ret = diyc_error(err, errno, "create `%s`", c->dst);
-		goto out;
-	}
-	for (;;) {
-		r = A->archive_read_next_header(in, &entry);
-		if (r == ARCHIVE_EOF)
-			break;
-		if (r < ARCHIVE_WARN) {
-			read_failed = true;
-			ret = diyc_error_plain(err, EIO, "read `%s`: %s", c->src, A->archive_error_string(in));
-			goto out;
-		}
-		entries++;
-		unsigned type = A->archive_entry_filetype(entry);
-		if (c->rootless && (type == AE_IFCHR || type == AE_IFBLK)) {
-			/* mknod is not allowed in a user namespace; /dev is made at run time */
-			skipped_dev++;
-			continue;
-		}
-		if (type == AE_IFSOCK)
-			continue;
-		if (A->archive_entry_uid(entry) >= c->uid_top || A->archive_entry_gid(entry) >= c->gid_top) {
-			squashed_ids++;
-			if (A->archive_entry_uid(entry) >= c->uid_top)
-				A->archive_entry_set_uid(entry, 0);
-			if (A->archive_entry_gid(entry) >= c->gid_top)
-				A->archive_entry_set_gid(entry, 0);
-		}
-		if (type == AE_IFREG && !A->archive_entry_hardlink(entry))
-			size += A->archive_entry_size(entry);
-		r = A->archive_write_header(out, entry);
-		if (r >= ARCHIVE_WARN && A->archive_entry_size(entry) > 0)
-			r = copy_data(A, in, out);
-		if (r >= ARCHIVE_WARN)
-			r = A->archive_write_finish_entry(out);
-		if (r < ARCHIVE_WARN) {
-			const char *msg = A->archive_error_string(out);
-			if (!msg)
-				msg = A->archive_error_string(in);
-			ret = diyc_error_plain(err, EPERM, "refusing `%s`: entry `%s`: %s", c->src,
-					       A->archive_entry_pathname(entry), msg ? msg : "cannot extract");
-			goto out;
-		}
-	}
-	if (entries == 0) {
-		ret = diyc_error_plain(err, EINVAL, "`%s` holds no files: nothing to import", c->src);
-		goto out;
-	}
-	if (A->archive_write_close(out) < ARCHIVE_WARN) {
-		ret = diyc_error_plain(err, EIO, "finish extracting `%s`: %s", c->src, A->archive_error_string(out));
-		goto out;
-	}
-	if (skipped_dev)
-		diyc_warn("skipped %u device node(s) of the image: a user namespace cannot create them "
-			  "(diyc makes /dev at run time)", skipped_dev);
-	if (squashed_ids)
-		diyc_warn("%u file(s) owned by ids outside your subordinate range now belong to root", squashed_ids);
-	c->result->size = size;
-out:
-	if (in)
-		A->archive_read_free(in);
-	if (out)
-		A->archive_write_free(out);
-	if (tar_fd >= 0) {
-		/* the end-of-archive marker comes before the writer's last padding: take all of
-		 * it, so the writer finishes cleanly */
-		if (ret == 0) {
-			char buf[4096];
-			while (read(tar_fd, buf, sizeof(buf)) > 0)
-				;
-		}
-		close(tar_fd);
-	}
-	if (tar_pid > 0) {
-		int status;
-		while (waitpid(tar_pid, &status, 0) < 0 && errno == EINTR)
-			;
-		bool tar_failed = !WIFEXITED(status) || WEXITSTATUS(status) != 0;
-		if (tar_failed && (ret == 0 || read_failed)) {
-			/* the stream broke on the writing side: it knows what went wrong */
-			if (c->result->tar_err.msg[0])
-				*err = c->result->tar_err;
-			else if (WIFSIGNALED(status))
-				diyc_error_plain(err, EIO, "read `%s`: the process reading it was killed by signal %d",
-						 c->src, WTERMSIG(status));
-			else
-				diyc_error_plain(err, EIO, "read `%s`: the process reading it exited with status %d",
-						 c->src, WEXITSTATUS(status));
-			ret = -EIO;
-		}
-	}
-	if (ret < 0 && chdir("/") == 0)
-		rm_rf(c->cleanup);
-	return ret;
-}
-
-static int rm_in_userns(void *arg, struct diyc_error *err)
-{
-	int r = rm_rf(arg);
-	if (r < 0)
-		return diyc_error(err, -r, "remove `%s`", (const char *)arg);
-	return 0;
-}
-
-int remove_tree(const struct userns_plan *plan, const char *path, struct diyc_error *err)
-{
-	int r = rm_rf(path);
-	if (r == 0)
-		return 0;
-	if ((r == -EACCES || r == -EPERM || r == -ENOTEMPTY) && plan->enabled)
-		return userns_run(plan, 0, rm_in_userns, (void *)path, err);
-	return diyc_error(err, -r, "remove `%s`", path);
-}
-
 static void iso_time(char *buf, size_t n, time_t t)
 {
 	struct tm tm;
@@ -514,91 +237,218 @@ static int set_name(const struct diyc_paths *p, const char *norm, const char *id
 	return 0;
 }
 
+/* A config for a root filesystem imported as it is: one layer, nothing else set. */
+static char *rootfs_config(const char *diff_id, const char *created)
+{
+	char platform[64];
+	host_platform(platform, sizeof(platform));
+	char *slash = strchr(platform, '/');
+	struct json_object *j = json_object_new_object(), *rootfs = json_object_new_object(),
+			   *ids = json_object_new_array(), *hist = json_object_new_array(), *h = json_object_new_object();
+	json_object_object_add(j, "created", json_object_new_string(created));
+	json_object_object_add(j, "architecture", json_object_new_string(slash ? slash + 1 : "amd64"));
+	json_object_object_add(j, "os", json_object_new_string("linux"));
+	json_object_object_add(j, "config", json_object_new_object());
+	json_object_object_add(rootfs, "type", json_object_new_string("layers"));
+	_cleanup_free_ char *d = xasprintf("sha256:%s", diff_id);
+	json_object_array_add(ids, json_object_new_string(d ? d : ""));
+	json_object_object_add(rootfs, "diff_ids", ids);
+	json_object_object_add(j, "rootfs", rootfs);
+	json_object_object_add(h, "created", json_object_new_string(created));
+	json_object_object_add(h, "created_by", json_object_new_string("diyc image import"));
+	json_object_array_add(hist, h);
+	json_object_object_add(j, "history", hist);
+	char *text = strdup(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(j);
+	return text;
+}
+
+/* Writes images/<id>.json (the store's record: layers top first, the config) and
+ * images/<id>.config (the config blob as it came, so its digest stays the id). */
+static int write_image(const struct diyc_paths *p, const char *id, const char *config, size_t config_len,
+		       char layers[][DIGEST_HEX_LEN + 1], size_t n, uint64_t size, const char *source,
+		       struct diyc_error *err)
+{
+	char created[32], dir[PATH_MAX], name[NAME_MAX + 1];
+	iso_time(created, sizeof(created), time(NULL));
+	struct json_object *j = json_object_new_object(), *arr = json_object_new_array();
+	json_object_object_add(j, "id", json_object_new_string(id));
+	json_object_object_add(j, "created", json_object_new_string(created));
+	json_object_object_add(j, "size", json_object_new_int64((int64_t)size));
+	for (size_t i = n; i-- > 0;)
+		json_object_array_add(arr, json_object_new_string(layers[i]));
+	json_object_object_add(j, "layers", arr);
+	json_object_object_add(j, "source", json_object_new_string(source));
+	struct json_tokener *t = json_tokener_new();
+	struct json_object *cfg = t ? json_tokener_parse_ex(t, config, (int)config_len) : NULL;
+	if (t)
+		json_tokener_free(t);
+	if (cfg)
+		json_object_object_add(j, "config", cfg);
+	const char *text = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+	snprintf(dir, sizeof(dir), "%s/images", p->data);
+	_cleanup_close_ int dfd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	int r = dfd < 0 ? -errno : 0;
+	if (r == 0) {
+		snprintf(name, sizeof(name), "%s.config", id);
+		r = write_file_atomic(dfd, name, config, config_len, 0600);
+	}
+	if (r == 0) {
+		snprintf(name, sizeof(name), "%s.json", id);
+		r = write_file_atomic(dfd, name, text, strlen(text), 0600);
+	}
+	json_object_put(j);
+	if (r < 0)
+		return diyc_error(err, -r, "write the image's metadata");
+	return 0;
+}
+
 int image_import(const struct diyc_paths *p, const struct userns_plan *plan, const char *src, const char *ref,
-		 char id_out[IMAGE_ID_LEN + 1], struct diyc_error *err)
+		 const struct import_opts *o, char id_out[IMAGE_ID_LEN + 1], struct diyc_error *err)
 {
 	char norm[PATH_MAX] = "";
 	int r = ref ? image_ref_normalize(ref, norm, sizeof(norm), err) : 0;
 	if (r < 0)
 		return r;
+	enum image_src_kind kind;
+	if ((r = image_src_detect(src, &kind, err)) < 0)
+		return r;
 	struct stat st;
-	if (strcmp(src, "-") && stat(src, &st) < 0)
-		return diyc_error(err, errno, "`%s`", src);
-	if (strcmp(src, "-") && !S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode))
+	if (strcmp(src, "-") && stat(src, &st) == 0 && !S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode) &&
+	    !S_ISFIFO(st.st_mode))
 		return diyc_error_plain(err, EINVAL, "`%s` is neither a directory nor an archive file", src);
+	if ((o->platform || o->ref) && (kind == SRC_ROOTFS_DIR || kind == SRC_ROOTFS_TAR))
+		return diyc_error_plain(err, EINVAL, "`%s` is a root file system, not an image archive or layout: "
+					"--platform and --ref do not apply", src);
 	_cleanup_free_ char *abs_src = strcmp(src, "-") ? realpath(src, NULL) : strdup("-");
 	if (!abs_src)
 		return diyc_error(err, errno, "`%s`", src);
-	if ((r = paths_ensure_data(p, "layers", err)) < 0 || (r = paths_ensure_data(p, "images/names", err)) < 0)
+	if ((r = paths_ensure_data(p, "layers", err)) < 0 || (r = paths_ensure_data(p, "images/names", err)) < 0 ||
+	    (r = paths_ensure_data(p, "tmp", err)) < 0 || (r = digest_init(err)) < 0)
 		return r;
 
+	struct image_src s = { 0 };
+	char tmpdir[PATH_MAX], rnd[17];
+	random_hex(rnd, 8);
+	snprintf(tmpdir, sizeof(tmpdir), "%s/tmp/unpack-%s", p->data, rnd);
+	size_t n = 1;
+	if (kind != SRC_ROOTFS_DIR && kind != SRC_ROOTFS_TAR) {
+		bool archive = kind == SRC_OCI_ARCHIVE || kind == SRC_DOCKER_ARCHIVE;
+		if (archive && mkdir(tmpdir, 0700) < 0)
+			return diyc_error(err, errno, "create `%s`", tmpdir);
+		r = image_src_open(abs_src, kind, tmpdir, o->platform, o->ref, &s, err);
+		if (r < 0) {
+			image_src_close(&s);
+			if (archive)
+				rm_rf(tmpdir);
+			return r;
+		}
+		n = s.n_layers;
+		if (n == 0) {
+			image_src_close(&s);
+			return diyc_error_plain(err, EINVAL, "the image in `%s` has no layers", src);
+		}
+	}
+	char (*layers)[DIGEST_HEX_LEN + 1] = calloc(n, sizeof(*layers));
+	bool *created = calloc(n, sizeof(bool));
+	uint64_t size = 0;
+	if (!layers || !created)
+		r = diyc_error(err, ENOMEM, "layers");
+	for (size_t i = 0; i < n && r == 0; i++) {
+		uint64_t lsize = 0;
+		if (kind == SRC_ROOTFS_DIR || kind == SRC_ROOTFS_TAR) {
+			struct layer_opts lo = { .src = abs_src };
+			r = layer_import(p, plan, &lo, layers[i], &lsize, &created[i], err);
+		} else {
+			struct layer_src *l = &s.layers[i];
+			if (l->blob_digest[0]) {
+				char got[DIGEST_HEX_LEN + 1];
+				_cleanup_close_ int fd = open(l->blob, O_RDONLY | O_CLOEXEC);
+				r = fd < 0 ? -errno : sha256_file(fd, got);
+				if (r < 0) {
+					r = diyc_error(err, -r, "read layer blob `%s`", l->blob);
+					break;
+				}
+				if (strcmp(got, l->blob_digest)) {
+					r = diyc_error_plain(err, EBADMSG, "digest mismatch in layer %zu of `%s`: the blob "
+							     "should be sha256:%s but is sha256:%s", i + 1, src,
+							     l->blob_digest, got);
+					break;
+				}
+			}
+			snprintf(layers[i], sizeof(layers[i]), "%s", l->diff_id);
+			if (layer_exists(p, l->diff_id)) {
+				/* stored once, shared */
+				size += layer_size(p, l->diff_id);
+				continue;
+			}
+			struct layer_opts lo = { .src = l->blob, .image_layer = true, .expect_diff_id = l->diff_id };
+			r = layer_import(p, plan, &lo, layers[i], &lsize, &created[i], err);
+		}
+		size += lsize;
+	}
 	char id[IMAGE_ID_LEN + 1];
-	if ((r = random_hex(id, IMAGE_ID_LEN / 2)) < 0)
-		return diyc_error(err, -r, "random id");
-	char tmp[PATH_MAX], diff[PATH_MAX], final[PATH_MAX];
-	snprintf(tmp, sizeof(tmp), "%s/layers/.tmp-%.16s", p->data, id);
-	snprintf(diff, sizeof(diff), "%s/diff", tmp);
-	snprintf(final, sizeof(final), "%s/layers/%s", p->data, id);
-	if (mkdir(tmp, 0700) < 0)
-		return diyc_error(err, errno, "create `%s`", tmp);
-
-	struct import_result *result = mmap(NULL, sizeof(*result), PROT_READ | PROT_WRITE,
-					    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (result == MAP_FAILED) {
-		rmdir(tmp);
-		return diyc_error(err, errno, "mmap");
+	_cleanup_free_ char *own_config = NULL;
+	if (r == 0) {
+		const char *config = s.config;
+		size_t config_len = s.config_len;
+		if (kind == SRC_ROOTFS_DIR || kind == SRC_ROOTFS_TAR) {
+			char now[32];
+			iso_time(now, sizeof(now), time(NULL));
+			own_config = rootfs_config(layers[0], now);
+			if (!own_config) {
+				r = diyc_error(err, ENOMEM, "config");
+				goto out;
+			}
+			config = own_config;
+			config_len = strlen(own_config);
+			struct sha256 h;
+			sha256_begin(&h);
+			sha256_add(&h, config, config_len);
+			sha256_hex(&h, id);
+		} else {
+			snprintf(id, sizeof(id), "%s", s.config_digest);
+		}
+		r = write_image(p, id, config, config_len, layers, n, size, abs_src, err);
 	}
-	struct extract_ctx ctx = {
-		.src = abs_src, .dst = diff, .cleanup = tmp, .rootless = plan->enabled,
-		.uid_top = plan->enabled ? idmap_size(&plan->uids) : UINT32_MAX,
-		.gid_top = plan->enabled ? idmap_size(&plan->gids) : UINT32_MAX,
-		.result = result,
-	};
-	memset(result, 0, sizeof(*result));
-	r = userns_run(plan, 0, extract, &ctx, err);
-	uint64_t size = result->size;
-	munmap(result, sizeof(*result));
+	if (r == 0) {
+		struct diyc_error nerr = { 0 };
+		const char *given = s.ref_name;
+		/* docker's short names: docker.io/library/NAME is NAME */
+		if (given && str_has_prefix(given, "docker.io/library/"))
+			given += strlen("docker.io/library/");
+		else if (given && str_has_prefix(given, "docker.io/"))
+			given += strlen("docker.io/");
+		if (!ref && given && image_ref_normalize(given, norm, sizeof(norm), &nerr) == 0)
+			ref = norm;
+		if (ref)
+			r = set_name(p, norm, id, err);
+		if (r < 0) {
+			char path[PATH_MAX];
+			snprintf(path, sizeof(path), "%s/images/%s.json", p->data, id);
+			unlink(path);
+			snprintf(path, sizeof(path), "%s/images/%s.config", p->data, id);
+			unlink(path);
+		}
+	}
+out:
 	if (r < 0) {
-		struct diyc_error ignore = { 0 };
-		remove_tree(plan, tmp, &ignore);
-		return r;
+		/* nothing of a failed import stays: the layers it added go too */
+		for (size_t i = 0; created && i < n; i++) {
+			if (!created[i])
+				continue;
+			char path[PATH_MAX];
+			struct diyc_error ignore = { 0 };
+			snprintf(path, sizeof(path), "%s/layers/%s", p->data, layers[i]);
+			remove_tree(plan, path, &ignore);
+		}
+	} else {
+		memcpy(id_out, id, sizeof(id));
 	}
-	if (rename(tmp, final) < 0) {
-		r = diyc_error(err, errno, "store layer `%s`", final);
-		struct diyc_error ignore = { 0 };
-		remove_tree(plan, tmp, &ignore);
-		return r;
-	}
-
-	char created[32];
-	iso_time(created, sizeof(created), time(NULL));
-	struct json_object *j = json_object_new_object(), *layers = json_object_new_array();
-	json_object_object_add(j, "id", json_object_new_string(id));
-	json_object_object_add(j, "created", json_object_new_string(created));
-	json_object_object_add(j, "size", json_object_new_int64((int64_t)size));
-	json_object_array_add(layers, json_object_new_string(id));
-	json_object_object_add(j, "layers", layers);
-	json_object_object_add(j, "source", json_object_new_string(abs_src));
-	const char *text = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY);
-	char dir[PATH_MAX], name[NAME_MAX + 1];
-	snprintf(dir, sizeof(dir), "%s/images", p->data);
-	snprintf(name, sizeof(name), "%s.json", id);
-	_cleanup_close_ int dfd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-	r = dfd < 0 ? -errno : write_file_atomic(dfd, name, text, strlen(text), 0600);
-	json_object_put(j);
-	if (r == 0 && ref)
-		r = set_name(p, norm, id, err);
-	else
-		diyc_error(err, -r, "write image metadata");
-	if (r < 0) {
-		if (dfd >= 0)
-			unlinkat(dfd, name, 0);
-		struct diyc_error ignore = { 0 };
-		remove_tree(plan, final, &ignore);
-		return r;
-	}
-	memcpy(id_out, id, sizeof(id));
-	return 0;
+	free(layers);
+	free(created);
+	image_src_close(&s);
+	return r;
 }
 
 static void human_size(char *buf, size_t n, uint64_t v)
@@ -814,6 +664,8 @@ int image_remove(const struct diyc_paths *p, const struct userns_plan *plan, con
 			json_object_put(j);
 		return diyc_error(err, errno, "remove `%s`", path);
 	}
+	snprintf(path, sizeof(path), "%s/images/%s.config", p->data, id);
+	unlink(path);
 	if (j && json_object_object_get_ex(j, "layers", &layers)) {
 		for (size_t i = 0; i < json_object_array_length(layers); i++) {
 			const char *l = json_object_get_string(json_object_array_get_idx(layers, i));

@@ -19,8 +19,16 @@ struct image {
 int image_ref_normalize(const char *ref, char *out, size_t outsz, struct diyc_error *err);
 int image_resolve(const struct diyc_paths *p, const char *ref, struct image *img, struct diyc_error *err);
 void image_free(struct image *img);
+/* How to choose one image in a source holding several. */
+struct import_opts {
+	const char *platform;   /* os/arch[/variant]; NULL: the host's */
+	const char *ref;        /* an OCI ref name or a docker archive RepoTag; NULL: the only one */
+};
+/* Imports a root filesystem (directory, tarball, "-") or an image (OCI layout or
+ * archive, docker archive) and names it REF when not NULL (else the name the source
+ * gives, if any). */
 int image_import(const struct diyc_paths *p, const struct userns_plan *plan, const char *src, const char *ref,
-		 char id_out[IMAGE_ID_LEN + 1], struct diyc_error *err);
+		 const struct import_opts *o, char id_out[IMAGE_ID_LEN + 1], struct diyc_error *err);
 int image_list(const struct diyc_paths *p, FILE *out, bool quiet, struct diyc_error *err);
 int image_remove(const struct diyc_paths *p, const struct userns_plan *plan, const char *ref, bool force,
 		 FILE *out, struct diyc_error *err);

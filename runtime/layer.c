@@ -1,0 +1,555 @@
+/* SPDX-License-Identifier: MIT */
+/* layer.c: extracting a layer (a tar stream, from a file, stdin or a directory) into
+ * the store, content-addressed by the sha256 of its uncompressed tar (its diff_id).
+ *
+ * Extraction runs inside a user namespace with the caller's subordinate range, so
+ * files owned by other ids keep their owners (mapped), with libarchive's secure flags:
+ * no `..`, no absolute paths, nothing written through a symlink. The layers of image
+ * formats carry whiteouts: `.wh.NAME` becomes the 0/0 character device overlayfs
+ * reads as "deleted" (which an unprivileged user may create), `.wh..wh..opq` the
+ * opaque-directory xattr (user.overlay.opaque when rootless, as overlay's userxattr
+ * mount option reads it). A failed import leaves nothing behind. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+#include "archive-dl.h"
+#include "digest.h"
+#include "image.h"
+#include "layer.h"
+#include "util.h"
+
+/* The uncompressed tar stream, pulled from the raw reader and hashed on the way. */
+struct tar_feed {
+	const struct archive_lib *A;
+	struct archive *raw;
+	struct sha256 hash;
+	char buf[1 << 16];
+};
+
+static la_ssize_t feed_read(struct archive *a, void *arg, const void **buf)
+{
+	struct tar_feed *f = arg;
+	la_ssize_t n = f->A->archive_read_data(f->raw, f->buf, sizeof(f->buf));
+	if (n > 0)
+		sha256_add(&f->hash, f->buf, n);
+	*buf = f->buf;
+	return n < 0 ? -1 : n;
+}
+
+static int feed_drain(struct tar_feed *f, const char *src, struct diyc_error *err)
+{
+	la_ssize_t n;
+	while ((n = f->A->archive_read_data(f->raw, f->buf, sizeof(f->buf))) > 0)
+		sha256_add(&f->hash, f->buf, n);
+	if (n < 0)
+		return diyc_error_plain(err, EIO, "read `%s`: %s", src, f->A->archive_error_string(f->raw));
+	return 0;
+}
+
+/* Whiteouts are applied after the layer's files: a `.wh.` entry may come before the
+ * directory it is in. */
+struct whiteouts {
+	char **paths;   /* the path the whiteout stands for; for opaque dirs the directory */
+	bool *opaque;
+	size_t n;
+};
+
+/* 1 when NAME is a whiteout (noted), 0 when it is a file, or a negative errno. */
+static int whiteout_note(struct whiteouts *w, const char *name)
+{
+	if (!name)
+		return 0;
+	const char *slash = strrchr(name, '/');
+	const char *base = slash ? slash + 1 : name;
+	if (strncmp(base, ".wh.", 4) != 0)
+		return 0;
+	bool opaque = !strcmp(base, ".wh..wh..opq");
+	if (!opaque && (!base[4] || !strcmp(base + 4, ".") || !strcmp(base + 4, "..")))
+		return -EINVAL;
+	char *path = opaque ? xasprintf("/%.*s", slash ? (int)(slash - name) : 0, name)
+			    : xasprintf("/%.*s%s", slash ? (int)(slash - name + 1) : 0, name, base + 4);
+	char **np = realloc(w->paths, (w->n + 1) * sizeof(char *));
+	bool *no = np ? realloc(w->opaque, (w->n + 1) * sizeof(bool)) : NULL;
+	if (np)
+		w->paths = np;
+	if (no)
+		w->opaque = no;
+	if (!path || !np || !no) {
+		free(path);
+		return -ENOMEM;
+	}
+	w->paths[w->n] = path;
+	w->opaque[w->n++] = opaque;
+	return 1;
+}
+
+static void whiteouts_free(struct whiteouts *w)
+{
+	for (size_t i = 0; i < w->n; i++)
+		free(w->paths[i]);
+	free(w->paths);
+	free(w->opaque);
+}
+
+/* Opens directory PATH below the current directory (the layer's root), creating it
+ * and its parents; never follows a symlink. */
+static int open_dir_in_layer(const char *path)
+{
+	_cleanup_close_ int fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	char copy[PATH_MAX];
+	snprintf(copy, sizeof(copy), "%s", path);
+	char *save = NULL;
+	for (char *part = strtok_r(copy, "/", &save); part; part = strtok_r(NULL, "/", &save)) {
+		if (!strcmp(part, ".") || !strcmp(part, ".."))
+			return -EINVAL;
+		if (mkdirat(fd, part, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW,
+					.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH };
+		int next = (int)syscall(SYS_openat2, fd, part, &how, sizeof(how));
+		if (next < 0)
+			return -errno;
+		close(fd);
+		fd = next;
+	}
+	return steal_fd(&fd);
+}
+
+static int whiteouts_apply(const struct whiteouts *w, bool rootless, struct diyc_error *err)
+{
+	for (size_t i = 0; i < w->n; i++) {
+		const char *p = w->paths[i];
+		char dir[PATH_MAX];
+		const char *slash = strrchr(p, '/');
+		snprintf(dir, sizeof(dir), "%.*s", w->opaque[i] ? (int)strlen(p) : (int)(slash - p), p);
+		_cleanup_close_ int dfd = open_dir_in_layer(dir);
+		if (dfd < 0)
+			return diyc_error(err, -dfd, "whiteout `%s`", p);
+		if (w->opaque[i]) {
+			/* setxattr needs a real fd, not O_PATH */
+			char proc[64];
+			snprintf(proc, sizeof(proc), "/proc/self/fd/%d", dfd);
+			const char *attr = rootless ? "user.overlay.opaque" : "trusted.overlay.opaque";
+			if (setxattr(proc, attr, "y", 1, 0) < 0)
+				return diyc_error(err, errno, "mark `%s` opaque", p);
+			continue;
+		}
+		char proc[64];
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", dfd);
+		_cleanup_close_ int real = open(proc, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (real < 0)
+			return diyc_error(err, errno, "whiteout `%s`", p);
+		if (mknodat(real, slash + 1, S_IFCHR | 0000, makedev(0, 0)) < 0)
+			return diyc_error(err, errno, "whiteout `%s`", p);
+	}
+	return 0;
+}
+
+struct import_result {
+	uint64_t size;
+	char diff_id[DIGEST_HEX_LEN + 1];  /* sha256 of the uncompressed tar stream */
+	struct diyc_error tar_err; /* set by the process that reads a source directory */
+};
+
+struct extract_ctx {
+	const char *src;       /* directory, tarball, or "-" for stdin */
+	const char *dst;       /* the new layer's diff dir; created by the extraction */
+	const char *cleanup;   /* removed on failure, from inside the user namespace */
+	bool rootless;
+	bool image_layer;      /* a layer of an image format: whiteouts, no device nodes */
+	uint32_t uid_top, gid_top;
+	struct import_result *result; /* shared with the parent */
+};
+
+/* Writes the directory SRC as a tar stream to fd. It runs in a process of its own
+ * because libarchive's disk reader changes the working directory as it walks. */
+static int dir_to_tar(const struct archive_lib *A, const char *src, int fd, struct diyc_error *err)
+{
+	struct archive *in = A->archive_read_disk_new(), *out = A->archive_write_new();
+	struct archive_entry *entry = A->archive_entry_new();
+	struct archive_entry_linkresolver *links = A->archive_entry_linkresolver_new();
+	int ret = 0;
+	size_t srclen = strlen(src);
+	if (!in || !out || !entry || !links) {
+		ret = diyc_error(err, ENOMEM, "libarchive");
+		goto out;
+	}
+	A->archive_read_disk_set_symlink_physical(in);
+	A->archive_read_disk_set_behavior(in, ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS);
+	A->archive_entry_linkresolver_set_strategy(links, ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
+	A->archive_write_set_format_pax_restricted(out);
+	if (A->archive_read_disk_open(in, src) != ARCHIVE_OK || A->archive_write_open_fd(out, fd) != ARCHIVE_OK) {
+		ret = diyc_error_plain(err, EIO, "read `%s`: %s", src, A->archive_error_string(in));
+		goto out;
+	}
+	for (;;) {
+		A->archive_entry_clear(entry);
+		int r = A->archive_read_next_header2(in, entry);
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r < ARCHIVE_WARN) {
+			ret = diyc_error_plain(err, EIO, "read `%s`: %s", src, A->archive_error_string(in));
+			goto out;
+		}
+		A->archive_read_disk_descend(in);
+		/* entries are named by their full source path: make them relative */
+		const char *path = A->archive_entry_pathname(entry);
+		const char *rel = path && !strncmp(path, src, srclen) ? path + srclen : NULL;
+		if (!rel || (*rel && *rel != '/')) {
+			ret = diyc_error_plain(err, EIO, "unexpected entry `%s` below `%s`", path, src);
+			goto out;
+		}
+		while (*rel == '/')
+			rel++;
+		_cleanup_free_ char *relpath = xasprintf("./%s", rel);
+		A->archive_entry_set_pathname(entry, relpath);
+		struct archive_entry *to_write = entry, *spare = NULL;
+		A->archive_entry_linkify(links, &to_write, &spare);
+		if (!to_write)
+			continue;
+		if (A->archive_write_header(out, to_write) < ARCHIVE_WARN) {
+			ret = diyc_error_plain(err, EIO, "archive `%s`: %s", relpath, A->archive_error_string(out));
+			goto out;
+		}
+		if (A->archive_entry_filetype(to_write) == AE_IFREG && !A->archive_entry_hardlink(to_write)) {
+			char buf[65536];
+			la_ssize_t n;
+			while ((n = A->archive_read_data(in, buf, sizeof(buf))) > 0)
+				if (A->archive_write_data(out, buf, n) < 0)
+					break;
+			if (n < 0) {
+				ret = diyc_error_plain(err, EIO, "read `%s/%s`: %s", src, rel, A->archive_error_string(in));
+				goto out;
+			}
+		}
+	}
+	if (A->archive_write_close(out) < ARCHIVE_WARN)
+		ret = diyc_error_plain(err, EIO, "archive `%s`: %s", src, A->archive_error_string(out));
+out:
+	if (links)
+		A->archive_entry_linkresolver_free(links);
+	if (entry)
+		A->archive_entry_free(entry);
+	if (in)
+		A->archive_read_free(in);
+	if (out)
+		A->archive_write_free(out);
+	return ret;
+}
+
+static int copy_data(const struct archive_lib *A, struct archive *in, struct archive *out)
+{
+	const void *buf;
+	size_t len;
+	la_int64_t off;
+	for (;;) {
+		int r = A->archive_read_data_block(in, &buf, &len, &off);
+		if (r == ARCHIVE_EOF)
+			return ARCHIVE_OK;
+		if (r < ARCHIVE_WARN)
+			return r;
+		if (A->archive_write_data_block(out, buf, len, off) < ARCHIVE_WARN)
+			return ARCHIVE_FATAL;
+	}
+}
+
+/* Extracts a tar stream (a file, stdin, or the stream of a source directory) into
+ * c->dst, refusing anything that would land outside it. */
+static int extract(void *arg, struct diyc_error *err)
+{
+	struct extract_ctx *c = arg;
+	const struct archive_lib *A = archive_lib(err);
+	if (!A)
+		return -ENOENT;
+	struct stat st;
+	bool is_dir = strcmp(c->src, "-") && stat(c->src, &st) == 0 && S_ISDIR(st.st_mode);
+	pid_t tar_pid = -1;
+	int tar_fd = -1;
+	if (is_dir) {
+		int pfd[2];
+		if (pipe2(pfd, O_CLOEXEC) < 0)
+			return diyc_error(err, errno, "pipe");
+		tar_pid = fork();
+		if (tar_pid < 0) {
+			close(pfd[0]);
+			close(pfd[1]);
+			return diyc_error(err, errno, "fork");
+		}
+		if (tar_pid == 0) {
+			close(pfd[0]);
+			/* a reader that stopped early is reported by the reader, not by a signal here */
+			signal(SIGPIPE, SIG_IGN);
+			_exit(dir_to_tar(A, c->src, pfd[1], &c->result->tar_err) < 0 ? 1 : 0);
+		}
+		close(pfd[1]);
+		tar_fd = pfd[0];
+	}
+	/* two readers in a chain: `raw` undoes the compression and hands the tar stream to
+	 * `in`, hashing it on the way (the layer's diff_id) */
+	struct archive *raw = A->archive_read_new();
+	struct archive *in = A->archive_read_new();
+	struct archive *out = A->archive_write_disk_new();
+	struct archive_entry *entry = NULL;
+	struct whiteouts wh = { 0 };
+	struct tar_feed feed = { .A = A, .raw = raw };
+	int ret = 0, r;
+	bool read_failed = false;
+	unsigned skipped_dev = 0, squashed_ids = 0, entries = 0;
+	uint64_t size = 0;
+
+	if (!raw || !in || !out) {
+		ret = diyc_error(err, ENOMEM, "libarchive");
+		goto out;
+	}
+	sha256_begin(&feed.hash);
+	A->archive_write_disk_set_options(out, ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |
+		ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+		ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS);
+	A->archive_read_support_filter_all(raw);
+	A->archive_read_support_format_raw(raw);
+	A->archive_read_support_format_tar(in);
+	if (tar_fd >= 0)
+		r = A->archive_read_open_fd(raw, tar_fd, 1 << 16);
+	else if (!strcmp(c->src, "-"))
+		r = A->archive_read_open_fd(raw, 0, 1 << 16);
+	else
+		r = A->archive_read_open_filename(raw, c->src, 1 << 16);
+	struct archive_entry *raw_entry;
+	if (r == ARCHIVE_OK)
+		r = A->archive_read_next_header(raw, &raw_entry);
+	if (r == ARCHIVE_OK)
+		r = A->archive_read_open(in, &feed, NULL, feed_read, NULL);
+	if (r != ARCHIVE_OK) {
+		const char *m = A->archive_error_string(raw) ? A->archive_error_string(raw) : A->archive_error_string(in);
+		ret = diyc_error_plain(err, EIO, "read `%s`: %s", c->src, m ? m : "not an archive");
+		goto out;
+	}
+	if (mkdir(c->dst, 0755) < 0 || chdir(c->dst) < 0) {
+		ret = diyc_error(err, errno, "create `%s`", c->dst);
+		goto out;
+	}
+	for (;;) {
+		r = A->archive_read_next_header(in, &entry);
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r < ARCHIVE_WARN) {
+			read_failed = true;
+			ret = diyc_error_plain(err, EIO, "read `%s`: %s", c->src, A->archive_error_string(in));
+			goto out;
+		}
+		entries++;
+		unsigned type = A->archive_entry_filetype(entry);
+		if (c->image_layer) {
+			int w = whiteout_note(&wh, A->archive_entry_pathname(entry));
+			if (w < 0) {
+				ret = diyc_error(err, -w, "whiteout `%s`", A->archive_entry_pathname(entry));
+				goto out;
+			}
+			if (w > 0)
+				continue;
+		}
+		bool whiteout_dev = type == AE_IFCHR && A->archive_entry_rdevmajor(entry) == 0 &&
+				    A->archive_entry_rdevminor(entry) == 0;
+		if ((type == AE_IFCHR || type == AE_IFBLK) && !whiteout_dev) {
+			if (c->image_layer) {
+				ret = diyc_error_plain(err, EPERM, "refusing `%s`: entry `%s` is a device node, which an "
+						       "image layer has no business holding", c->src,
+						       A->archive_entry_pathname(entry));
+				goto out;
+			}
+			if (c->rootless) {
+				/* mknod is not allowed in a user namespace; /dev is made at run time */
+				skipped_dev++;
+				continue;
+			}
+		}
+		if (type == AE_IFSOCK)
+			continue;
+		if (A->archive_entry_uid(entry) >= c->uid_top || A->archive_entry_gid(entry) >= c->gid_top) {
+			squashed_ids++;
+			if (A->archive_entry_uid(entry) >= c->uid_top)
+				A->archive_entry_set_uid(entry, 0);
+			if (A->archive_entry_gid(entry) >= c->gid_top)
+				A->archive_entry_set_gid(entry, 0);
+		}
+		if (type == AE_IFREG && !A->archive_entry_hardlink(entry))
+			size += A->archive_entry_size(entry);
+		r = A->archive_write_header(out, entry);
+		if (r >= ARCHIVE_WARN && A->archive_entry_size(entry) > 0)
+			r = copy_data(A, in, out);
+		if (r >= ARCHIVE_WARN)
+			r = A->archive_write_finish_entry(out);
+		if (r < ARCHIVE_WARN) {
+			const char *msg = A->archive_error_string(out);
+			if (!msg)
+				msg = A->archive_error_string(in);
+			ret = diyc_error_plain(err, EPERM, "refusing `%s`: entry `%s`: %s", c->src,
+					       A->archive_entry_pathname(entry), msg ? msg : "cannot extract");
+			goto out;
+		}
+	}
+	if (entries == 0) {
+		ret = diyc_error_plain(err, EINVAL, "`%s` holds no files: nothing to import", c->src);
+		goto out;
+	}
+	if (A->archive_write_close(out) < ARCHIVE_WARN) {
+		ret = diyc_error_plain(err, EIO, "finish extracting `%s`: %s", c->src, A->archive_error_string(out));
+		goto out;
+	}
+	if ((ret = whiteouts_apply(&wh, c->rootless, err)) < 0)
+		goto out;
+	/* the tar stream's padding after the end marker is part of the layer's digest */
+	if ((ret = feed_drain(&feed, c->src, err)) < 0)
+		goto out;
+	sha256_hex(&feed.hash, c->result->diff_id);
+	if (skipped_dev)
+		diyc_warn("skipped %u device node(s) of the image: a user namespace cannot create them "
+			  "(diyc makes /dev at run time)", skipped_dev);
+	if (squashed_ids)
+		diyc_warn("%u file(s) owned by ids outside your subordinate range now belong to root", squashed_ids);
+	c->result->size = size;
+out:
+	whiteouts_free(&wh);
+	if (in)
+		A->archive_read_free(in);
+	if (raw)
+		A->archive_read_free(raw);
+	if (out)
+		A->archive_write_free(out);
+	if (tar_fd >= 0) {
+		/* the end-of-archive marker comes before the writer's last padding: take all of
+		 * it, so the writer finishes cleanly */
+		if (ret == 0) {
+			char buf[4096];
+			while (read(tar_fd, buf, sizeof(buf)) > 0)
+				;
+		}
+		close(tar_fd);
+	}
+	if (tar_pid > 0) {
+		int status;
+		while (waitpid(tar_pid, &status, 0) < 0 && errno == EINTR)
+			;
+		bool tar_failed = !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+		if (tar_failed && (ret == 0 || read_failed)) {
+			/* the stream broke on the writing side: it knows what went wrong */
+			if (c->result->tar_err.msg[0])
+				*err = c->result->tar_err;
+			else if (WIFSIGNALED(status))
+				diyc_error_plain(err, EIO, "read `%s`: the process reading it was killed by signal %d",
+						 c->src, WTERMSIG(status));
+			else
+				diyc_error_plain(err, EIO, "read `%s`: the process reading it exited with status %d",
+						 c->src, WEXITSTATUS(status));
+			ret = -EIO;
+		}
+	}
+	if (ret < 0 && chdir("/") == 0)
+		rm_rf(c->cleanup);
+	return ret;
+}
+
+static int rm_in_userns(void *arg, struct diyc_error *err)
+{
+	int r = rm_rf(arg);
+	if (r < 0)
+		return diyc_error(err, -r, "remove `%s`", (const char *)arg);
+	return 0;
+}
+
+int remove_tree(const struct userns_plan *plan, const char *path, struct diyc_error *err)
+{
+	int r = rm_rf(path);
+	if (r == 0)
+		return 0;
+	if ((r == -EACCES || r == -EPERM || r == -ENOTEMPTY) && plan->enabled)
+		return userns_run(plan, 0, rm_in_userns, (void *)path, err);
+	return diyc_error(err, -r, "remove `%s`", path);
+}
+
+
+int layer_import(const struct diyc_paths *p, const struct userns_plan *plan, const struct layer_opts *o,
+		 char diff_id[DIGEST_HEX_LEN + 1], uint64_t *size, bool *created, struct diyc_error *err)
+{
+	*created = false;
+	int r = digest_init(err);
+	if (r < 0)
+		return r;
+	if ((r = paths_ensure_data(p, "layers", err)) < 0)
+		return r;
+	char rnd[17], tmp[PATH_MAX], diff[PATH_MAX], final[PATH_MAX];
+	random_hex(rnd, 8);
+	snprintf(tmp, sizeof(tmp), "%s/layers/.tmp-%s", p->data, rnd);
+	snprintf(diff, sizeof(diff), "%s/diff", tmp);
+	if (mkdir(tmp, 0700) < 0)
+		return diyc_error(err, errno, "create `%s`", tmp);
+	struct import_result *result = mmap(NULL, sizeof(*result), PROT_READ | PROT_WRITE,
+					    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (result == MAP_FAILED) {
+		rmdir(tmp);
+		return diyc_error(err, errno, "mmap");
+	}
+	memset(result, 0, sizeof(*result));
+	struct extract_ctx ctx = {
+		.src = o->src, .dst = diff, .cleanup = tmp, .rootless = plan->enabled, .image_layer = o->image_layer,
+		.uid_top = plan->enabled ? idmap_size(&plan->uids) : UINT32_MAX,
+		.gid_top = plan->enabled ? idmap_size(&plan->gids) : UINT32_MAX,
+		.result = result,
+	};
+	r = userns_run(plan, 0, extract, &ctx, err);
+	snprintf(diff_id, DIGEST_HEX_LEN + 1, "%s", result->diff_id);
+	*size = result->size;
+	munmap(result, sizeof(*result));
+	if (r == 0 && o->expect_diff_id && strcmp(o->expect_diff_id, diff_id))
+		r = diyc_error_plain(err, EBADMSG, "digest mismatch in layer `%s`: its content should be sha256:%s "
+				     "but is sha256:%s", o->src, o->expect_diff_id, diff_id);
+	if (r == 0) {
+		/* the layer's size, for listings that do not walk its files */
+		char sz[32], path[PATH_MAX];
+		snprintf(sz, sizeof(sz), "%llu\n", (unsigned long long)*size);
+		snprintf(path, sizeof(path), "%s/size", tmp);
+		write_file_at(AT_FDCWD, path, sz, strlen(sz), 0600);
+		snprintf(final, sizeof(final), "%s/layers/%s", p->data, diff_id);
+		if (rename(tmp, final) == 0) {
+			*created = true;
+			return 0;
+		}
+		if (errno != EEXIST && errno != ENOTEMPTY)
+			r = diyc_error(err, errno, "store layer `%s`", final);
+		/* else: the same layer is in the store already (another image, or another import) */
+	}
+	struct diyc_error ignore = { 0 };
+	remove_tree(plan, tmp, &ignore);
+	return r;
+}
+
+uint64_t layer_size(const struct diyc_paths *p, const char *diff_id)
+{
+	char path[PATH_MAX];
+	_cleanup_free_ char *text = NULL;
+	snprintf(path, sizeof(path), "%s/layers/%s/size", p->data, diff_id);
+	if (read_file_at(AT_FDCWD, path, 64, &text, NULL) < 0)
+		return 0;
+	return strtoull(text, NULL, 10);
+}
+
+bool layer_exists(const struct diyc_paths *p, const char *diff_id)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/layers/%s/diff", p->data, diff_id);
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
