@@ -30,6 +30,8 @@ static const char run_usage[] =
 	"  -e, --env KEY=VAL      Set an environment variable (KEY alone: take it from diyc's)\n"
 	"  -w, --workdir DIR      Working directory inside the container (absolute)\n"
 	"  -u, --user UID[:GID]   User to run as, by number or by name from the image\n"
+	"      --entrypoint CMD   Run CMD instead of the image's entrypoint (\"\": none); the\n"
+	"                         image's default arguments are dropped too\n"
 	"  -h, --hostname NAME    Hostname of the container (default: its name)\n"
 	"  -v, --volume HOST:CONTAINER[:ro|rw]  Bind mount a host directory or file\n"
 	"      --tmpfs PATH[:OPTIONS]  Mount a tmpfs (options: ro, noexec, size=64m, mode=1777, ...)\n"
@@ -47,7 +49,7 @@ static const char run_usage[] =
 	"Exit status: the command's; 125 when diyc fails, 126 when the command cannot be\n"
 	"executed, 127 when it is not found, 128+N when it is killed by signal N.\n";
 
-enum { OPT_NAME = 256, OPT_RM, OPT_TMPFS, OPT_NET, OPT_INIT, OPT_NO_INIT, OPT_VERBOSE, OPT_HELP };
+enum { OPT_NAME = 256, OPT_RM, OPT_TMPFS, OPT_ENTRYPOINT, OPT_NET, OPT_INIT, OPT_NO_INIT, OPT_VERBOSE, OPT_HELP };
 
 static const struct option run_options[] = {
 	{ "name", required_argument, NULL, OPT_NAME },
@@ -55,6 +57,7 @@ static const struct option run_options[] = {
 	{ "detach", no_argument, NULL, 'd' },
 	{ "volume", required_argument, NULL, 'v' },
 	{ "tmpfs", required_argument, NULL, OPT_TMPFS },
+	{ "entrypoint", required_argument, NULL, OPT_ENTRYPOINT },
 	{ "tty", no_argument, NULL, 't' },
 	{ "interactive", no_argument, NULL, 'i' },
 	{ "env", required_argument, NULL, 'e' },
@@ -71,7 +74,7 @@ static const struct option run_options[] = {
 };
 
 struct run_flags {
-	const char *name, *hostname, *workdir, *user;
+	const char *name, *hostname, *workdir, *user, *entrypoint;
 	bool rm, tty, interactive, init, detach;
 	enum net_mode net;
 	char **env;
@@ -115,6 +118,41 @@ static void sort_mounts(struct mount_entry *m, size_t n)
 		}
 }
 
+static char **strv_concat(char **a, char **b)
+{
+	size_t n = 0, k = 0;
+	for (char **p = a; p && *p; p++)
+		n++;
+	for (char **p = b; p && *p; p++)
+		n++;
+	char **v = calloc(n + 1, sizeof(char *));
+	for (char **p = a; v && p && *p; p++)
+		v[k++] = *p;
+	for (char **p = b; v && p && *p; p++)
+		v[k++] = *p;
+	return v;
+}
+
+/* The command as docker builds it: the entrypoint (the image's, or --entrypoint, which
+ * also drops the image's Cmd), then the arguments given, else the image's Cmd. An
+ * image with neither gets sh. */
+static char **command_line(const struct image_defaults *d, const char *entrypoint, char **args)
+{
+	static char *sh[] = { "sh", NULL };
+	static char *none[] = { NULL };
+	static char *given_ep[2];
+	char **ep = d->has_entrypoint ? d->entrypoint : none;
+	char **rest = *args ? args : (d->has_cmd ? d->cmd : none);
+	if (entrypoint) {
+		given_ep[0] = (char *)entrypoint;
+		ep = *entrypoint ? given_ep : none;
+		rest = *args ? args : none;
+	}
+	if (!*ep && !*rest)
+		rest = sh;
+	return strv_concat(ep, rest);
+}
+
 static int parse_bool(const char *s, bool *out)
 {
 	if (!s || !strcmp(s, "true") || !strcmp(s, "1")) {
@@ -145,6 +183,9 @@ int cmd_run(int argc, char **argv)
 			break;
 		case OPT_RM: f.rm = true; break;
 		case 'd': f.detach = true; break;
+		case OPT_ENTRYPOINT:
+			f.entrypoint = optarg;
+			break;
 		case 'v':
 		case OPT_TMPFS:
 			if (add_mount(&f, optarg, c == OPT_TMPFS))
@@ -195,10 +236,7 @@ int cmd_run(int argc, char **argv)
 	if (optind >= argc)
 		return usage_error("run", "an image is required: diyc run [OPTIONS] IMAGE [COMMAND [ARG...]]");
 	const char *image_ref = argv[optind];
-	char **cmd = argv + optind + 1;
-	static char *default_cmd[] = { "sh", NULL };
-	if (!*cmd)
-		cmd = default_cmd;
+	char **args = argv + optind + 1;
 
 	struct diyc_error err = { 0 };
 	sort_mounts(f.mounts, f.n_mounts);
@@ -216,6 +254,18 @@ int cmd_run(int argc, char **argv)
 		return fail(&err);
 	diyc_debug("image %.12s resolved", img.id);
 
+	/* the image's defaults, under the command line's */
+	_cleanup_free_ char **cmd = command_line(&img.defaults, f.entrypoint, args);
+	_cleanup_free_ char **env = strv_concat(img.defaults.env, f.env);
+	_cleanup_free_ char *workdir = NULL;
+	if (!f.workdir && img.defaults.workdir)
+		workdir = img.defaults.workdir[0] == '/' ? strdup(img.defaults.workdir)
+							 : xasprintf("/%s", img.defaults.workdir);
+	const char *user = f.user ? f.user : img.defaults.user;
+	if (!cmd || !env) {
+		image_free(&img);
+		return usage_error("run", "out of memory");
+	}
 	struct container ct;
 	if (container_claim(&paths, f.name, &ct, &err) < 0)
 		return fail(&err);
@@ -226,8 +276,9 @@ int cmd_run(int argc, char **argv)
 		hostname_from_name(ct.d.name, hostname, sizeof(hostname));
 
 	struct container_config cfg = {
-		.name = ct.d.name, .image = (char *)image_ref, .image_id = img.id, .command = cmd, .env = f.env,
-		.hostname = hostname, .workdir = (char *)f.workdir, .user = (char *)f.user, .net = f.net,
+		.name = ct.d.name, .image = (char *)image_ref, .image_id = img.id, .command = cmd, .env = env,
+		.hostname = hostname, .workdir = (char *)(f.workdir ? f.workdir : workdir), .user = (char *)user,
+		.net = f.net,
 		.tty = f.tty, .interactive = f.interactive, .init = f.init, .rm = f.rm,
 		.mounts = f.mounts, .n_mounts = f.n_mounts,
 	};

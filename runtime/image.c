@@ -170,6 +170,50 @@ static int lookup(const struct diyc_paths *p, const char *ref, char norm[PATH_MA
 		"(see `diyc image ls`)", norm, norm);
 }
 
+static char **strv_from_json(struct json_object *a)
+{
+	if (!a || !json_object_is_type(a, json_type_array))
+		return NULL;
+	size_t n = json_object_array_length(a), k = 0;
+	char **v = calloc(n + 1, sizeof(char *));
+	for (size_t i = 0; v && i < n; i++) {
+		struct json_object *e = json_object_array_get_idx(a, i);
+		if (json_object_is_type(e, json_type_string))
+			v[k++] = strdup(json_object_get_string(e));
+	}
+	return v;
+}
+
+static char *str_from_json(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string) ||
+	    !*json_object_get_string(v))
+		return NULL;
+	return strdup(json_object_get_string(v));
+}
+
+/* Env, Entrypoint, Cmd, WorkingDir and User of an image config's "config". */
+static void defaults_from_json(struct json_object *c, struct image_defaults *d)
+{
+	struct json_object *v;
+	if (json_object_object_get_ex(c, "Env", &v))
+		d->env = strv_from_json(v);
+	if (json_object_object_get_ex(c, "Entrypoint", &v) && (d->entrypoint = strv_from_json(v)) && d->entrypoint[0])
+		d->has_entrypoint = true;
+	if (json_object_object_get_ex(c, "Cmd", &v) && (d->cmd = strv_from_json(v)) && d->cmd[0])
+		d->has_cmd = true;
+	d->workdir = str_from_json(c, "WorkingDir");
+	d->user = str_from_json(c, "User");
+}
+
+static void strv_free(char **v)
+{
+	for (char **p = v; p && *p; p++)
+		free(*p);
+	free(v);
+}
+
 int image_resolve(const struct diyc_paths *p, const char *ref, struct image *img, struct diyc_error *err)
 {
 	char norm[PATH_MAX];
@@ -197,6 +241,10 @@ int image_resolve(const struct diyc_paths *p, const char *ref, struct image *img
 		}
 		img->layer_dirs[i] = xasprintf("%s/layers/%s/diff", p->data, l);
 	}
+	struct json_object *cfg = NULL, *c = NULL;
+	if (json_object_object_get_ex(j, "config", &cfg) && json_object_object_get_ex(cfg, "config", &c) &&
+	    json_object_is_type(c, json_type_object))
+		defaults_from_json(c, &img->defaults);
 	json_object_put(j);
 	if (!img->layer_dirs)
 		return diyc_error(err, ENOMEM, "image");
@@ -205,9 +253,13 @@ int image_resolve(const struct diyc_paths *p, const char *ref, struct image *img
 
 void image_free(struct image *img)
 {
-	for (char **l = img->layer_dirs; l && *l; l++)
-		free(*l);
-	free(steal_ptr(img->layer_dirs));
+	strv_free(steal_ptr(img->layer_dirs));
+	strv_free(img->defaults.env);
+	strv_free(img->defaults.entrypoint);
+	strv_free(img->defaults.cmd);
+	free(img->defaults.workdir);
+	free(img->defaults.user);
+	memset(&img->defaults, 0, sizeof(img->defaults));
 }
 
 static void iso_time(char *buf, size_t n, time_t t)

@@ -10,9 +10,17 @@
 
 #define IMAGE_ID_LEN 64
 
+/* What the image's config asks of a container (docker's Config), NULL when unset. */
+struct image_defaults {
+	char **env, **entrypoint, **cmd; /* NULL-terminated */
+	char *workdir, *user;
+	bool has_entrypoint, has_cmd;
+};
+
 struct image {
 	char id[IMAGE_ID_LEN + 1];
 	char **layer_dirs; /* top first, NULL-terminated, malloc'd */
+	struct image_defaults defaults;
 };
 
 /* Validates and normalizes NAME[:TAG] into "name:tag" (tag `latest` by default). */

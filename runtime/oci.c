@@ -294,8 +294,8 @@ static bool platform_matches(struct json_object *desc, const char *want)
 }
 
 /* Chooses a manifest descriptor from an index (following nested indexes). */
-static int oci_choose(int rootfd, struct json_object *index, const char *platform, const char *ref, int depth,
-		      char *manifest_digest, size_t size, struct diyc_error *err)
+static int oci_choose(int rootfd, struct json_object *index, const char *platform, bool explicit, const char *ref,
+		      int depth, char *manifest_digest, size_t size, struct diyc_error *err)
 {
 	struct json_object *mans = jget(index, "manifests", json_type_array);
 	if (!mans || json_object_array_length(mans) == 0)
@@ -324,13 +324,16 @@ static int oci_choose(int rootfd, struct json_object *index, const char *platfor
 	if (candidates > 1) {
 		if (platform_hits == 1)
 			chosen = by_platform;
+		else if (platform_hits == 0)
+			return diyc_error_plain(err, ENOENT, "the source has no image for platform %s (its refs: %s): "
+						"choose one with --ref or --platform", platform, refs[0] ? refs : "none");
 		else
-			return diyc_error_plain(err, EINVAL, "the source holds several images: choose one with --ref "
-						"(its refs: %s) or --platform", refs[0] ? refs : "none");
+			return diyc_error_plain(err, EINVAL, "the source holds several images for platform %s: choose "
+						"one with --ref (its refs: %s)", platform, refs[0] ? refs : "none");
 	}
-	/* a single descriptor with a platform must fit: an arm64-only image is refused on amd64 */
-	if (jget(chosen, "platform", json_type_object) && !platform_matches(chosen, platform))
-		return diyc_error_plain(err, EINVAL, "the source has no image for platform %s", platform);
+	/* the host's platform only prefers; one asked for must fit */
+	if (explicit && jget(chosen, "platform", json_type_object) && !platform_matches(chosen, platform))
+		return diyc_error_plain(err, ENOENT, "the source has no image for platform %s", platform);
 	const char *digest = jstr(chosen, "digest"), *media = jstr(chosen, "mediaType"), *hex;
 	char path[128];
 	if (!digest || blob_path(digest, path, sizeof(path), &hex) < 0)
@@ -346,7 +349,7 @@ static int oci_choose(int rootfd, struct json_object *index, const char *platfor
 		struct json_object *sub = parse_json(text, len, "nested index", err);
 		if (!sub)
 			return -EBADMSG;
-		r = oci_choose(rootfd, sub, platform, ref, depth + 1, manifest_digest, size, err);
+		r = oci_choose(rootfd, sub, platform, explicit, ref, depth + 1, manifest_digest, size, err);
 		json_object_put(sub);
 		return r;
 	}
@@ -391,8 +394,31 @@ static int read_config(int rootfd, const char *path, const char *hex, size_t n, 
 	return r;
 }
 
-static int open_oci(int rootfd, const char *root, const char *platform, const char *ref, struct image_src *s,
-		    struct diyc_error *err)
+/* An image asked for by platform must be of that platform, by its config's word. */
+static int check_config_platform(const struct image_src *s, const char *platform, struct diyc_error *err)
+{
+	struct json_tokener *t = json_tokener_new();
+	struct json_object *cfg = t ? json_tokener_parse_ex(t, s->config, (int)s->config_len) : NULL;
+	if (t)
+		json_tokener_free(t);
+	struct json_object *desc = json_object_new_object(), *p = json_object_new_object();
+	const char *keys[] = { "os", "architecture", "variant" };
+	for (size_t i = 0; i < 3; i++) {
+		const char *v = jstr(cfg, keys[i]);
+		if (v)
+			json_object_object_add(p, keys[i], json_object_new_string(v));
+	}
+	json_object_object_add(desc, "platform", p);
+	bool ok = platform_matches(desc, platform);
+	json_object_put(desc);
+	json_object_put(cfg);
+	if (!ok)
+		return diyc_error_plain(err, ENOENT, "the image in the source is not for platform %s", platform);
+	return 0;
+}
+
+static int open_oci(int rootfd, const char *root, const char *platform, bool explicit, const char *ref,
+		    struct image_src *s, struct diyc_error *err)
 {
 	_cleanup_free_ char *text = NULL;
 	size_t len;
@@ -410,7 +436,7 @@ static int open_oci(int rootfd, const char *root, const char *platform, const ch
 	if (!index)
 		return -EBADMSG;
 	char mhex[DIGEST_HEX_LEN + 1];
-	r = oci_choose(rootfd, index, platform, ref, 0, mhex, sizeof(mhex), err);
+	r = oci_choose(rootfd, index, platform, explicit, ref, 0, mhex, sizeof(mhex), err);
 	json_object_put(index);
 	if (r < 0)
 		return r;
@@ -425,9 +451,13 @@ static int open_oci(int rootfd, const char *root, const char *platform, const ch
 	struct json_object *layers = jget(man, "layers", json_type_array);
 	const char *cdigest = jstr(jget(man, "config", json_type_object), "digest"), *chex;
 	char cpath[128];
-	if (!layers || !cdigest || blob_path(cdigest, cpath, sizeof(cpath), &chex) < 0) {
+	if (!layers || !cdigest) {
 		json_object_put(man);
 		return diyc_error_plain(err, EBADMSG, "the image's manifest lacks its config or layers");
+	}
+	if (blob_path(cdigest, cpath, sizeof(cpath), &chex) < 0) {
+		json_object_put(man);
+		return diyc_error_plain(err, EBADMSG, "the image's manifest has a bad config digest `%s`", cdigest);
 	}
 	s->n_layers = json_object_array_length(layers);
 	s->layers = calloc(s->n_layers ? s->n_layers : 1, sizeof(*s->layers));
@@ -456,11 +486,14 @@ static int open_oci(int rootfd, const char *root, const char *platform, const ch
 	}
 	if (r == 0)
 		r = read_config(rootfd, cpath, chex, s->n_layers, s, err);
+	if (r == 0 && explicit)
+		r = check_config_platform(s, platform, err);
 	json_object_put(man);
 	return r;
 }
 
-static int open_docker(int rootfd, const char *root, const char *ref, struct image_src *s, struct diyc_error *err)
+static int open_docker(int rootfd, const char *root, const char *platform, const char *ref, struct image_src *s,
+		       struct diyc_error *err)
 {
 	_cleanup_free_ char *text = NULL;
 	size_t len;
@@ -534,6 +567,8 @@ static int open_docker(int rootfd, const char *root, const char *ref, struct ima
 	}
 	if (r == 0)
 		r = read_config(rootfd, config, NULL, s->n_layers, s, err);
+	if (r == 0 && platform)
+		r = check_config_platform(s, platform, err);
 	json_object_put(list);
 	(void)root;
 	return r;
@@ -545,6 +580,7 @@ int image_src_open(const char *path, enum image_src_kind kind, const char *tmpdi
 	memset(s, 0, sizeof(*s));
 	s->kind = kind;
 	char host[64];
+	bool explicit = platform != NULL;
 	if (!platform) {
 		host_platform(host, sizeof(host));
 		platform = host;
@@ -565,8 +601,8 @@ int image_src_open(const char *path, enum image_src_kind kind, const char *tmpdi
 	if (rootfd < 0)
 		return diyc_error(err, errno, "open `%s`", root);
 	if (kind == SRC_DOCKER_ARCHIVE)
-		return open_docker(rootfd, root, ref, s, err);
-	return open_oci(rootfd, root, platform, ref, s, err);
+		return open_docker(rootfd, root, explicit ? platform : NULL, ref, s, err);
+	return open_oci(rootfd, root, platform, explicit, ref, s, err);
 }
 
 void image_src_close(struct image_src *s)
