@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* cmd-image.c: `diyc image import|ls|rm` and `diyc images`. */
 #include <stdbool.h>
+#include <json-c/json.h>
 #include <stdio.h>
 #include <string.h>
 #include "commands.h"
@@ -17,7 +18,29 @@ static const char image_usage[] =
 	"  import PATH [NAME[:TAG]]  Import an image: an OCI layout or archive, a docker archive,\n"
 	"                            or a root filesystem (a directory or a tarball)\n"
 	"  ls                        List images\n"
-	"  rm [-f] IMAGE...          Remove images (-f: even when a container uses them)\n";
+	"  rm [-f] IMAGE...          Remove images (-f: even when a container uses them)\n"
+	"  inspect IMAGE...          Show images as JSON (config, layers, names)\n"
+	"  prune                     Remove unnamed unused images and layers no image uses\n";
+
+static const char inspect_usage[] =
+	"Usage: diyc image inspect IMAGE...\n"
+	"\n"
+	"Show images by NAME[:TAG] or id as a JSON array: Id, RepoTags, Created, Size,\n"
+	"Architecture, Os, Config (Env, Entrypoint, Cmd, WorkingDir, User, ExposedPorts,\n"
+	"Labels, ...) and RootFS (the layers' digests, bottom first).\n"
+	"\n"
+	"Options:\n"
+	"  --help  Show this help\n";
+
+static const char prune_usage[] =
+	"Usage: diyc image prune [OPTIONS]\n"
+	"\n"
+	"Remove images that have no name and that no container uses, then layers that no\n"
+	"image uses (left by an interrupted import, for instance). Prints what it removed.\n"
+	"\n"
+	"Options:\n"
+	"  -f, --force  Accepted for compatibility: diyc does not ask\n"
+	"      --help   Show this help\n";
 
 static const char import_usage[] =
 	"Usage: diyc image import [OPTIONS] PATH [NAME[:TAG]]\n"
@@ -127,6 +150,67 @@ static int image_import_cmd(int argc, char **argv)
 	return 0;
 }
 
+/* Parses only --help (and flags in short, which are accepted and ignored); returns 1
+ * after printing the help, 0 to go on, or 125. */
+static int help_only(const char *cmd, const char *usage, const char *shortopts, int argc, char **argv)
+{
+	static const struct option o[] = { { "force", no_argument, NULL, 'f' },
+					   { "help", no_argument, NULL, OPT_HELP }, { NULL, 0, NULL, 0 } };
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, shortopts, o, NULL)) != -1) {
+		if (c == OPT_HELP) {
+			fputs(usage, stdout);
+			return 1;
+		}
+		if (c == '?' || c == ':' || !strchr(shortopts, c))
+			return bad_option(cmd, c, argv);
+	}
+	return 0;
+}
+
+static int image_inspect_cmd(int argc, char **argv)
+{
+	int r = help_only("image inspect", inspect_usage, "+:", argc, argv);
+	if (r)
+		return r == 1 ? 0 : r;
+	if (optind >= argc)
+		return usage_error("image inspect", "an image is required: diyc image inspect IMAGE...");
+	struct diyc_error err = { 0 };
+	struct diyc_paths p;
+	if (paths_init(&p, &err) < 0)
+		return fail(&err);
+	struct json_object *arr = json_object_new_array();
+	int ret = 0;
+	for (int i = optind; i < argc; i++) {
+		memset(&err, 0, sizeof(err));
+		if (image_inspect(&p, argv[i], arr, &err) < 0)
+			ret = fail(&err);
+	}
+	if (json_object_array_length(arr) > 0 || ret == 0)
+		printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(arr);
+	return ret;
+}
+
+static int image_prune_cmd(int argc, char **argv)
+{
+	int r = help_only("image prune", prune_usage, "+:f", argc, argv);
+	if (r)
+		return r == 1 ? 0 : r;
+	if (optind < argc)
+		return usage_error("image prune", "unexpected argument `%s`", argv[optind]);
+	struct diyc_error err = { 0 };
+	struct diyc_paths p;
+	struct userns_plan plan;
+	if (paths_init(&p, &err) < 0 || userns_plan_init_quiet(&plan, true, &err) < 0)
+		return fail(&err);
+	r = image_prune(&p, &plan, stdout, &err);
+	userns_plan_free(&plan);
+	return r < 0 ? fail(&err) : 0;
+}
+
 static int image_ls_cmd(int argc, char **argv)
 {
 	static const struct option o[] = { { "quiet", no_argument, NULL, 'q' },
@@ -202,6 +286,10 @@ int cmd_image(int argc, char **argv)
 		return image_ls_cmd(argc - 1, argv + 1);
 	if (!strcmp(sub, "rm") || !strcmp(sub, "remove"))
 		return image_rm_cmd(argc - 1, argv + 1);
+	if (!strcmp(sub, "inspect"))
+		return image_inspect_cmd(argc - 1, argv + 1);
+	if (!strcmp(sub, "prune"))
+		return image_prune_cmd(argc - 1, argv + 1);
 	return usage_error("image", "unknown command `image %s`", sub);
 }
 

@@ -737,3 +737,124 @@ int image_remove(const struct diyc_paths *p, const struct userns_plan *plan, con
 	fprintf(out, "Deleted: %s\n", id);
 	return 0;
 }
+
+/* The names that point at image id, as "name:tag" strings in a JSON array. */
+static struct json_object *names_of(const struct diyc_paths *p, const char *id)
+{
+	struct json_object *a = json_object_new_array();
+	_cleanup_strv_ char **names = list_names(p);
+	for (char **n = names; n && *n; n++) {
+		char nref[NAME_MAX + 1], nid[IMAGE_ID_LEN + 1];
+		file_to_ref(*n, nref, sizeof(nref));
+		if (read_link_id(p, nref, nid) == 0 && !strcmp(nid, id))
+			json_object_array_add(a, json_object_new_string(nref));
+	}
+	return a;
+}
+
+static struct json_object *copy_key(struct json_object *from, const char *key)
+{
+	struct json_object *v;
+	if (!from || !json_object_object_get_ex(from, key, &v))
+		return NULL;
+	return json_tokener_parse(json_object_to_json_string(v));
+}
+
+int image_inspect(const struct diyc_paths *p, const char *ref, struct json_object *arr, struct diyc_error *err)
+{
+	char norm[PATH_MAX], id[IMAGE_ID_LEN + 1];
+	bool by_id;
+	int r = lookup(p, ref, norm, id, &by_id, err);
+	if (r < 0)
+		return r;
+	struct json_object *j = read_image_json(p, id);
+	if (!j)
+		return diyc_error_plain(err, EBADMSG, "image `%s` (%.12s) is damaged", ref, id);
+	struct json_object *o = json_object_new_object(), *cfg = NULL, *layers = NULL, *rootfs = json_object_new_object(),
+			   *ids = json_object_new_array();
+	_cleanup_free_ char *full = xasprintf("sha256:%s", id);
+	json_object_object_add(o, "Id", json_object_new_string(full ? full : id));
+	json_object_object_add(o, "RepoTags", names_of(p, id));
+	json_object_object_add(o, "Created", copy_key(j, "created"));
+	json_object_object_add(o, "Size", copy_key(j, "size"));
+	json_object_object_get_ex(j, "config", &cfg);
+	json_object_object_add(o, "Architecture", copy_key(cfg, "architecture"));
+	json_object_object_add(o, "Os", copy_key(cfg, "os"));
+	struct json_object *c = copy_key(cfg, "config");
+	json_object_object_add(o, "Config", c ? c : json_object_new_object());
+	if (json_object_object_get_ex(j, "layers", &layers) && json_object_is_type(layers, json_type_array))
+		for (size_t i = json_object_array_length(layers); i-- > 0;) {
+			_cleanup_free_ char *d = xasprintf("sha256:%s", json_object_get_string(
+								json_object_array_get_idx(layers, i)));
+			json_object_array_add(ids, json_object_new_string(d ? d : ""));
+		}
+	json_object_object_add(rootfs, "Type", json_object_new_string("layers"));
+	json_object_object_add(rootfs, "Layers", ids);
+	json_object_object_add(o, "RootFS", rootfs);
+	json_object_object_add(o, "Source", copy_key(j, "source"));
+	json_object_put(j);
+	json_object_array_add(arr, o);
+	return 0;
+}
+
+/* Whether any image lists the layer. */
+static bool layer_used(const struct diyc_paths *p, const char *layer)
+{
+	return layer_used_by_other(p, layer, "");
+}
+
+int image_prune(const struct diyc_paths *p, const struct userns_plan *plan, FILE *out, struct diyc_error *err)
+{
+	char dir[PATH_MAX], who[256];
+	uint64_t reclaimed = 0;
+	/* images without a name that no container uses: what docker calls dangling */
+	snprintf(dir, sizeof(dir), "%s/images", p->data);
+	_cleanup_closedir_ DIR *d = opendir(dir);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		char id[IMAGE_ID_LEN + 1];
+		if (strlen(de->d_name) != IMAGE_ID_LEN + 5 || strcmp(de->d_name + IMAGE_ID_LEN, ".json"))
+			continue;
+		snprintf(id, sizeof(id), "%.*s", IMAGE_ID_LEN, de->d_name);
+		struct json_object *names = names_of(p, id);
+		bool named = json_object_array_length(names) > 0;
+		json_object_put(names);
+		if (named || image_in_use(p, id, who, sizeof(who)))
+			continue;
+		struct json_object *j = read_image_json(p, id), *sz;
+		if (j && json_object_object_get_ex(j, "size", &sz))
+			reclaimed += (uint64_t)json_object_get_int64(sz);
+		json_object_put(j);
+		FILE *devnull = fopen("/dev/null", "we");
+		int r = image_remove(p, plan, id, false, devnull ? devnull : out, err);
+		if (devnull)
+			fclose(devnull);
+		if (r < 0)
+			return r;
+		fprintf(out, "deleted image %s\n", id);
+	}
+	/* layers no image lists (left by an interrupted import or removal) */
+	snprintf(dir, sizeof(dir), "%s/layers", p->data);
+	_cleanup_closedir_ DIR *ld = opendir(dir);
+	while (ld && (de = readdir(ld))) {
+		char path[PATH_MAX];
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (is_hex_id(de->d_name, IMAGE_ID_LEN) && strlen(de->d_name) == IMAGE_ID_LEN) {
+			if (layer_used(p, de->d_name))
+				continue;
+			reclaimed += layer_size(p, de->d_name);
+			if (remove_tree(plan, path, err) < 0)
+				return -EIO;
+			fprintf(out, "deleted layer %s\n", de->d_name);
+		} else if (str_has_prefix(de->d_name, ".tmp-")) {
+			/* an import in progress writes its temporary layer now and then; a day-old one is dead */
+			struct stat st;
+			if (stat(path, &st) == 0 && st.st_mtime < time(NULL) - 86400)
+				remove_tree(plan, path, err);
+		}
+	}
+	char size[32];
+	human_size(size, sizeof(size), reclaimed);
+	fprintf(out, "reclaimed %s\n", size);
+	return 0;
+}

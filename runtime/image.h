@@ -40,6 +40,12 @@ int image_import(const struct diyc_paths *p, const struct userns_plan *plan, con
 int image_list(const struct diyc_paths *p, FILE *out, bool quiet, struct diyc_error *err);
 int image_remove(const struct diyc_paths *p, const struct userns_plan *plan, const char *ref, bool force,
 		 FILE *out, struct diyc_error *err);
+/* Adds the image's description (docker's inspect fields: Id, RepoTags, Created, Size,
+ * Architecture, Os, Config, RootFS) to arr. */
+struct json_object;
+int image_inspect(const struct diyc_paths *p, const char *ref, struct json_object *arr, struct diyc_error *err);
+/* Removes images without a name that no container uses, then layers no image lists. */
+int image_prune(const struct diyc_paths *p, const struct userns_plan *plan, FILE *out, struct diyc_error *err);
 /* Removes a tree that may hold files owned by subordinate ids: plainly first, then
  * from inside a user namespace with the caller's maps. */
 int remove_tree(const struct userns_plan *plan, const char *path, struct diyc_error *err);
