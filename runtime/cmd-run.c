@@ -118,21 +118,6 @@ static void sort_mounts(struct mount_entry *m, size_t n)
 		}
 }
 
-static char **strv_concat(char **a, char **b)
-{
-	size_t n = 0, k = 0;
-	for (char **p = a; p && *p; p++)
-		n++;
-	for (char **p = b; p && *p; p++)
-		n++;
-	char **v = calloc(n + 1, sizeof(char *));
-	for (char **p = a; v && p && *p; p++)
-		v[k++] = *p;
-	for (char **p = b; v && p && *p; p++)
-		v[k++] = *p;
-	return v;
-}
-
 /* The command as docker builds it: the entrypoint (the image's, or --entrypoint, which
  * also drops the image's Cmd), then the arguments given, else the image's Cmd. An
  * image with neither gets sh. */

@@ -219,13 +219,6 @@ int config_from_json(const char *json, struct container_config *c, struct diyc_e
 	return 0;
 }
 
-static void strv_free(char **v)
-{
-	for (char **p = v; p && *p; p++)
-		free(*p);
-	free(v);
-}
-
 void config_free(struct container_config *c)
 {
 	free(c->name);

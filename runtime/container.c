@@ -164,31 +164,40 @@ int pty_to_parent(int syncfd, int *slave, struct diyc_error *err)
 	return 0;
 }
 
+void child_await_release(int syncfd)
+{
+	/* it dies with the diyc that supervises it */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	char go;
+	if (read(syncfd, &go, 1) != 1)
+		_exit(DIYC_EXIT_RUNTIME);
+}
+
+void stdin_from_null(void)
+{
+	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, 0);
+		close(null);
+	}
+}
+
 /* The container's PID 1. Never returns. */
 static void __attribute__((noreturn))
 container_child(const struct container_spec *spec, int syncfd)
 {
 	struct diyc_error err = { 0 };
-	char go;
 	int slave = -1;
 
-	/* the container dies with the diyc that supervises it */
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (read(syncfd, &go, 1) != 1)
-		_exit(DIYC_EXIT_RUNTIME);
+	child_await_release(syncfd);
 	diyc_debug("child released");
 	setsid();
 	/* drop everything inherited from the caller but stdio and the sync socket */
 	if (syncfd > 3)
 		syscall(SYS_close_range, 3, syncfd - 1, 0);
 	syscall(SYS_close_range, syncfd + 1, ~0U, 0);
-	if (!spec->interactive && !spec->tty) {
-		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		if (null >= 0) {
-			dup2(null, 0);
-			close(null);
-		}
-	}
+	if (!spec->interactive && !spec->tty)
+		stdin_from_null();
 	if (spec->net == NET_NONE && loopback_up(&err) < 0)
 		goto fail;
 	if (sethostname(spec->hostname, strlen(spec->hostname)) < 0) {

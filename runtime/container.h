@@ -93,6 +93,11 @@ void __attribute__((noreturn)) command_exec(const struct command_plan *p, int sy
 /* Child side of the exec: PATH lookup in the container's environment and execve.
  * Only returns on failure, with err->status 126 or 127. */
 int exec_command(char **argv, char **envp, struct diyc_error *err);
+/* A cloned child's first steps: ask for SIGKILL when its parent dies, then wait for
+ * the parent's go on the sync socket (exits if the parent is gone). */
+void child_await_release(int syncfd);
+/* Standard input from /dev/null (a command that was not given -i). */
+void stdin_from_null(void);
 /* Resolves -u (NULL: root) against /etc/passwd and /etc/group of the current root. */
 int user_resolve_here(const char *user, struct process_user *u, struct diyc_error *err);
 /* Opens a pty in the current root's devpts and passes the master over the sync socket. */

@@ -73,45 +73,20 @@ struct exec_ctx {
 	bool set_groups;
 };
 
-static char **env_concat(char **a, char **b)
-{
-	size_t n = 0, k = 0;
-	for (char **p = a; p && *p; p++)
-		n++;
-	for (char **p = b; p && *p; p++)
-		n++;
-	char **v = calloc(n + 1, sizeof(char *));
-	if (!v)
-		return NULL;
-	for (char **p = a; p && *p; p++)
-		v[k++] = *p;
-	for (char **p = b; p && *p; p++)
-		v[k++] = *p;
-	return v;
-}
-
 /* C: waits to be released, then becomes the command. */
 static void __attribute__((noreturn)) exec_command_child(const struct exec_ctx *x, int syncfd)
 {
 	struct diyc_error err = { 0 };
-	char go;
 	int slave = -1;
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (read(syncfd, &go, 1) != 1)
-		_exit(DIYC_EXIT_RUNTIME);
-	if (!x->o->interactive && !x->o->tty) {
-		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		if (null >= 0) {
-			dup2(null, 0);
-			close(null);
-		}
-	}
+	child_await_release(syncfd);
+	if (!x->o->interactive && !x->o->tty)
+		stdin_from_null();
 	if (x->o->tty && pty_to_parent(syncfd, &slave, &err) < 0)
 		goto fail;
 	struct process_user u;
 	if (user_resolve_here(x->o->user ? x->o->user : x->cfg->user, &u, &err) < 0)
 		goto fail;
-	char **given = env_concat(x->cfg->env, x->o->env);
+	char **given = strv_concat(x->cfg->env, x->o->env);
 	char **envp = given ? env_build(given, x->cfg->hostname, u.home, x->o->tty) : NULL;
 	if (!envp) {
 		diyc_error(&err, ENOMEM, "environment");

@@ -207,13 +207,6 @@ static void defaults_from_json(struct json_object *c, struct image_defaults *d)
 	d->user = str_from_json(c, "User");
 }
 
-static void strv_free(char **v)
-{
-	for (char **p = v; p && *p; p++)
-		free(*p);
-	free(v);
-}
-
 int image_resolve(const struct diyc_paths *p, const char *ref, struct image *img, struct diyc_error *err)
 {
 	char norm[PATH_MAX];
@@ -852,6 +845,16 @@ int image_prune(const struct diyc_paths *p, const struct userns_plan *plan, FILE
 			if (stat(path, &st) == 0 && st.st_mtime < time(NULL) - 86400)
 				remove_tree(plan, path, err);
 		}
+	}
+	/* archives an interrupted import was unpacking */
+	snprintf(dir, sizeof(dir), "%s/tmp", p->data);
+	_cleanup_closedir_ DIR *td = opendir(dir);
+	while (td && (de = readdir(td))) {
+		char path[PATH_MAX];
+		struct stat st;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (str_has_prefix(de->d_name, "unpack-") && stat(path, &st) == 0 && st.st_mtime < time(NULL) - 86400)
+			rm_rf(path);
 	}
 	char size[32];
 	human_size(size, sizeof(size), reclaimed);

@@ -215,7 +215,8 @@ int container_launch(struct container *c, const struct container_config *cfg, co
 	struct launch_ctx x = { .c = c, .cfg = cfg, .o = o, .result_fd = -1 };
 	_cleanup_close_ int logfd = -1;
 	int r = 0;
-	for (size_t i = 0; i < cfg->n_mounts && r == 0; i++)
+	/* a first run checked its volumes before claiming the name; a start checks them now */
+	for (size_t i = 0; !o->first_run && i < cfg->n_mounts && r == 0; i++)
 		r = volume_check_host(&cfg->mounts[i], err);
 	if (r < 0)
 		goto fail;

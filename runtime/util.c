@@ -35,6 +35,21 @@ bool str_has_prefix(const char *s, const char *prefix)
 	return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+char **strv_concat(char **a, char **b)
+{
+	size_t n = 0, k = 0;
+	for (char **p = a; p && *p; p++)
+		n++;
+	for (char **p = b; p && *p; p++)
+		n++;
+	char **v = calloc(n + 1, sizeof(char *));
+	for (char **p = a; v && p && *p; p++)
+		v[k++] = *p;
+	for (char **p = b; v && p && *p; p++)
+		v[k++] = *p;
+	return v;
+}
+
 char *xasprintf(const char *fmt, ...)
 {
 	char *s;

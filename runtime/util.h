@@ -16,13 +16,14 @@ static inline void closep(int *fd) { if (*fd >= 0) close(*fd); }
 static inline void freep(void *p) { free(*(void **)p); }
 static inline void fclosep(FILE **f) { if (*f) fclose(*f); }
 static inline void closedirp(DIR **d) { if (*d) closedir(*d); }
-static inline void strvfreep(char ***v)
+/* Frees a NULL-terminated list of strings and the list. */
+static inline void strv_free(char **v)
 {
-	if (*v)
-		for (char **p = *v; *p; p++)
-			free(*p);
-	free(*v);
+	for (char **p = v; p && *p; p++)
+		free(*p);
+	free(v);
 }
+static inline void strvfreep(char ***v) { strv_free(*v); }
 
 #define _cleanup_close_ __attribute__((cleanup(closep)))
 #define _cleanup_free_ __attribute__((cleanup(freep)))
@@ -40,6 +41,9 @@ static inline int steal_fd(int *fd) { int r = *fd; *fd = -1; return r; }
 int parse_u64(const char *s, uint64_t max, uint64_t *out);
 
 bool str_has_prefix(const char *s, const char *prefix);
+/* A new NULL-terminated list holding the strings of a, then of b (not copied: free the
+ * list alone). Either may be NULL. NULL when out of memory. */
+char **strv_concat(char **a, char **b);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* mkdir -p; existing directories are fine. */

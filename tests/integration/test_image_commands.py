@@ -1,6 +1,10 @@
 # SPDX-License-Identifier: MIT
 """diyc image inspect and image prune, as the unprivileged user."""
 import json
+import os
+import time
+
+import pytest
 import diyctest as dt
 
 
@@ -94,3 +98,32 @@ def test_image_subcommand_help_and_bad_flags(store):
         dt.assert_error(store.diyc("image", sub, "--bogus"), "unknown flag")
     dt.assert_error(store.diyc("image", "prune", "extra"), "unexpected argument")
     dt.assert_error(store.diyc("image", "inspect"), "required")
+
+
+def test_prune_removes_day_old_leftovers_only(empty_store, tmp_path):
+    s = empty_store
+    dt.assert_ok(s.diyc("image", "import", _rootfs(tmp_path, "x"), "x"))
+    old_unpack, new_unpack = s.data / "tmp" / "unpack-old", s.data / "tmp" / "unpack-new"
+    old_tmp, new_tmp = s.data / "layers" / ".tmp-old", s.data / "layers" / ".tmp-new"
+    for d in (old_unpack, new_unpack, old_tmp, new_tmp):
+        (d / "sub").mkdir(parents=True)
+    day_ago = time.time() - 2 * 86400
+    for d in (old_unpack, old_tmp):
+        os.utime(d, (day_ago, day_ago))
+    dt.assert_ok(s.diyc("image", "prune"))
+    assert not old_unpack.exists() and not old_tmp.exists()
+    # an import may be at work in the fresh ones
+    assert new_unpack.exists() and new_tmp.exists()
+    for d in (new_unpack, new_tmp):
+        (d / "sub").rmdir()
+        d.rmdir()
+
+
+@pytest.mark.parametrize("args", [["--ref", ""], ["--platform", "linux/amd64"], ["--ref", "latest"]],
+                         ids=["empty-ref", "platform-on-rootfs", "ref-on-rootfs"])
+def test_import_choice_flags_refused(empty_store, tmp_path, args):
+    s = empty_store
+    src = _rootfs(tmp_path, "r")
+    before = s.snapshot()
+    dt.assert_error(s.diyc("image", "import", *args, src, "r"), ("--ref", "--platform"))
+    assert s.snapshot() == before
