@@ -8,6 +8,7 @@
 #include "image.h"
 #include "paths.h"
 #include "userns.h"
+#include "util.h"
 
 static const char image_usage[] =
 	"Usage: diyc image COMMAND\n"
@@ -20,7 +21,22 @@ static const char image_usage[] =
 	"  ls                        List images\n"
 	"  rm [-f] IMAGE...          Remove images (-f: even when a container uses them)\n"
 	"  inspect IMAGE...          Show images as JSON (config, layers, names)\n"
-	"  prune                     Remove unnamed unused images and layers no image uses\n";
+	"  prune                     Remove unnamed unused images and layers no image uses\n"
+	"  export IMAGE FILE         Write an image to FILE as an OCI archive\n";
+
+static const char export_usage[] =
+	"Usage: diyc image export [OPTIONS] IMAGE [FILE]\n"
+	"\n"
+	"Write an image (by NAME[:TAG] or id) as an OCI archive: an OCI image layout in a\n"
+	"tar, which `diyc image import`, skopeo (oci-archive:FILE), podman (`podman load`),\n"
+	"buildah and umoci read. Layers are the exact tar streams the image was made of,\n"
+	"uncompressed, so the digests are the image's own and importing the archive again\n"
+	"gives the same image id. The image's name is kept in the archive. FILE is written\n"
+	"whole or not at all; without FILE (or with -) the archive goes to standard output.\n"
+	"\n"
+	"Options:\n"
+	"  -o, --output FILE  Write to FILE (as `docker save -o`)\n"
+	"      --help         Show this help\n";
 
 static const char inspect_usage[] =
 	"Usage: diyc image inspect IMAGE...\n"
@@ -61,6 +77,9 @@ static const char import_usage[] =
 	"  --platform OS/ARCH[/VARIANT]  Which image of a multi-platform index (default: the host's)\n"
 	"  --ref NAME    Which image of a source holding several: an OCI ref name (the tag given\n"
 	"                to umoci or skopeo) or a docker archive's NAME:TAG\n"
+	"  --max-size SIZE  The most the import may unpack, all layers together, such as 512m\n"
+	"                or 20g (default: 90% of the free space where images are stored); an\n"
+	"                archive that expands past it (a decompression bomb) is refused\n"
 	"  --help        Show this help\n";
 
 static const char ls_usage[] =
@@ -82,7 +101,47 @@ static const char rm_usage[] =
 	"  -f, --force  Remove even when a container uses the image\n"
 	"      --help   Show this help\n";
 
-enum { OPT_HELP = 256, OPT_PLATFORM, OPT_REF };
+enum { OPT_HELP = 256, OPT_PLATFORM, OPT_REF, OPT_MAX_SIZE };
+
+static int image_export_cmd(int argc, char **argv)
+{
+	static const struct option o[] = { { "output", required_argument, NULL, 'o' },
+					   { "help", no_argument, NULL, OPT_HELP }, { NULL, 0, NULL, 0 } };
+	const char *dest = NULL;
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:o:", o, NULL)) != -1) {
+		if (c == OPT_HELP) {
+			fputs(export_usage, stdout);
+			return 0;
+		}
+		if (c == 'o') {
+			if (!*optarg)
+				return usage_error("image export", "--output needs a file name");
+			dest = optarg;
+			continue;
+		}
+		return bad_option("image export", c, argv);
+	}
+	int n = argc - optind;
+	if (n < 1 || n > 2 || (dest && n == 2))
+		return usage_error("image export", "expected IMAGE FILE (or -o FILE IMAGE)");
+	if (n == 2)
+		dest = argv[optind + 1];
+	if (!dest)
+		dest = "-";
+	if (!*dest)
+		return usage_error("image export", "FILE must not be empty");
+	struct diyc_error err = { 0 };
+	struct diyc_paths p;
+	struct userns_plan plan;
+	if (paths_init(&p, &err) < 0 || userns_plan_init(&plan, &err) < 0)
+		return fail(&err);
+	int r = image_export(&p, &plan, argv[optind], dest, &err);
+	userns_plan_free(&plan);
+	return r < 0 ? fail(&err) : 0;
+}
 
 static bool platform_valid(const char *s)
 {
@@ -105,6 +164,7 @@ static int image_import_cmd(int argc, char **argv)
 {
 	static const struct option o[] = { { "platform", required_argument, NULL, OPT_PLATFORM },
 					   { "ref", required_argument, NULL, OPT_REF },
+					   { "max-size", required_argument, NULL, OPT_MAX_SIZE },
 					   { "help", no_argument, NULL, OPT_HELP }, { NULL, 0, NULL, 0 } };
 	struct import_opts io = { 0 };
 	int c;
@@ -120,6 +180,12 @@ static int image_import_cmd(int argc, char **argv)
 				return usage_error("image import", "invalid platform `%s`: expected OS/ARCH[/VARIANT] "
 						   "such as linux/amd64", optarg);
 			io.platform = optarg;
+			continue;
+		}
+		if (c == OPT_MAX_SIZE) {
+			if (parse_size(optarg, 1, &io.max_size) < 0 || io.max_size == 0)
+				return usage_error("image import", "invalid --max-size `%s`: expected a size such as 512m "
+						   "or 20g (units b, k, m, g, t)", optarg);
 			continue;
 		}
 		if (c == OPT_REF) {
@@ -274,7 +340,7 @@ static int image_rm_cmd(int argc, char **argv)
 int cmd_image(int argc, char **argv)
 {
 	if (argc < 2)
-		return usage_error("image", "expected a command: import, ls or rm");
+		return usage_error("image", "expected a command: import, ls, rm, inspect, prune or export");
 	const char *sub = argv[1];
 	if (!strcmp(sub, "--help") || !strcmp(sub, "help")) {
 		fputs(image_usage, stdout);
@@ -290,6 +356,8 @@ int cmd_image(int argc, char **argv)
 		return image_inspect_cmd(argc - 1, argv + 1);
 	if (!strcmp(sub, "prune"))
 		return image_prune_cmd(argc - 1, argv + 1);
+	if (!strcmp(sub, "export") || !strcmp(sub, "save"))
+		return image_export_cmd(argc - 1, argv + 1);
 	return usage_error("image", "unknown command `image %s`", sub);
 }
 

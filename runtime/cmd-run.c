@@ -121,7 +121,7 @@ static void sort_mounts(struct mount_entry *m, size_t n)
 /* The command as docker builds it: the entrypoint (the image's, or --entrypoint, which
  * also drops the image's Cmd), then the arguments given, else the image's Cmd. An
  * image with neither gets sh. */
-static char **command_line(const struct image_defaults *d, const char *entrypoint, char **args)
+static char **command_line(const struct image_defaults *d, const char *entrypoint, char **args, int *ep_len)
 {
 	static char *sh[] = { "sh", NULL };
 	static char *none[] = { NULL };
@@ -135,6 +135,8 @@ static char **command_line(const struct image_defaults *d, const char *entrypoin
 	}
 	if (!*ep && !*rest)
 		rest = sh;
+	for (*ep_len = 0; ep[*ep_len]; (*ep_len)++)
+		;
 	return strv_concat(ep, rest);
 }
 
@@ -240,7 +242,8 @@ int cmd_run(int argc, char **argv)
 	diyc_debug("image %.12s resolved", img.id);
 
 	/* the image's defaults, under the command line's */
-	_cleanup_free_ char **cmd = command_line(&img.defaults, f.entrypoint, args);
+	int ep_len;
+	_cleanup_free_ char **cmd = command_line(&img.defaults, f.entrypoint, args, &ep_len);
 	_cleanup_free_ char **env = strv_concat(img.defaults.env, f.env);
 	_cleanup_free_ char *workdir = NULL;
 	if (!f.workdir && img.defaults.workdir)
@@ -261,7 +264,8 @@ int cmd_run(int argc, char **argv)
 		hostname_from_name(ct.d.name, hostname, sizeof(hostname));
 
 	struct container_config cfg = {
-		.name = ct.d.name, .image = (char *)image_ref, .image_id = img.id, .command = cmd, .env = env,
+		.name = ct.d.name, .image = (char *)image_ref, .image_id = img.id, .command = cmd,
+		.entrypoint_len = ep_len, .env = env,
 		.hostname = hostname, .workdir = (char *)(f.workdir ? f.workdir : workdir), .user = (char *)user,
 		.net = f.net,
 		.tty = f.tty, .interactive = f.interactive, .init = f.init, .rm = f.rm,

@@ -41,6 +41,8 @@ char *config_to_json(const struct container_config *c)
 	add_str(j, "image", c->image);
 	add_str(j, "image_id", c->image_id);
 	json_object_object_add(j, "command", strv_json(c->command));
+	if (c->entrypoint_len >= 0)
+		json_object_object_add(j, "entrypoint_len", json_object_new_int(c->entrypoint_len));
 	json_object_object_add(j, "env", strv_json(c->env));
 	add_str(j, "hostname", c->hostname);
 	add_str(j, "workdir", c->workdir);
@@ -161,6 +163,7 @@ int config_from_json(const char *json, struct container_config *c, struct diyc_e
 {
 	memset(c, 0, sizeof(*c));
 	c->init = true;
+	c->entrypoint_len = -1;
 	struct json_object *j = json_tokener_parse(json);
 	if (!j || !json_object_is_type(j, json_type_object)) {
 		json_object_put(j);
@@ -176,6 +179,16 @@ int config_from_json(const char *json, struct container_config *c, struct diyc_e
 		r = get_strv(j, "command", &c->command);
 	if (r == 0)
 		r = get_strv(j, "env", &c->env);
+	if (r == 0) {
+		struct json_object *v;
+		if (json_object_object_get_ex(j, "entrypoint_len", &v)) {
+			int64_t n = json_object_get_int64(v);
+			if (!json_object_is_type(v, json_type_int) || n < 0 || n > INT32_MAX)
+				r = -EINVAL;
+			else
+				c->entrypoint_len = (int)n;
+		}
+	}
 	if (r == 0)
 		r = get_str(j, "hostname", true, &c->hostname);
 	if (r == 0)
@@ -210,6 +223,13 @@ int config_from_json(const char *json, struct container_config *c, struct diyc_e
 	json_object_put(j);
 	if (r == 0 && !c->command[0])
 		r = -EINVAL;
+	if (r == 0 && c->entrypoint_len > 0) {
+		size_t n = 0;
+		while (c->command[n])
+			n++;
+		if ((size_t)c->entrypoint_len > n)
+			r = -EINVAL;
+	}
 	if (r < 0) {
 		config_free(c);
 		if (r == -ENOMEM)

@@ -11,6 +11,7 @@
 struct container_config {
 	char *name, *image, *image_id;
 	char **command;         /* NULL-terminated */
+	int entrypoint_len;     /* how many words of command are the entrypoint; -1: unknown */
 	char **env;             /* KEY=VAL given with -e, NULL-terminated */
 	char *hostname, *workdir, *user; /* workdir, user: NULL when not given */
 	enum net_mode net;

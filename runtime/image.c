@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -111,7 +112,7 @@ static int read_link_id(const struct diyc_paths *p, const char *norm, char id[IM
 	return 0;
 }
 
-static struct json_object *read_image_json(const struct diyc_paths *p, const char *id)
+struct json_object *image_read_json(const struct diyc_paths *p, const char *id)
 {
 	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/images/%s.json", p->data, id);
@@ -142,7 +143,7 @@ static int find_by_id(const struct diyc_paths *p, const char *prefix, char id[IM
 	return found ? 0 : -ENOENT;
 }
 
-static int lookup(const struct diyc_paths *p, const char *ref, char norm[PATH_MAX], char id[IMAGE_ID_LEN + 1],
+int image_lookup(const struct diyc_paths *p, const char *ref, char norm[PATH_MAX], char id[IMAGE_ID_LEN + 1],
 		  bool *by_id, struct diyc_error *err)
 {
 	*by_id = false;
@@ -212,10 +213,10 @@ int image_resolve(const struct diyc_paths *p, const char *ref, struct image *img
 	char norm[PATH_MAX];
 	bool by_id;
 	memset(img, 0, sizeof(*img));
-	int r = lookup(p, ref, norm, img->id, &by_id, err);
+	int r = image_lookup(p, ref, norm, img->id, &by_id, err);
 	if (r < 0)
 		return r;
-	struct json_object *j = read_image_json(p, img->id), *layers;
+	struct json_object *j = image_read_json(p, img->id), *layers;
 	if (!j || !json_object_object_get_ex(j, "layers", &layers) ||
 	    json_object_get_type(layers) != json_type_array || json_object_array_length(layers) == 0) {
 		if (j)
@@ -262,7 +263,7 @@ static void iso_time(char *buf, size_t n, time_t t)
 	strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static int set_name(const struct diyc_paths *p, const char *norm, const char *id, struct diyc_error *err)
+int image_set_name(const struct diyc_paths *p, const char *norm, const char *id, struct diyc_error *err)
 {
 	char file[NAME_MAX + 1], dir[PATH_MAX], tmp[NAME_MAX + 1], rnd[9];
 	ref_to_file(norm, file, sizeof(file));
@@ -310,7 +311,7 @@ static char *rootfs_config(const char *diff_id, const char *created)
 
 /* Writes images/<id>.json (the store's record: layers top first, the config) and
  * images/<id>.config (the config blob as it came, so its digest stays the id). */
-static int write_image(const struct diyc_paths *p, const char *id, const char *config, size_t config_len,
+int image_write(const struct diyc_paths *p, const char *id, const char *config, size_t config_len,
 		       char layers[][DIGEST_HEX_LEN + 1], size_t n, uint64_t size, const char *source,
 		       struct diyc_error *err)
 {
@@ -372,6 +373,13 @@ int image_import(const struct diyc_paths *p, const struct userns_plan *plan, con
 	    (r = paths_ensure_data(p, "tmp", err)) < 0 || (r = digest_init(err)) < 0)
 		return r;
 
+	/* what a hostile archive may expand to: by default, no more than fits on the disk */
+	uint64_t max_size = o->max_size, expanded = 0;
+	struct statvfs sv;
+	if (!max_size && statvfs(p->data, &sv) == 0)
+		max_size = (uint64_t)sv.f_bavail * sv.f_frsize / 10 * 9;
+	if (!max_size)
+		max_size = 1;
 	struct image_src s = { 0 };
 	char tmpdir[PATH_MAX], rnd[17];
 	random_hex(rnd, 8);
@@ -381,7 +389,7 @@ int image_import(const struct diyc_paths *p, const struct userns_plan *plan, con
 		bool archive = kind == SRC_OCI_ARCHIVE || kind == SRC_DOCKER_ARCHIVE;
 		if (archive && mkdir(tmpdir, 0700) < 0)
 			return diyc_error(err, errno, "create `%s`", tmpdir);
-		r = image_src_open(abs_src, kind, tmpdir, o->platform, o->ref, &s, err);
+		r = image_src_open(abs_src, kind, tmpdir, o->platform, o->ref, max_size, &s, err);
 		if (r < 0) {
 			image_src_close(&s);
 			if (archive)
@@ -400,10 +408,10 @@ int image_import(const struct diyc_paths *p, const struct userns_plan *plan, con
 	if (!layers || !created)
 		r = diyc_error(err, ENOMEM, "layers");
 	for (size_t i = 0; i < n && r == 0; i++) {
-		uint64_t lsize = 0;
+		uint64_t lsize = 0, lexpanded = 0;
 		if (kind == SRC_ROOTFS_DIR || kind == SRC_ROOTFS_TAR) {
-			struct layer_opts lo = { .src = abs_src };
-			r = layer_import(p, plan, &lo, layers[i], &lsize, &created[i], err);
+			struct layer_opts lo = { .src = abs_src, .max_bytes = max_size };
+			r = layer_import(p, plan, &lo, layers[i], &lsize, &lexpanded, &created[i], err);
 		} else {
 			struct layer_src *l = &s.layers[i];
 			if (l->blob_digest[0]) {
@@ -427,10 +435,27 @@ int image_import(const struct diyc_paths *p, const struct userns_plan *plan, con
 				size += layer_size(p, l->diff_id);
 				continue;
 			}
-			struct layer_opts lo = { .src = l->blob, .image_layer = true, .expect_diff_id = l->diff_id };
-			r = layer_import(p, plan, &lo, layers[i], &lsize, &created[i], err);
+			if (expanded >= max_size) {
+				char limit[32];
+				human_bytes(limit, sizeof(limit), max_size);
+				r = diyc_error_plain(err, EFBIG, "refusing `%s`: its layers expand to more than %s, the "
+						     "most this import may unpack (set another limit with --max-size)",
+						     src, limit);
+				break;
+			}
+			struct layer_opts lo = { .src = l->blob, .image_layer = true, .expect_diff_id = l->diff_id,
+						 .max_bytes = max_size - expanded };
+			r = layer_import(p, plan, &lo, layers[i], &lsize, &lexpanded, &created[i], err);
+			if (r == -EFBIG) {
+				/* the limit is the whole import's: say so, not the layer's share */
+				char limit[32];
+				human_bytes(limit, sizeof(limit), max_size);
+				r = diyc_error_plain(err, EFBIG, "refusing `%s`: its layers expand to more than %s, the most "
+						     "this import may unpack (set another limit with --max-size)", src, limit);
+			}
 		}
 		size += lsize;
+		expanded += lexpanded;
 	}
 	char id[IMAGE_ID_LEN + 1];
 	_cleanup_free_ char *own_config = NULL;
@@ -454,7 +479,7 @@ int image_import(const struct diyc_paths *p, const struct userns_plan *plan, con
 		} else {
 			snprintf(id, sizeof(id), "%s", s.config_digest);
 		}
-		r = write_image(p, id, config, config_len, layers, n, size, abs_src, err);
+		r = image_write(p, id, config, config_len, layers, n, size, abs_src, err);
 	}
 	if (r == 0) {
 		struct diyc_error nerr = { 0 };
@@ -467,7 +492,7 @@ int image_import(const struct diyc_paths *p, const struct userns_plan *plan, con
 		if (!ref && given && image_ref_normalize(given, norm, sizeof(norm), &nerr) == 0)
 			ref = norm;
 		if (ref)
-			r = set_name(p, norm, id, err);
+			r = image_set_name(p, norm, id, err);
 		if (r < 0) {
 			char path[PATH_MAX];
 			snprintf(path, sizeof(path), "%s/images/%s.json", p->data, id);
@@ -528,7 +553,7 @@ static void human_age(char *buf, size_t n, const char *iso)
 
 static void print_image_row(const struct diyc_paths *p, FILE *out, const char *repo, const char *tag, const char *id)
 {
-	struct json_object *j = read_image_json(p, id), *v;
+	struct json_object *j = image_read_json(p, id), *v;
 	char size[32] = "?", age[64] = "unknown";
 	if (j) {
 		if (json_object_object_get_ex(j, "size", &v))
@@ -674,7 +699,7 @@ int image_remove(const struct diyc_paths *p, const struct userns_plan *plan, con
 {
 	char norm[PATH_MAX], id[IMAGE_ID_LEN + 1], who[256];
 	bool by_id;
-	int r = lookup(p, ref, norm, id, &by_id, err);
+	int r = image_lookup(p, ref, norm, id, &by_id, err);
 	if (r < 0)
 		return r;
 	_cleanup_strv_ char **names = list_names(p);
@@ -701,7 +726,7 @@ int image_remove(const struct diyc_paths *p, const struct userns_plan *plan, con
 	}
 	if (!delete_image)
 		return 0;
-	struct json_object *j = read_image_json(p, id), *layers = NULL;
+	struct json_object *j = image_read_json(p, id), *layers = NULL;
 	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/images/%s.json", p->data, id);
 	if (unlink(path) < 0 && errno != ENOENT) {
@@ -757,10 +782,10 @@ int image_inspect(const struct diyc_paths *p, const char *ref, struct json_objec
 {
 	char norm[PATH_MAX], id[IMAGE_ID_LEN + 1];
 	bool by_id;
-	int r = lookup(p, ref, norm, id, &by_id, err);
+	int r = image_lookup(p, ref, norm, id, &by_id, err);
 	if (r < 0)
 		return r;
-	struct json_object *j = read_image_json(p, id);
+	struct json_object *j = image_read_json(p, id);
 	if (!j)
 		return diyc_error_plain(err, EBADMSG, "image `%s` (%.12s) is damaged", ref, id);
 	struct json_object *o = json_object_new_object(), *cfg = NULL, *layers = NULL, *rootfs = json_object_new_object(),
@@ -814,7 +839,7 @@ int image_prune(const struct diyc_paths *p, const struct userns_plan *plan, FILE
 		json_object_put(names);
 		if (named || image_in_use(p, id, who, sizeof(who)))
 			continue;
-		struct json_object *j = read_image_json(p, id), *sz;
+		struct json_object *j = image_read_json(p, id), *sz;
 		if (j && json_object_object_get_ex(j, "size", &sz))
 			reclaimed += (uint64_t)json_object_get_int64(sz);
 		json_object_put(j);

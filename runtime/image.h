@@ -3,7 +3,10 @@
  * layers plus metadata) and names (NAME:TAG -> image id). */
 #pragma once
 #include <stdbool.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
+#include "digest.h"
 #include "error.h"
 #include "paths.h"
 #include "userns.h"
@@ -31,6 +34,7 @@ void image_free(struct image *img);
 struct import_opts {
 	const char *platform;   /* os/arch[/variant]; NULL: the host's */
 	const char *ref;        /* an OCI ref name or a docker archive RepoTag; NULL: the only one */
+	uint64_t max_size;      /* the most the import may unpack; 0: the store's free space */
 };
 /* Imports a root filesystem (directory, tarball, "-") or an image (OCI layout or
  * archive, docker archive) and names it REF when not NULL (else the name the source
@@ -46,6 +50,22 @@ struct json_object;
 int image_inspect(const struct diyc_paths *p, const char *ref, struct json_object *arr, struct diyc_error *err);
 /* Removes images without a name that no container uses, then layers no image lists. */
 int image_prune(const struct diyc_paths *p, const struct userns_plan *plan, FILE *out, struct diyc_error *err);
+/* For the modules that read and write the store (export.c, commit.c). */
+struct json_object;
+/* Finds an image by NAME[:TAG] (normalized into norm) or by full or short id. */
+int image_lookup(const struct diyc_paths *p, const char *ref, char norm[PATH_MAX], char id[IMAGE_ID_LEN + 1],
+		 bool *by_id, struct diyc_error *err);
+/* images/<id>.json: the store's record (id, created, size, layers top first, config, source). */
+struct json_object *image_read_json(const struct diyc_paths *p, const char *id);
+/* Writes an image's record and its config blob (whose sha256 is id); layers bottom first. */
+int image_write(const struct diyc_paths *p, const char *id, const char *config, size_t config_len,
+		char layers[][DIGEST_HEX_LEN + 1], size_t n, uint64_t size, const char *source, struct diyc_error *err);
+/* Points the name (normalized NAME:TAG) at the image, replacing what it named. */
+int image_set_name(const struct diyc_paths *p, const char *norm, const char *id, struct diyc_error *err);
+/* Writes the image as an OCI archive to dest ("-": standard output). */
+int image_export(const struct diyc_paths *p, const struct userns_plan *plan, const char *ref, const char *dest,
+		 struct diyc_error *err);
+
 /* Removes a tree that may hold files owned by subordinate ids: plainly first, then
  * from inside a user namespace with the caller's maps. */
 int remove_tree(const struct userns_plan *plan, const char *path, struct diyc_error *err);

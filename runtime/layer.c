@@ -27,22 +27,42 @@
 #include "digest.h"
 #include "image.h"
 #include "layer.h"
+#include "tarsplit.h"
 #include "util.h"
 
-/* The uncompressed tar stream, pulled from the raw reader and hashed on the way. */
+/* The uncompressed tar stream, pulled from the raw reader, hashed (the layer's
+ * diff_id), counted against the import's size limit and recorded (tarsplit.c) on the
+ * way. */
 struct tar_feed {
 	const struct archive_lib *A;
 	struct archive *raw;
 	struct sha256 hash;
+	struct tarsplit *split;
+	uint64_t total, max;   /* bytes so far; the limit, 0 for none */
+	bool too_big;
 	char buf[1 << 16];
 };
 
+static la_ssize_t feed_take(struct tar_feed *f)
+{
+	la_ssize_t n = f->A->archive_read_data(f->raw, f->buf, sizeof(f->buf));
+	if (n <= 0)
+		return n;
+	sha256_add(&f->hash, f->buf, n);
+	tarsplit_take(f->split, f->total, f->buf, n);
+	f->total += n;
+	if (f->max && f->total > f->max) {
+		f->too_big = true;
+		return -1;
+	}
+	return n;
+}
+
 static la_ssize_t feed_read(struct archive *a, void *arg, const void **buf)
 {
+	(void)a;
 	struct tar_feed *f = arg;
-	la_ssize_t n = f->A->archive_read_data(f->raw, f->buf, sizeof(f->buf));
-	if (n > 0)
-		sha256_add(&f->hash, f->buf, n);
+	la_ssize_t n = feed_take(f);
 	*buf = f->buf;
 	return n < 0 ? -1 : n;
 }
@@ -50,8 +70,10 @@ static la_ssize_t feed_read(struct archive *a, void *arg, const void **buf)
 static int feed_drain(struct tar_feed *f, const char *src, struct diyc_error *err)
 {
 	la_ssize_t n;
-	while ((n = f->A->archive_read_data(f->raw, f->buf, sizeof(f->buf))) > 0)
-		sha256_add(&f->hash, f->buf, n);
+	while ((n = feed_take(f)) > 0)
+		;
+	if (n < 0 && f->too_big)
+		return -EFBIG;
 	if (n < 0)
 		return diyc_error_plain(err, EIO, "read `%s`: %s", src, f->A->archive_error_string(f->raw));
 	return 0;
@@ -70,6 +92,10 @@ static int whiteout_note(struct whiteouts *w, const char *name)
 {
 	if (!name)
 		return 0;
+	/* "./a/b" is "a/b" */
+	while (name[0] == '.' && name[1] == '/')
+		for (name += 2; *name == '/'; name++)
+			;
 	const char *slash = strrchr(name, '/');
 	const char *base = slash ? slash + 1 : name;
 	if (strncmp(base, ".wh.", 4) != 0)
@@ -161,22 +187,96 @@ static int whiteouts_apply(const struct whiteouts *w, bool rootless, struct diyc
 struct import_result {
 	uint64_t size;
 	char diff_id[DIGEST_HEX_LEN + 1];  /* sha256 of the uncompressed tar stream */
+	uint64_t expanded;                 /* its length */
 	struct diyc_error tar_err; /* set by the process that reads a source directory */
 };
 
 struct extract_ctx {
 	const char *src;       /* directory, tarball, or "-" for stdin */
 	const char *dst;       /* the new layer's diff dir; created by the extraction */
+	const char *split;     /* where the tar-split record goes */
 	const char *cleanup;   /* removed on failure, from inside the user namespace */
 	bool rootless;
 	bool image_layer;      /* a layer of an image format: whiteouts, no device nodes */
+	enum layer_dir_kind dir_kind;
+	uint64_t max_bytes;
 	uint32_t uid_top, gid_top;
 	struct import_result *result; /* shared with the parent */
 };
 
+/* Overlay's markers in a directory tree become the image format's: a 0/0 character
+ * device is the whiteout file `.wh.NAME`, an opaque directory gets `.wh..wh..opq`, and
+ * overlay's own xattrs are not part of the image. Returns 1 when the entry is a
+ * whiteout, 2 when the directory is opaque, 0 otherwise. */
+static int overlay_to_image(const struct archive_lib *A, struct archive_entry *e)
+{
+	unsigned type = A->archive_entry_filetype(e);
+	if (type == AE_IFCHR && A->archive_entry_rdevmajor(e) == 0 && A->archive_entry_rdevminor(e) == 0) {
+		const char *path = A->archive_entry_pathname(e);
+		const char *slash = strrchr(path, '/');
+		_cleanup_free_ char *wh = xasprintf("%.*s.wh.%s", slash ? (int)(slash - path + 1) : 0, path,
+						    slash ? slash + 1 : path);
+		A->archive_entry_set_pathname(e, wh);
+		A->archive_entry_set_filetype(e, AE_IFREG);
+		A->archive_entry_set_perm(e, 0644);
+		A->archive_entry_set_rdev(e, 0);
+		A->archive_entry_set_size(e, 0);
+		/* overlay links its whiteouts to one inode: each is a file of its own here */
+		A->archive_entry_set_nlink(e, 1);
+		A->archive_entry_xattr_clear(e);
+		return 1;
+	}
+	int opaque = 0;
+	if (A->archive_entry_xattr_reset(e) == 0)
+		return 0;
+	size_t n = 0, cap = 8;
+	struct { char *name; void *value; size_t size; } *keep = calloc(cap, sizeof(*keep));
+	const char *name;
+	const void *value;
+	size_t size;
+	while (keep && A->archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
+		bool overlay = str_has_prefix(name, "user.overlay.") || str_has_prefix(name, "trusted.overlay.");
+		if (overlay && type == AE_IFDIR && strstr(name, ".overlay.opaque") && size == 1 &&
+		    *(const char *)value == 'y')
+			opaque = 2;
+		if (overlay)
+			continue;
+		if (n == cap) {
+			void *k = realloc(keep, 2 * cap * sizeof(*keep));
+			if (!k)
+				break;
+			keep = k;
+			cap *= 2;
+		}
+		keep[n].name = strdup(name);
+		keep[n].value = malloc(size ? size : 1);
+		if (keep[n].value)
+			memcpy(keep[n].value, value, size);
+		keep[n++].size = size;
+	}
+	A->archive_entry_xattr_clear(e);
+	for (size_t i = 0; keep && i < n; i++) {
+		if (keep[i].name && keep[i].value)
+			A->archive_entry_xattr_add_entry(e, keep[i].name, keep[i].value, keep[i].size);
+		free(keep[i].name);
+		free(keep[i].value);
+	}
+	free(keep);
+	return opaque;
+}
+
+/* The files diyc creates in a container's upper dir as mount points for its generated
+ * /etc files: not the container's changes. */
+static bool is_hostfile_mount_point(const struct archive_lib *A, struct archive_entry *e, const char *rel)
+{
+	return A->archive_entry_filetype(e) == AE_IFREG && A->archive_entry_size(e) == 0 &&
+	       (!strcmp(rel, "etc/hosts") || !strcmp(rel, "etc/hostname") || !strcmp(rel, "etc/resolv.conf"));
+}
+
 /* Writes the directory SRC as a tar stream to fd. It runs in a process of its own
  * because libarchive's disk reader changes the working directory as it walks. */
-static int dir_to_tar(const struct archive_lib *A, const char *src, int fd, struct diyc_error *err)
+static int dir_to_tar(const struct archive_lib *A, const char *src, enum layer_dir_kind kind, int fd,
+		      struct diyc_error *err)
 {
 	struct archive *in = A->archive_read_disk_new(), *out = A->archive_write_new();
 	struct archive_entry *entry = A->archive_entry_new();
@@ -214,8 +314,11 @@ static int dir_to_tar(const struct archive_lib *A, const char *src, int fd, stru
 		}
 		while (*rel == '/')
 			rel++;
+		if (kind == LAYER_DIR_UPPER && is_hostfile_mount_point(A, entry, rel))
+			continue;
 		_cleanup_free_ char *relpath = xasprintf("./%s", rel);
 		A->archive_entry_set_pathname(entry, relpath);
+		int marker = kind == LAYER_DIR_PLAIN ? 0 : overlay_to_image(A, entry);
 		struct archive_entry *to_write = entry, *spare = NULL;
 		A->archive_entry_linkify(links, &to_write, &spare);
 		if (!to_write)
@@ -224,7 +327,8 @@ static int dir_to_tar(const struct archive_lib *A, const char *src, int fd, stru
 			ret = diyc_error_plain(err, EIO, "archive `%s`: %s", relpath, A->archive_error_string(out));
 			goto out;
 		}
-		if (A->archive_entry_filetype(to_write) == AE_IFREG && !A->archive_entry_hardlink(to_write)) {
+		if (A->archive_entry_filetype(to_write) == AE_IFREG && !A->archive_entry_hardlink(to_write) &&
+		    marker != 1) {
 			char buf[65536];
 			la_ssize_t n;
 			while ((n = A->archive_read_data(in, buf, sizeof(buf))) > 0)
@@ -232,6 +336,24 @@ static int dir_to_tar(const struct archive_lib *A, const char *src, int fd, stru
 					break;
 			if (n < 0) {
 				ret = diyc_error_plain(err, EIO, "read `%s/%s`: %s", src, rel, A->archive_error_string(in));
+				goto out;
+			}
+		}
+		if (marker == 2) {
+			_cleanup_free_ char *opq = xasprintf("./%s%s.wh..wh..opq", rel, *rel ? "/" : "");
+			struct archive_entry *o = A->archive_entry_new();
+			if (!o) {
+				ret = diyc_error(err, ENOMEM, "libarchive");
+				goto out;
+			}
+			A->archive_entry_set_pathname(o, opq);
+			A->archive_entry_set_filetype(o, AE_IFREG);
+			A->archive_entry_set_perm(o, 0644);
+			A->archive_entry_set_mtime(o, A->archive_entry_mtime(entry), 0);
+			r = A->archive_write_header(out, o);
+			A->archive_entry_free(o);
+			if (r < ARCHIVE_WARN) {
+				ret = diyc_error_plain(err, EIO, "archive `%s`: %s", opq, A->archive_error_string(out));
 				goto out;
 			}
 		}
@@ -266,6 +388,31 @@ static int copy_data(const struct archive_lib *A, struct archive *in, struct arc
 	}
 }
 
+/* Deeper paths than any real image has: a tree this deep is an attack on whatever
+ * walks it later (recursive removal, copy-up, the kernel's path lookups). */
+#define MAX_PATH_DEPTH 512
+
+static unsigned path_depth(const char *path)
+{
+	unsigned depth = 0;
+	for (const char *p = path; p && *p;) {
+		p += strspn(p, "/");
+		size_t n = strcspn(p, "/");
+		if (n && !(n == 1 && p[0] == '.'))
+			depth++;
+		p += n;
+	}
+	return depth;
+}
+
+static int too_big(const struct extract_ctx *c, struct diyc_error *err)
+{
+	char limit[32];
+	human_bytes(limit, sizeof(limit), c->max_bytes);
+	return diyc_error_plain(err, EFBIG, "refusing `%s`: it expands to more than %s, the most this import "
+				"may unpack (set another limit with --max-size)", c->src, limit);
+}
+
 /* Extracts a tar stream (a file, stdin, or the stream of a source directory) into
  * c->dst, refusing anything that would land outside it. */
 static int extract(void *arg, struct diyc_error *err)
@@ -292,7 +439,7 @@ static int extract(void *arg, struct diyc_error *err)
 			close(pfd[0]);
 			/* a reader that stopped early is reported by the reader, not by a signal here */
 			signal(SIGPIPE, SIG_IGN);
-			_exit(dir_to_tar(A, c->src, pfd[1], &c->result->tar_err) < 0 ? 1 : 0);
+			_exit(dir_to_tar(A, c->src, c->dir_kind, pfd[1], &c->result->tar_err) < 0 ? 1 : 0);
 		}
 		close(pfd[1]);
 		tar_fd = pfd[0];
@@ -304,7 +451,8 @@ static int extract(void *arg, struct diyc_error *err)
 	struct archive *out = A->archive_write_disk_new();
 	struct archive_entry *entry = NULL;
 	struct whiteouts wh = { 0 };
-	struct tar_feed feed = { .A = A, .raw = raw };
+	struct tarsplit split = { 0 };
+	struct tar_feed feed = { .A = A, .raw = raw, .split = &split, .max = c->max_bytes };
 	int ret = 0, r;
 	bool read_failed = false;
 	unsigned skipped_dev = 0, squashed_ids = 0, entries = 0;
@@ -321,6 +469,8 @@ static int extract(void *arg, struct diyc_error *err)
 	A->archive_read_support_filter_all(raw);
 	A->archive_read_support_format_raw(raw);
 	A->archive_read_support_format_tar(in);
+	if (tarsplit_open(&split, A, c->split) < 0)
+		diyc_warn("cannot record the layer's tar headers in `%s`: an export will write a new tar", c->split);
 	if (tar_fd >= 0)
 		r = A->archive_read_open_fd(raw, tar_fd, 1 << 16);
 	else if (!strcmp(c->src, "-"))
@@ -347,11 +497,24 @@ static int extract(void *arg, struct diyc_error *err)
 			break;
 		if (r < ARCHIVE_WARN) {
 			read_failed = true;
-			ret = diyc_error_plain(err, EIO, "read `%s`: %s", c->src, A->archive_error_string(in));
+			if (feed.too_big)
+				ret = too_big(c, err);
+			else
+				ret = diyc_error_plain(err, EIO, "read `%s`: %s", c->src, A->archive_error_string(in));
 			goto out;
 		}
 		entries++;
 		unsigned type = A->archive_entry_filetype(entry);
+		const char *name = A->archive_entry_pathname(entry);
+		unsigned depth = path_depth(name);
+		if (depth > MAX_PATH_DEPTH) {
+			ret = diyc_error_plain(err, ELOOP, "refusing `%s`: entry `%.60s...` is %u directories deep; "
+					       "diyc takes at most %d", c->src, name, depth, MAX_PATH_DEPTH);
+			goto out;
+		}
+		uint64_t header_pos = (uint64_t)A->archive_read_header_position(in);
+		uint64_t data_pos = (uint64_t)A->archive_filter_bytes(in, 0);
+		bool keeps_data = false;
 		if (c->image_layer) {
 			int w = whiteout_note(&wh, A->archive_entry_pathname(entry));
 			if (w < 0) {
@@ -385,8 +548,16 @@ static int extract(void *arg, struct diyc_error *err)
 			if (A->archive_entry_gid(entry) >= c->gid_top)
 				A->archive_entry_set_gid(entry, 0);
 		}
-		if (type == AE_IFREG && !A->archive_entry_hardlink(entry))
+		if (type == AE_IFREG && !A->archive_entry_hardlink(entry)) {
 			size += A->archive_entry_size(entry);
+			keeps_data = true;
+			/* a sparse file's size is not bounded by its stream */
+			if (c->max_bytes && size > c->max_bytes) {
+				ret = too_big(c, err);
+				goto out;
+			}
+		}
+		tarsplit_entry(&split, header_pos, data_pos, A->archive_entry_size(entry), keeps_data ? name : NULL);
 		r = A->archive_write_header(out, entry);
 		if (r >= ARCHIVE_WARN && A->archive_entry_size(entry) > 0)
 			r = copy_data(A, in, out);
@@ -412,9 +583,15 @@ static int extract(void *arg, struct diyc_error *err)
 	if ((ret = whiteouts_apply(&wh, c->rootless, err)) < 0)
 		goto out;
 	/* the tar stream's padding after the end marker is part of the layer's digest */
-	if ((ret = feed_drain(&feed, c->src, err)) < 0)
+	uint64_t end_pos = (uint64_t)A->archive_read_header_position(in);
+	if ((ret = feed_drain(&feed, c->src, err)) < 0) {
+		if (ret == -EFBIG)
+			ret = too_big(c, err);
 		goto out;
+	}
 	sha256_hex(&feed.hash, c->result->diff_id);
+	c->result->expanded = feed.total;
+	tarsplit_finish(&split, end_pos);
 	if (skipped_dev)
 		diyc_warn("skipped %u device node(s) of the image: a user namespace cannot create them "
 			  "(diyc makes /dev at run time)", skipped_dev);
@@ -422,6 +599,7 @@ static int extract(void *arg, struct diyc_error *err)
 		diyc_warn("%u file(s) owned by ids outside your subordinate range now belong to root", squashed_ids);
 	c->result->size = size;
 out:
+	tarsplit_abort(&split);
 	whiteouts_free(&wh);
 	if (in)
 		A->archive_read_free(in);
@@ -482,7 +660,8 @@ int remove_tree(const struct userns_plan *plan, const char *path, struct diyc_er
 
 
 int layer_import(const struct diyc_paths *p, const struct userns_plan *plan, const struct layer_opts *o,
-		 char diff_id[DIGEST_HEX_LEN + 1], uint64_t *size, bool *created, struct diyc_error *err)
+		 char diff_id[DIGEST_HEX_LEN + 1], uint64_t *size, uint64_t *expanded, bool *created,
+		 struct diyc_error *err)
 {
 	*created = false;
 	int r = digest_init(err);
@@ -490,10 +669,11 @@ int layer_import(const struct diyc_paths *p, const struct userns_plan *plan, con
 		return r;
 	if ((r = paths_ensure_data(p, "layers", err)) < 0)
 		return r;
-	char rnd[17], tmp[PATH_MAX], diff[PATH_MAX], final[PATH_MAX];
+	char rnd[17], tmp[PATH_MAX], diff[PATH_MAX], split[PATH_MAX], final[PATH_MAX];
 	random_hex(rnd, 8);
 	snprintf(tmp, sizeof(tmp), "%s/layers/.tmp-%s", p->data, rnd);
 	snprintf(diff, sizeof(diff), "%s/diff", tmp);
+	snprintf(split, sizeof(split), "%s/tar-split.gz", tmp);
 	if (mkdir(tmp, 0700) < 0)
 		return diyc_error(err, errno, "create `%s`", tmp);
 	struct import_result *result = mmap(NULL, sizeof(*result), PROT_READ | PROT_WRITE,
@@ -504,7 +684,8 @@ int layer_import(const struct diyc_paths *p, const struct userns_plan *plan, con
 	}
 	memset(result, 0, sizeof(*result));
 	struct extract_ctx ctx = {
-		.src = o->src, .dst = diff, .cleanup = tmp, .rootless = plan->enabled, .image_layer = o->image_layer,
+		.src = o->src, .dst = diff, .split = split, .cleanup = tmp, .rootless = plan->enabled,
+		.image_layer = o->image_layer, .dir_kind = o->dir_kind, .max_bytes = o->max_bytes,
 		.uid_top = plan->enabled ? idmap_size(&plan->uids) : UINT32_MAX,
 		.gid_top = plan->enabled ? idmap_size(&plan->gids) : UINT32_MAX,
 		.result = result,
@@ -512,6 +693,8 @@ int layer_import(const struct diyc_paths *p, const struct userns_plan *plan, con
 	r = userns_run(plan, 0, extract, &ctx, err);
 	snprintf(diff_id, DIGEST_HEX_LEN + 1, "%s", result->diff_id);
 	*size = result->size;
+	if (expanded)
+		*expanded = result->expanded;
 	munmap(result, sizeof(*result));
 	if (r == 0 && o->expect_diff_id && strcmp(o->expect_diff_id, diff_id))
 		r = diyc_error_plain(err, EBADMSG, "digest mismatch in layer `%s`: its content should be sha256:%s "
@@ -552,4 +735,78 @@ bool layer_exists(const struct diyc_paths *p, const char *diff_id)
 	snprintf(path, sizeof(path), "%s/layers/%s/diff", p->data, diff_id);
 	struct stat st;
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+struct export_ctx {
+	const char *diff, *split, *want;
+	int fd;
+	char *diff_id;      /* shared with the parent */
+};
+
+struct hashing_sink {
+	int fd;
+	struct sha256 hash;
+};
+
+static int sink_write(void *arg, const void *buf, size_t n, struct diyc_error *err)
+{
+	struct hashing_sink *s = arg;
+	sha256_add(&s->hash, buf, n);
+	int r = write_all(s->fd, buf, n);
+	return r < 0 ? diyc_error(err, -r, "write the layer") : 0;
+}
+
+static int export_layer(void *arg, struct diyc_error *err)
+{
+	struct export_ctx *c = arg;
+	const struct archive_lib *A = archive_lib(err);
+	if (!A)
+		return -ENOENT;
+	_cleanup_close_ int layerfd = open(c->diff, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (layerfd < 0)
+		return diyc_error(err, errno, "open layer `%s`", c->diff);
+	if (access(c->split, F_OK) == 0) {
+		struct hashing_sink s = { .fd = c->fd };
+		sha256_begin(&s.hash);
+		struct diyc_error rerr = { 0 };
+		int r = tarsplit_replay(A, c->split, layerfd, sink_write, &s, &rerr);
+		if (r == 0) {
+			sha256_hex(&s.hash, c->diff_id);
+			if (!strcmp(c->diff_id, c->want))
+				return 0;
+		} else if (r != -ESTALE && r != -EIO) {
+			*err = rerr;
+			return r;
+		}
+		diyc_warn("layer %.12s does not give back its original tar stream: writing a new one", c->want);
+		if (ftruncate(c->fd, 0) < 0 || lseek(c->fd, 0, SEEK_SET) < 0)
+			return diyc_error(err, errno, "rewind the layer's file");
+	}
+	/* a new tar; dir_to_tar moves through the tree with chdir, this process ends after */
+	int r = dir_to_tar(A, c->diff, LAYER_DIR_OVERLAY, c->fd, err);
+	if (r < 0)
+		return r;
+	if (lseek(c->fd, 0, SEEK_SET) < 0 || (r = sha256_file(c->fd, c->diff_id)) < 0)
+		return diyc_error(err, r < 0 ? -r : errno, "hash the layer");
+	return 0;
+}
+
+int layer_export(const struct diyc_paths *p, const struct userns_plan *plan, const char *layer, int fd,
+		 char diff_id[DIGEST_HEX_LEN + 1], struct diyc_error *err)
+{
+	int r = digest_init(err);
+	if (r < 0)
+		return r;
+	char diff[PATH_MAX], split[PATH_MAX];
+	snprintf(diff, sizeof(diff), "%s/layers/%s/diff", p->data, layer);
+	snprintf(split, sizeof(split), "%s/layers/%s/tar-split.gz", p->data, layer);
+	char *shared = mmap(NULL, DIGEST_HEX_LEN + 1, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (shared == MAP_FAILED)
+		return diyc_error(err, errno, "mmap");
+	memset(shared, 0, DIGEST_HEX_LEN + 1);
+	struct export_ctx ctx = { .diff = diff, .split = split, .want = layer, .fd = fd, .diff_id = shared };
+	r = userns_run(plan, 0, export_layer, &ctx, err);
+	snprintf(diff_id, DIGEST_HEX_LEN + 1, "%s", shared);
+	munmap(shared, DIGEST_HEX_LEN + 1);
+	return r;
 }

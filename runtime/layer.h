@@ -8,16 +8,34 @@
 #include "paths.h"
 #include "userns.h"
 
-struct layer_opts {
-	const char *src;            /* a tar file (compressed or not), a directory, or "-" */
-	bool image_layer;           /* from an image format: whiteouts apply, device nodes are refused */
-	const char *expect_diff_id; /* the digest the uncompressed tar must have, or NULL */
+/* What a source directory holds. */
+enum layer_dir_kind {
+	LAYER_DIR_PLAIN,    /* a root filesystem, taken as it is */
+	LAYER_DIR_OVERLAY,  /* a stored layer: overlay whiteouts and opaque xattrs */
+	LAYER_DIR_UPPER,    /* a container's upper dir: the same, less diyc's mount points */
 };
 
-/* Extracts the layer and stores it under its digest (returned in diff_id). When that
- * layer is in the store already, the new copy is dropped and *created stays false. */
+struct layer_opts {
+	const char *src;            /* a tar file (compressed or not), a directory, or "-" */
+	enum layer_dir_kind dir_kind;
+	bool image_layer;           /* from an image format: whiteouts apply, device nodes are refused */
+	const char *expect_diff_id; /* the digest the uncompressed tar must have, or NULL */
+	uint64_t max_bytes;         /* the most its tar stream may expand to; 0: no limit */
+};
+
+/* Extracts the layer and stores it under its digest (returned in diff_id), with a
+ * record of its tar headers (tarsplit.h). When that layer is in the store already, the
+ * new copy is dropped and *created stays false. *expanded: the uncompressed stream's
+ * length. */
 int layer_import(const struct diyc_paths *p, const struct userns_plan *plan, const struct layer_opts *o,
-		 char diff_id[DIGEST_HEX_LEN + 1], uint64_t *size, bool *created, struct diyc_error *err);
+		 char diff_id[DIGEST_HEX_LEN + 1], uint64_t *size, uint64_t *expanded, bool *created,
+		 struct diyc_error *err);
+/* Writes the layer as its tar stream to fd: the exact stream it was imported from when
+ * its record allows, else a new tar of its files (whiteouts as `.wh.` files). Runs in
+ * the user namespace of plan (the files may belong to subordinate ids). diff_id gets
+ * the digest of what was written. */
+int layer_export(const struct diyc_paths *p, const struct userns_plan *plan, const char *layer, int fd,
+		 char diff_id[DIGEST_HEX_LEN + 1], struct diyc_error *err);
 bool layer_exists(const struct diyc_paths *p, const char *diff_id);
 /* The size of its files as recorded at import (0 when unknown). */
 uint64_t layer_size(const struct diyc_paths *p, const char *diff_id);

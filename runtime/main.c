@@ -24,7 +24,8 @@ static const char usage[] =
 	"  exec      Run a command in a running container\n"
 	"  logs      Show the output of a detached container\n"
 	"  inspect   Show the configuration and state of containers as JSON\n"
-	"  image     Manage images (import, ls, rm)\n"
+	"  commit    Make a new image from a container's changes\n"
+	"  image     Manage images (import, ls, rm, inspect, prune, export)\n"
 	"  images    List images (same as `image ls`)\n"
 	"  nsexec    Run a host command in new namespaces\n"
 	"\n"
@@ -48,6 +49,7 @@ static const struct {
 	{ "exec", cmd_exec },
 	{ "logs", cmd_logs },
 	{ "inspect", cmd_inspect },
+	{ "commit", cmd_commit },
 	{ "image", cmd_image },
 	{ "images", cmd_images },
 	{ "nsexec", cmd_nsexec },

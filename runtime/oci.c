@@ -131,8 +131,9 @@ int image_src_detect(const char *path, enum image_src_kind *kind, struct diyc_er
 
 /* Unpacks an archive's files and directories (and symlinks, read later only inside the
  * directory) into dir, which must exist and be empty. */
-static int unpack(const char *path, const char *dir, struct diyc_error *err)
+static int unpack(const char *path, const char *dir, uint64_t max_bytes, struct diyc_error *err)
 {
+	uint64_t total = 0;
 	const struct archive_lib *A = archive_lib(err);
 	if (!A)
 		return -ENOENT;
@@ -165,6 +166,12 @@ static int unpack(const char *path, const char *dir, struct diyc_error *err)
 			break;
 		}
 		unsigned type = A->archive_entry_filetype(e);
+		const char *name = A->archive_entry_pathname(e);
+		if (name && strlen(name) > 512) {
+			ret = diyc_error_plain(err, EINVAL, "`%s` is not an image archive: entry `%.60s...` has a path "
+					       "of %zu bytes", path, name, strlen(name));
+			break;
+		}
 		if (type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK) {
 			ret = diyc_error_plain(err, EINVAL, "`%s` is not an image archive: entry `%s` is not a file or "
 					       "directory", path, A->archive_entry_pathname(e));
@@ -175,11 +182,21 @@ static int unpack(const char *path, const char *dir, struct diyc_error *err)
 			const void *buf;
 			size_t len;
 			la_int64_t off;
-			while ((r = A->archive_read_data_block(in, &buf, &len, &off)) == ARCHIVE_OK)
+			while ((r = A->archive_read_data_block(in, &buf, &len, &off)) == ARCHIVE_OK) {
+				total += len;
+				if (max_bytes && total > max_bytes) {
+					char limit[32];
+					human_bytes(limit, sizeof(limit), max_bytes);
+					ret = diyc_error_plain(err, EFBIG, "refusing `%s`: it unpacks to more than %s, the "
+							       "most this import may unpack (set another limit with "
+							       "--max-size)", path, limit);
+					goto done;
+				}
 				if (A->archive_write_data_block(out, buf, len, off) < ARCHIVE_WARN) {
 					r = ARCHIVE_FATAL;
 					break;
 				}
+			}
 			if (r == ARCHIVE_EOF)
 				r = ARCHIVE_OK;
 		}
@@ -193,6 +210,7 @@ static int unpack(const char *path, const char *dir, struct diyc_error *err)
 			break;
 		}
 	}
+done:
 	if (ret == 0 && A->archive_write_close(out) < ARCHIVE_WARN)
 		ret = diyc_error_plain(err, EIO, "unpack `%s`: %s", path, A->archive_error_string(out));
 	if (cwd >= 0 && fchdir(cwd) < 0 && ret == 0)
@@ -295,7 +313,7 @@ static bool platform_matches(struct json_object *desc, const char *want)
 
 /* Chooses a manifest descriptor from an index (following nested indexes). */
 static int oci_choose(int rootfd, struct json_object *index, const char *platform, bool explicit, const char *ref,
-		      int depth, char *manifest_digest, size_t size, struct diyc_error *err)
+		      int depth, char *manifest_digest, size_t size, char **name_out, struct diyc_error *err)
 {
 	struct json_object *mans = jget(index, "manifests", json_type_array);
 	if (!mans || json_object_array_length(mans) == 0)
@@ -334,6 +352,17 @@ static int oci_choose(int rootfd, struct json_object *index, const char *platfor
 	/* the host's platform only prefers; one asked for must fit */
 	if (explicit && jget(chosen, "platform", json_type_object) && !platform_matches(chosen, platform))
 		return diyc_error_plain(err, ENOENT, "the source has no image for platform %s", platform);
+	if (depth == 0 && name_out) {
+		/* the image's name, when the index gives a whole one (containerd's annotation, or
+		 * a ref name that is more than a tag, as diyc and podman write it) */
+		struct json_object *ann = jget(chosen, "annotations", json_type_object);
+		const char *name = jstr(ann, "io.containerd.image.name");
+		const char *rn = jstr(ann, "org.opencontainers.image.ref.name");
+		if (!name && rn && strpbrk(rn, ":/"))
+			name = rn;
+		if (name)
+			*name_out = strdup(name);
+	}
 	const char *digest = jstr(chosen, "digest"), *media = jstr(chosen, "mediaType"), *hex;
 	char path[128];
 	if (!digest || blob_path(digest, path, sizeof(path), &hex) < 0)
@@ -349,7 +378,7 @@ static int oci_choose(int rootfd, struct json_object *index, const char *platfor
 		struct json_object *sub = parse_json(text, len, "nested index", err);
 		if (!sub)
 			return -EBADMSG;
-		r = oci_choose(rootfd, sub, platform, explicit, ref, depth + 1, manifest_digest, size, err);
+		r = oci_choose(rootfd, sub, platform, explicit, ref, depth + 1, manifest_digest, size, NULL, err);
 		json_object_put(sub);
 		return r;
 	}
@@ -436,7 +465,7 @@ static int open_oci(int rootfd, const char *root, const char *platform, bool exp
 	if (!index)
 		return -EBADMSG;
 	char mhex[DIGEST_HEX_LEN + 1];
-	r = oci_choose(rootfd, index, platform, explicit, ref, 0, mhex, sizeof(mhex), err);
+	r = oci_choose(rootfd, index, platform, explicit, ref, 0, mhex, sizeof(mhex), &s->ref_name, err);
 	json_object_put(index);
 	if (r < 0)
 		return r;
@@ -575,7 +604,7 @@ static int open_docker(int rootfd, const char *root, const char *platform, const
 }
 
 int image_src_open(const char *path, enum image_src_kind kind, const char *tmpdir, const char *platform,
-		   const char *ref, struct image_src *s, struct diyc_error *err)
+		   const char *ref, uint64_t max_bytes, struct image_src *s, struct diyc_error *err)
 {
 	memset(s, 0, sizeof(*s));
 	s->kind = kind;
@@ -593,7 +622,7 @@ int image_src_open(const char *path, enum image_src_kind kind, const char *tmpdi
 		s->unpacked = strdup(tmpdir);
 		if (!s->unpacked)
 			return diyc_error(err, ENOMEM, "unpack");
-		if ((r = unpack(path, tmpdir, err)) < 0)
+		if ((r = unpack(path, tmpdir, max_bytes, err)) < 0)
 			return r;
 		root = tmpdir;
 	}

@@ -6,6 +6,7 @@
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "digest.h"
 #include "error.h"
 #include "paths.h"
@@ -31,11 +32,12 @@ struct image_src {
 
 /* What PATH is: a rootfs directory or tarball, or one of the image formats. */
 int image_src_detect(const char *path, enum image_src_kind *kind, struct diyc_error *err);
-/* Opens an image source of an image format: archives are unpacked into tmpdir first.
+/* Opens an image source of an image format: archives are unpacked into tmpdir first
+ * (at most max_bytes of them, 0: no limit).
  * platform ("os/arch[/variant]", NULL: the host's) and ref (NULL: the only one or the
  * platform's) choose among several images. Every digest on the way is checked. */
 int image_src_open(const char *path, enum image_src_kind kind, const char *tmpdir, const char *platform,
-		   const char *ref, struct image_src *s, struct diyc_error *err);
+		   const char *ref, uint64_t max_bytes, struct image_src *s, struct diyc_error *err);
 void image_src_close(struct image_src *s);
 /* The host's platform as OCI names it (linux/amd64, linux/arm64, ...). */
 void host_platform(char *out, size_t size);

@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include "util.h"
@@ -28,6 +29,57 @@ int parse_u64(const char *s, uint64_t max, uint64_t *out)
 		return -ERANGE;
 	*out = v;
 	return 0;
+}
+
+int parse_size(const char *s, uint64_t plain_unit, uint64_t *out)
+{
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	char digits[32];
+	size_t n = strspn(s, "0123456789");
+	if (n >= sizeof(digits))
+		return -ERANGE;
+	memcpy(digits, s, n);
+	digits[n] = '\0';
+	uint64_t v, unit;
+	int r = parse_u64(digits, UINT64_MAX, &v);
+	if (r < 0)
+		return r;
+	const char *suffix = s + n;
+	static const char units[] = "bkmgt";
+	const char *u = *suffix ? strchr(units, suffix[0] | 0x20) : NULL;
+	if (!*suffix)
+		unit = plain_unit;
+	else if (!u || !*u)
+		return -EINVAL;
+	else {
+		unit = 1ULL << (10 * (u - units));
+		suffix++;
+		/* docker's spellings: 512m, 512mb, 512MiB */
+		if (u != units && (!strcasecmp(suffix, "b") || !strcasecmp(suffix, "ib")))
+			suffix += strlen(suffix);
+		if (*suffix)
+			return -EINVAL;
+	}
+	if (v > UINT64_MAX / unit)
+		return -ERANGE;
+	*out = v * unit;
+	return 0;
+}
+
+void human_bytes(char *buf, size_t n, uint64_t v)
+{
+	static const char *units[] = { "bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+	unsigned i = 0;
+	double d = (double)v;
+	while (d >= 1024 && i + 1 < ARRAY_SIZE(units)) {
+		d /= 1024;
+		i++;
+	}
+	if (i == 0)
+		snprintf(buf, n, "%llu bytes", (unsigned long long)v);
+	else
+		snprintf(buf, n, "%.4g %s", d, units[i]);
 }
 
 bool str_has_prefix(const char *s, const char *prefix)

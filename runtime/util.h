@@ -40,6 +40,12 @@ static inline int steal_fd(int *fd) { int r = *fd; *fd = -1; return r; }
  * at most max. Returns 0 or -EINVAL / -ERANGE. */
 int parse_u64(const char *s, uint64_t max, uint64_t *out);
 
+/* A size: digits and an optional unit b, k, m, g or t (powers of 1024; also kb, KiB,
+ * ...). A plain number counts plain_unit bytes. -EINVAL or -ERANGE. */
+int parse_size(const char *s, uint64_t plain_unit, uint64_t *out);
+/* "512 MiB", "1.5 GiB", "100 bytes". */
+void human_bytes(char *buf, size_t n, uint64_t v);
+
 bool str_has_prefix(const char *s, const char *prefix);
 /* A new NULL-terminated list holding the strings of a, then of b (not copied: free the
  * list alone). Either may be NULL. NULL when out of memory. */

@@ -555,3 +555,91 @@ def test_platform_not_of_single_image(scene, images):  # noqa: F811
 @pytest.mark.parametrize("platform", ["linux", "", "linux/amd64/v1/extra", "/amd64"])
 def test_platform_malformed(scene, images, platform):  # noqa: F811
     scene.refused(images.multi, "platform", args=("--platform", platform))
+
+
+# -- expansion and depth limits -------------------------------------------------------------
+
+BOMB_MIB = 48
+
+
+def zeros_layer(mib, name="bomb/zeros"):
+    """A layer holding one file of MIB MiB of zeros: a few dozen KiB once gzip'd."""
+    return it.tar_bytes([dirent(name.split("/")[0]), reg(name, bytes(mib << 20))])
+
+
+@pytest.mark.parametrize("fmt", ["oci-layout", "oci-archive"])
+def test_decompression_bomb_layer(scene, images, tmp_path, fmt):  # noqa: F811
+    path = make_format(images, tmp_path, fmt, [zeros_layer(BOMB_MIB)])
+    assert os.path.getsize(path) < (8 << 20), "the bomb should be small before it expands"
+    line = scene.refused(path, "expand", "more than 8 MiB", "--max-size", args=("--max-size", "8m"))
+    assert str(path) in line, line
+
+
+def test_decompression_bomb_accepted_under_a_higher_limit(scene, images, tmp_path):  # noqa: F811
+    # the limit is what refused it: the same layout imports with room to spare
+    path = make_format(images, tmp_path, "oci-layout", [zeros_layer(BOMB_MIB)])
+    scene.refused(path, "expand", "8 MiB", args=("--max-size", "8m"))
+    res = dt.assert_ok(scene.store.diyc("image", "import", "--max-size", "1g", path, "bomb",
+                                        timeout=IMPORT_TIMEOUT))
+    out = dt.assert_ok(scene.store.diyc("run", "--rm", "bomb", "stat", "-c", "%s", "/bomb/zeros"))
+    assert out.stdout.strip() == str(BOMB_MIB << 20), dt.describe(res)
+
+
+def test_decompression_bomb_across_layers(scene, images, tmp_path):  # noqa: F811
+    # each layer is under the limit; together they are over it
+    path = make_format(images, tmp_path, "oci-layout",
+                       [zeros_layer(6, "b1/zeros"), zeros_layer(6, "b2/zeros")])
+    scene.refused(path, "expand", "10 MiB", args=("--max-size", "10m"))
+
+
+def test_decompression_bomb_docker_archive(scene, images, tmp_path):  # noqa: F811
+    # a docker archive's layers are plain tars in a gzip'd outer archive: unpacking the
+    # outer archive is what expands
+    inner = make_format(images, tmp_path, "docker-archive", [zeros_layer(BOMB_MIB)])
+    bomb = tmp_path / "bomb-docker.tar.gz"
+    with open(inner, "rb") as f, gzip.open(bomb, "wb", compresslevel=6) as g:
+        while chunk := f.read(1 << 20):
+            g.write(chunk)
+    os.unlink(inner)
+    assert os.path.getsize(bomb) < (8 << 20)
+    scene.refused(bomb, "more than 8 MiB", "--max-size", args=("--max-size", "8m"))
+
+
+def test_decompression_bomb_rootfs_tarball(scene, tmp_path):
+    bomb = tmp_path / "rootfs-bomb.tar.gz"
+    bomb.write_bytes(gzip.compress(zeros_layer(BOMB_MIB), compresslevel=6))
+    scene.refused(bomb, "expands to more than 4 MiB", args=("--max-size", "4m"))
+
+
+@pytest.mark.parametrize("size", ["0", "-1", "1x", "m", "10q", "99999999999999999999", "1.5g", ""])
+def test_max_size_malformed(scene, images, size):  # noqa: F811
+    scene.refused(images.small, "--max-size", args=("--max-size", size))
+
+
+def deep_tree(depth):
+    """Directories a/a/a/... DEPTH deep and a file at the bottom."""
+    entries, path = [], "a"
+    for _ in range(depth):
+        entries.append(dirent(path))
+        path += "/a"
+    return entries + [reg(path[:-2] + "/bottom", b"bottom\n")]
+
+
+@pytest.mark.parametrize("fmt", ["oci-layout", "rootfs"])
+def test_ten_thousand_deep_tree(scene, images, tmp_path, fmt):  # noqa: F811
+    tar = it.tar_bytes(deep_tree(10000))
+    if fmt == "rootfs":
+        path = tmp_path / "deep.tar.gz"
+        path.write_bytes(gzip.compress(tar, compresslevel=1))
+    else:
+        path = make_format(images, tmp_path, fmt, [tar])
+    del tar
+    scene.refused(path, "directories deep", "512")
+
+
+def test_deep_but_reasonable_tree_is_fine(scene, images, tmp_path):  # noqa: F811
+    path = make_format(images, tmp_path, "oci-layout", [it.tar_bytes(deep_tree(200))])
+    dt.assert_ok(scene.store.diyc("image", "import", path, "deep200", timeout=IMPORT_TIMEOUT))
+    bottom = "/" + "/".join(["a"] * 200) + "/bottom"
+    res = dt.assert_ok(scene.store.diyc("run", "--rm", "deep200", "cat", bottom))
+    assert res.stdout == "bottom\n"
