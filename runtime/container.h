@@ -17,6 +17,7 @@ struct container_spec {
 	const char *hostname;
 	char **lowerdirs;       /* top layer first, NULL-terminated */
 	const char *upperdir, *workdir;
+	bool volatile_upper;    /* the upper dir is thrown away after (--rm): never synced */
 	const char *rootfs;     /* mount point of the overlay (in the run dir) */
 	const char *hostfiles;  /* directory holding the generated hostname, hosts, resolv.conf */
 	char **argv;            /* the command, NULL-terminated */

@@ -878,7 +878,8 @@ int image_prune(const struct diyc_paths *p, const struct userns_plan *plan, FILE
 		char path[PATH_MAX];
 		struct stat st;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		if (str_has_prefix(de->d_name, "unpack-") && stat(path, &st) == 0 && st.st_mtime < time(NULL) - 86400)
+		bool ours = str_has_prefix(de->d_name, "unpack-") || str_has_prefix(de->d_name, "export-");
+		if (ours && stat(path, &st) == 0 && st.st_mtime < time(NULL) - 86400)
 			rm_rf(path);
 	}
 	char size[32];

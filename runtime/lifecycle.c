@@ -138,7 +138,8 @@ static void spec_from(struct container_spec *spec, const struct container *c, co
 {
 	*spec = (struct container_spec){
 		.name = c->d.name, .hostname = cfg->hostname, .lowerdirs = img->layer_dirs,
-		.upperdir = c->d.upper, .workdir = c->d.work, .rootfs = c->d.rootfs, .hostfiles = c->d.run,
+		.upperdir = c->d.upper, .workdir = c->d.work, .volatile_upper = cfg->rm, .rootfs = c->d.rootfs,
+		.hostfiles = c->d.run,
 		.argv = cfg->command, .env = cfg->env, .workdir_in = cfg->workdir, .user = cfg->user,
 		.tty = cfg->tty, .interactive = interactive, .init = cfg->init, .net = cfg->net,
 		.userns = plan, .mounts = cfg->mounts, .n_mounts = cfg->n_mounts,

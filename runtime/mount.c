@@ -218,7 +218,7 @@ int rootfs_setup(const struct container_spec *spec, struct diyc_error *err)
 	if (r < 0)
 		return r;
 	r = overlay_mount(spec->lowerdirs, spec->upperdir, spec->workdir, spec->rootfs, spec->userns->enabled,
-			  err);
+			  spec->volatile_upper, err);
 	if (r < 0)
 		return r;
 	diyc_debug("overlay mounted");

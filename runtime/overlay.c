@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* overlay.c: the container's root as overlayfs: the image layers read-only below,
  * the container's upper dir on top. Inside a user namespace overlayfs keeps its
- * metadata in user.overlay.* xattrs (`userxattr`, kernel >= 5.11). */
+ * metadata in user.overlay.* xattrs (`userxattr`, kernel >= 5.11). A container run with
+ * --rm gets `volatile` (kernel >= 5.10): its changes are never worth a sync. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,7 +17,7 @@ static bool bad_chars(const char *p)
 }
 
 int overlay_mount(char **lowerdirs, const char *upper, const char *work, const char *target,
-		  bool userxattr, struct diyc_error *err)
+		  bool userxattr, bool volatile_upper, struct diyc_error *err)
 {
 	char opts[4096];
 	size_t n = 0;
@@ -33,8 +34,10 @@ int overlay_mount(char **lowerdirs, const char *upper, const char *work, const c
 	if (bad_chars(upper) || bad_chars(work))
 		return diyc_error_plain(err, EINVAL,
 			"container path `%s` contains `,`, `:` or `\\`: set XDG_DATA_HOME to a plainer path", upper);
-	k = snprintf(opts + n, sizeof(opts) - n, ",upperdir=%s,workdir=%s%s", upper, work,
-		     userxattr ? ",userxattr" : "");
+	/* volatile: an upper dir that is removed afterwards needs no sync at unmount, which
+	 * would otherwise wait for every dirty page of its filesystem (a fresh import's) */
+	k = snprintf(opts + n, sizeof(opts) - n, ",upperdir=%s,workdir=%s%s%s", upper, work,
+		     userxattr ? ",userxattr" : "", volatile_upper ? ",volatile" : "");
 	if (k < 0 || (size_t)k >= sizeof(opts) - n)
 		return diyc_error_plain(err, E2BIG, "overlay options too long");
 	if (mount("overlay", target, "overlay", 0, opts) < 0) {

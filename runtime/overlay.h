@@ -5,4 +5,4 @@
 #include "error.h"
 
 int overlay_mount(char **lowerdirs, const char *upper, const char *work, const char *target,
-		  bool userxattr, struct diyc_error *err);
+		  bool userxattr, bool volatile_upper, struct diyc_error *err);
