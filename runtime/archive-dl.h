@@ -27,7 +27,7 @@
 	X(archive_entry_set_mtime) X(archive_entry_mtime) X(archive_entry_set_mode) X(archive_entry_set_rdev) \
 	X(archive_entry_xattr_reset) X(archive_entry_xattr_next) X(archive_entry_xattr_clear) \
 	X(archive_entry_xattr_add_entry) X(archive_read_header_position) X(archive_filter_bytes) \
-	X(archive_entry_clone)
+	X(archive_entry_clone) X(archive_write_set_bytes_in_last_block) X(archive_errno)
 
 struct archive_lib {
 #define X(f) __typeof__(f) *f;

@@ -39,6 +39,15 @@ struct archive_out {
 	const char *dest;
 };
 
+static int write_failed(struct archive_out *o, struct diyc_error *err)
+{
+	int e = o->A->archive_errno(o->w);
+	if (e > 0)
+		return diyc_error(err, e, "write `%s`", o->dest);
+	const char *m = o->A->archive_error_string(o->w);
+	return diyc_error_plain(err, EIO, "write `%s`: %s", o->dest, m ? m : "failed");
+}
+
 static int add_entry(struct archive_out *o, const char *name, unsigned type, uint64_t size, struct diyc_error *err)
 {
 	const struct archive_lib *A = o->A;
@@ -54,14 +63,14 @@ static int add_entry(struct archive_out *o, const char *name, unsigned type, uin
 	int r = A->archive_write_header(o->w, e);
 	A->archive_entry_free(e);
 	if (r < ARCHIVE_WARN)
-		return diyc_error_plain(err, EIO, "write `%s`: %s", o->dest, A->archive_error_string(o->w));
+		return write_failed(o, err);
 	return 0;
 }
 
 static int add_data(struct archive_out *o, const void *buf, size_t n, struct diyc_error *err)
 {
 	if (n && o->A->archive_write_data(o->w, buf, n) < 0)
-		return diyc_error_plain(err, EIO, "write `%s`: %s", o->dest, o->A->archive_error_string(o->w));
+		return write_failed(o, err);
 	return 0;
 }
 
@@ -189,7 +198,7 @@ int image_export(const struct diyc_paths *p, const struct userns_plan *plan, con
 		layers[i].fd = -1;
 	random_hex(rnd, 8);
 	snprintf(stage, sizeof(stage), "%s/tmp/export-%s", p->data, rnd);
-	struct archive_out out = { .A = A, .dest = dest };
+	struct archive_out out = { .A = A, .dest = to_stdout ? "standard output" : dest };
 	_cleanup_close_ int dest_fd = -1;
 	if (!layers) {
 		r = diyc_error(err, ENOMEM, "export");
@@ -293,8 +302,10 @@ int image_export(const struct diyc_paths *p, const struct userns_plan *plan, con
 		goto out;
 	}
 	A->archive_write_set_format_pax_restricted(out.w);
+	/* the same bytes to a pipe as to a file: no padding to a 10 KiB block */
+	A->archive_write_set_bytes_in_last_block(out.w, 1);
 	if (A->archive_write_open_fd(out.w, dest_fd) != ARCHIVE_OK) {
-		r = diyc_error_plain(err, EIO, "write `%s`: %s", dest, A->archive_error_string(out.w));
+		r = write_failed(&out, err);
 		goto out;
 	}
 	static const char layout[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
@@ -315,7 +326,7 @@ int image_export(const struct diyc_paths *p, const struct userns_plan *plan, con
 	    (r = add_data(&out, index_text, index_blob.size, err)) < 0)
 		goto out;
 	if (A->archive_write_close(out.w) < ARCHIVE_WARN) {
-		r = diyc_error_plain(err, EIO, "write `%s`: %s", dest, A->archive_error_string(out.w));
+		r = write_failed(&out, err);
 		goto out;
 	}
 	if (!to_stdout && (fsync(dest_fd) < 0 || rename(tmp_dest, dest) < 0)) {

@@ -397,6 +397,8 @@ int image_import(const struct diyc_paths *p, const struct userns_plan *plan, con
 			return r;
 		}
 		n = s.n_layers;
+		/* the archive's unpacked copy and the layers share the limit: both are on disk */
+		expanded = s.unpacked_bytes;
 		if (n == 0) {
 			image_src_close(&s);
 			return diyc_error_plain(err, EINVAL, "the image in `%s` has no layers", src);

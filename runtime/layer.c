@@ -273,16 +273,21 @@ static bool is_hostfile_mount_point(const struct archive_lib *A, struct archive_
 	       (!strcmp(rel, "etc/hosts") || !strcmp(rel, "etc/hostname") || !strcmp(rel, "etc/resolv.conf"));
 }
 
-/* Writes the directory SRC as a tar stream to fd. It runs in a process of its own
- * because libarchive's disk reader changes the working directory as it walks. */
+/* Writes the directory SRC as a tar stream to fd. It runs in a process of its own,
+ * chrooted into SRC: a running container can swap a file for a symlink between the
+ * walk's lstat() and its open(), and the link must then lead nowhere but into SRC
+ * itself. (Its own process, too, because the walk changes directory.) */
 static int dir_to_tar(const struct archive_lib *A, const char *src, enum layer_dir_kind kind, int fd,
 		      struct diyc_error *err)
 {
+	if (chroot(src) < 0 || chdir("/") < 0)
+		return diyc_error(err, errno, "enter `%s`", src);
 	struct archive *in = A->archive_read_disk_new(), *out = A->archive_write_new();
 	struct archive_entry *entry = A->archive_entry_new();
 	struct archive_entry_linkresolver *links = A->archive_entry_linkresolver_new();
 	int ret = 0;
-	size_t srclen = strlen(src);
+	const char *walk = ".";
+	size_t walklen = 1;
 	if (!in || !out || !entry || !links) {
 		ret = diyc_error(err, ENOMEM, "libarchive");
 		goto out;
@@ -291,7 +296,7 @@ static int dir_to_tar(const struct archive_lib *A, const char *src, enum layer_d
 	A->archive_read_disk_set_behavior(in, ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS);
 	A->archive_entry_linkresolver_set_strategy(links, ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
 	A->archive_write_set_format_pax_restricted(out);
-	if (A->archive_read_disk_open(in, src) != ARCHIVE_OK || A->archive_write_open_fd(out, fd) != ARCHIVE_OK) {
+	if (A->archive_read_disk_open(in, walk) != ARCHIVE_OK || A->archive_write_open_fd(out, fd) != ARCHIVE_OK) {
 		ret = diyc_error_plain(err, EIO, "read `%s`: %s", src, A->archive_error_string(in));
 		goto out;
 	}
@@ -305,9 +310,9 @@ static int dir_to_tar(const struct archive_lib *A, const char *src, enum layer_d
 			goto out;
 		}
 		A->archive_read_disk_descend(in);
-		/* entries are named by their full source path: make them relative */
+		/* entries are named from the walk's start: make them relative */
 		const char *path = A->archive_entry_pathname(entry);
-		const char *rel = path && !strncmp(path, src, srclen) ? path + srclen : NULL;
+		const char *rel = path && !strncmp(path, walk, walklen) ? path + walklen : NULL;
 		if (!rel || (*rel && *rel != '/')) {
 			ret = diyc_error_plain(err, EIO, "unexpected entry `%s` below `%s`", path, src);
 			goto out;
@@ -316,6 +321,13 @@ static int dir_to_tar(const struct archive_lib *A, const char *src, enum layer_d
 			rel++;
 		if (kind == LAYER_DIR_UPPER && is_hostfile_mount_point(A, entry, rel))
 			continue;
+		const char *base = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel;
+		if (kind != LAYER_DIR_PLAIN && str_has_prefix(base, ".wh.")) {
+			/* in an image layer the name means "deleted": it cannot be a file */
+			ret = diyc_error_plain(err, EINVAL, "refusing `/%s`: names starting with .wh. mark deleted "
+					       "files in image layers; rename it first", rel);
+			goto out;
+		}
 		_cleanup_free_ char *relpath = xasprintf("./%s", rel);
 		A->archive_entry_set_pathname(entry, relpath);
 		int marker = kind == LAYER_DIR_PLAIN ? 0 : overlay_to_image(A, entry);
@@ -340,7 +352,10 @@ static int dir_to_tar(const struct archive_lib *A, const char *src, enum layer_d
 			}
 		}
 		if (marker == 2) {
-			_cleanup_free_ char *opq = xasprintf("./%s%s.wh..wh..opq", rel, *rel ? "/" : "");
+			int rl = (int)strlen(rel);
+			while (rl > 0 && rel[rl - 1] == '/')
+				rl--;
+			_cleanup_free_ char *opq = xasprintf("./%.*s%s.wh..wh..opq", rl, rel, rl ? "/" : "");
 			struct archive_entry *o = A->archive_entry_new();
 			if (!o) {
 				ret = diyc_error(err, ENOMEM, "libarchive");
@@ -521,8 +536,11 @@ static int extract(void *arg, struct diyc_error *err)
 				ret = diyc_error(err, -w, "whiteout `%s`", A->archive_entry_pathname(entry));
 				goto out;
 			}
-			if (w > 0)
+			if (w > 0) {
+				/* not extracted: its bytes, if any, stay in the record */
+				tarsplit_entry(&split, header_pos, data_pos, A->archive_entry_size(entry), NULL);
 				continue;
+			}
 		}
 		bool whiteout_dev = type == AE_IFCHR && A->archive_entry_rdevmajor(entry) == 0 &&
 				    A->archive_entry_rdevminor(entry) == 0;
@@ -536,11 +554,14 @@ static int extract(void *arg, struct diyc_error *err)
 			if (c->rootless) {
 				/* mknod is not allowed in a user namespace; /dev is made at run time */
 				skipped_dev++;
+				tarsplit_entry(&split, header_pos, data_pos, A->archive_entry_size(entry), NULL);
 				continue;
 			}
 		}
-		if (type == AE_IFSOCK)
+		if (type == AE_IFSOCK) {
+			tarsplit_entry(&split, header_pos, data_pos, A->archive_entry_size(entry), NULL);
 			continue;
+		}
 		if (A->archive_entry_uid(entry) >= c->uid_top || A->archive_entry_gid(entry) >= c->gid_top) {
 			squashed_ids++;
 			if (A->archive_entry_uid(entry) >= c->uid_top)

@@ -131,7 +131,8 @@ int image_src_detect(const char *path, enum image_src_kind *kind, struct diyc_er
 
 /* Unpacks an archive's files and directories (and symlinks, read later only inside the
  * directory) into dir, which must exist and be empty. */
-static int unpack(const char *path, const char *dir, uint64_t max_bytes, struct diyc_error *err)
+static int unpack(const char *path, const char *dir, uint64_t max_bytes, uint64_t *total_out,
+		  struct diyc_error *err)
 {
 	uint64_t total = 0;
 	const struct archive_lib *A = archive_lib(err);
@@ -177,21 +178,22 @@ static int unpack(const char *path, const char *dir, uint64_t max_bytes, struct 
 					       "directory", path, A->archive_entry_pathname(e));
 			break;
 		}
+		/* the size an entry claims, not the bytes it carries: a sparse entry claims more */
+		if (type == AE_IFREG && A->archive_entry_size(e) > 0)
+			total += (uint64_t)A->archive_entry_size(e);
+		if (max_bytes && total > max_bytes) {
+			char limit[32];
+			human_bytes(limit, sizeof(limit), max_bytes);
+			ret = diyc_error_plain(err, EFBIG, "refusing `%s`: it unpacks to more than %s, the most this "
+					       "import may unpack (set another limit with --max-size)", path, limit);
+			break;
+		}
 		r = A->archive_write_header(out, e);
 		if (r >= ARCHIVE_WARN && A->archive_entry_size(e) > 0) {
 			const void *buf;
 			size_t len;
 			la_int64_t off;
 			while ((r = A->archive_read_data_block(in, &buf, &len, &off)) == ARCHIVE_OK) {
-				total += len;
-				if (max_bytes && total > max_bytes) {
-					char limit[32];
-					human_bytes(limit, sizeof(limit), max_bytes);
-					ret = diyc_error_plain(err, EFBIG, "refusing `%s`: it unpacks to more than %s, the "
-							       "most this import may unpack (set another limit with "
-							       "--max-size)", path, limit);
-					goto done;
-				}
 				if (A->archive_write_data_block(out, buf, len, off) < ARCHIVE_WARN) {
 					r = ARCHIVE_FATAL;
 					break;
@@ -210,7 +212,7 @@ static int unpack(const char *path, const char *dir, uint64_t max_bytes, struct 
 			break;
 		}
 	}
-done:
+	*total_out = total;
 	if (ret == 0 && A->archive_write_close(out) < ARCHIVE_WARN)
 		ret = diyc_error_plain(err, EIO, "unpack `%s`: %s", path, A->archive_error_string(out));
 	if (cwd >= 0 && fchdir(cwd) < 0 && ret == 0)
@@ -622,7 +624,7 @@ int image_src_open(const char *path, enum image_src_kind kind, const char *tmpdi
 		s->unpacked = strdup(tmpdir);
 		if (!s->unpacked)
 			return diyc_error(err, ENOMEM, "unpack");
-		if ((r = unpack(path, tmpdir, max_bytes, err)) < 0)
+		if ((r = unpack(path, tmpdir, max_bytes, &s->unpacked_bytes, err)) < 0)
 			return r;
 		root = tmpdir;
 	}

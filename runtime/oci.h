@@ -28,6 +28,7 @@ struct image_src {
 	struct layer_src *layers; /* bottom first */
 	size_t n_layers;
 	char *ref_name;         /* the name the source gives the image (a docker archive's RepoTag), or NULL */
+	uint64_t unpacked_bytes; /* what unpacking an archive took of the import's size limit */
 };
 
 /* What PATH is: a rootfs directory or tarball, or one of the image formats. */

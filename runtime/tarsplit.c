@@ -65,6 +65,8 @@ fail:
 	return -EIO;
 }
 
+static void flush_until(struct tarsplit *t, uint64_t to);
+
 void tarsplit_take(struct tarsplit *t, uint64_t off, const char *buf, size_t n)
 {
 	if (!t->w || t->broken)
@@ -94,6 +96,9 @@ void tarsplit_take(struct tarsplit *t, uint64_t off, const char *buf, size_t n)
 	}
 	memcpy(t->pend + t->pend_len, buf, n);
 	t->pend_len += n;
+	/* what lies before the next header is the current entry's data (when the record
+	 * keeps it) or padding: write it now, so that a huge entry is never held in memory */
+	flush_until(t, t->expect_header < t->pend_off + t->pend_len ? t->expect_header : t->pend_off + t->pend_len);
 }
 
 /* Writes the pending bytes below offset `to` as a literal record. */
@@ -208,7 +213,8 @@ static int open_layer_file(int layerfd, const char *path)
 		path += 2;
 	while (*path == '/')
 		path++;
-	struct open_how how = { .flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC,
+	/* O_NONBLOCK: a FIFO where the record has a file must not hang the export */
+	struct open_how how = { .flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
 				.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
 	int fd = (int)syscall(SYS_openat2, layerfd, path, &how, sizeof(how));
 	return fd < 0 ? -errno : fd;

@@ -643,3 +643,48 @@ def test_deep_but_reasonable_tree_is_fine(scene, images, tmp_path):  # noqa: F81
     bottom = "/" + "/".join(["a"] * 200) + "/bottom"
     res = dt.assert_ok(scene.store.diyc("run", "--rm", "deep200", "cat", bottom))
     assert res.stdout == "bottom\n"
+
+
+def test_skipped_entry_data_is_not_held_in_memory(scene, images, tmp_path):  # noqa: F811
+    # a whiteout entry carrying 600 MiB of data: extraction skips it, and the tar-split
+    # record must write that data out as it streams, not collect it in memory. diyc runs
+    # with a 300 MiB address space limit (it needs far less).
+    wh = reg("bomb/.wh.gone", bytes(600 << 20))
+    tar = it.tar_bytes([dirent("bomb"), wh, reg("bomb/after", b"after\n")])
+    del wh
+    path = make_format(images, tmp_path, "oci-layout", [tar])
+    diff_id = hashlib.sha256(tar).hexdigest()
+    del tar
+    res = dt.run(["prlimit", f"--as={300 << 20}", dt.diyc_bin(), "image", "import", str(path), "bigwh"],
+                 env=scene.store.env, timeout=IMPORT_TIMEOUT)
+    assert res.returncode == 0, dt.describe(res)
+    out = dt.assert_ok(scene.store.diyc("run", "--rm", "bigwh", "cat", "/bomb/after"))
+    assert out.stdout == "after\n"
+    # the record survived (one that ran out of memory would have been dropped)
+    assert (scene.store.data / "layers" / diff_id / "tar-split.gz").is_file()
+
+
+def test_sparse_entry_in_the_outer_archive(scene, tmp_path):
+    # a 1 TiB hole as a blob of an OCI archive (GNU tar --sparse): the size it claims counts
+    lay = tmp_path / "sparse-layout"
+    (lay / "blobs" / "sha256").mkdir(parents=True)
+    (lay / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
+    (lay / "index.json").write_text('{"schemaVersion":2,"manifests":[]}')
+    hole = lay / "blobs" / "sha256" / ("ab" * 32)
+    with open(hole, "wb") as f:
+        f.truncate(1 << 40)
+    path = tmp_path / "sparse-outer.tar"
+    res = dt.run(["tar", "--sparse", "-C", str(lay), "-cf", str(path), "."])
+    assert res.returncode == 0, dt.describe(res)
+    os.unlink(hole)
+    assert os.path.getsize(path) < (1 << 20)
+    scene.refused(path, "unpacks to more than 1 MiB", args=("--max-size", "1m"))
+
+
+def test_outer_archive_and_layers_share_the_limit(scene, images, tmp_path):  # noqa: F811
+    # a docker archive's layers are unpacked (6 MiB) and then extracted (6 MiB again):
+    # both are on disk, both count
+    path = make_format(images, tmp_path, "docker-archive", [zeros_layer(6)])
+    scene.refused(path, "more than 10 MiB", args=("--max-size", "10m"))
+    dt.assert_ok(scene.store.diyc("image", "import", "--max-size", "20m", path, "shared",
+                                  timeout=IMPORT_TIMEOUT))
