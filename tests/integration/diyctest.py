@@ -543,3 +543,17 @@ def sleepers(tok):
 
 
 STATUS_RE = re.compile(r"created|running|exited \(\d+\)")
+
+
+def drain(fd, idle=0.2):
+    """What can be read from FD until it is idle for IDLE seconds, ends or fails."""
+    out = b""
+    while select.select([fd], [], [], idle)[0]:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    return out

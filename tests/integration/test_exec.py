@@ -209,14 +209,7 @@ def test_tty(ctr):
             p.kill()
             p.wait()
             raise AssertionError(f"exec -t did not exit; terminal: {buf!r}")
-        while select.select([master], [], [], 0.2)[0]:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            buf += chunk
+        buf += dt.drain(master)
     finally:
         os.close(master)
         os.close(slave)

@@ -30,7 +30,6 @@ import io
 import json
 import os
 import re
-import select
 import shutil
 import signal
 import subprocess
@@ -632,15 +631,7 @@ def test_export_refuses_a_terminal(private_store):
                                  stdout=slave, stderr=subprocess.PIPE, timeout=TIMEOUT)
             err = res.stderr.decode()
             assert res.returncode == 125 and "terminal" in err and err.startswith("diyc: "), (res.returncode, err)
-            written = b""
-            while select.select([master], [], [], 0.2)[0]:
-                try:
-                    chunk = os.read(master, 65536)
-                except OSError:
-                    break
-                if not chunk:
-                    break
-                written += chunk
+            written = dt.drain(master)
             assert written == b"", f"an archive was written to the terminal: {written[:80]!r}"
     finally:
         os.close(slave)
