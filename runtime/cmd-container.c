@@ -601,6 +601,8 @@ static struct json_object *inspect_json(const struct container *c)
 		json_object_object_add(config, "Tty", json_object_new_boolean(cfg->tty));
 		json_object_object_add(config, "OpenStdin", json_object_new_boolean(cfg->interactive));
 		json_object_object_add(config, "Init", json_object_new_boolean(cfg->init));
+		json_object_object_add(config, "Labels", labels_json(cfg->labels));
+		json_object_object_add(config, "ExposedPorts", exposed_json(cfg->exposed));
 		for (size_t i = 0; i < cfg->n_mounts; i++) {
 			const struct mount_entry *m = &cfg->mounts[i];
 			if (m->kind == MOUNT_BIND) {

@@ -33,6 +33,9 @@ static const char run_usage[] =
 	"      --entrypoint CMD   Run CMD instead of the image's entrypoint (\"\": none); the\n"
 	"                         image's default arguments are dropped too\n"
 	"  -h, --hostname NAME    Hostname of the container (default: its name)\n"
+	"  -l, --label KEY=VALUE  Set a label (over the image's labels)\n"
+	"      --expose PORT[/PROTO]  Record a port the container listens on (tcp, udp, sctp),\n"
+	"                         besides the image's ExposedPorts\n"
 	"  -v, --volume HOST:CONTAINER[:ro|rw]  Bind mount a host directory or file\n"
 	"      --tmpfs PATH[:OPTIONS]  Mount a tmpfs (options: ro, noexec, size=64m, mode=1777, ...)\n"
 	"      --net, --network MODE  none (own network namespace with loopback only, default)\n"
@@ -49,7 +52,8 @@ static const char run_usage[] =
 	"Exit status: the command's; 125 when diyc fails, 126 when the command cannot be\n"
 	"executed, 127 when it is not found, 128+N when it is killed by signal N.\n";
 
-enum { OPT_NAME = 256, OPT_RM, OPT_TMPFS, OPT_ENTRYPOINT, OPT_NET, OPT_INIT, OPT_NO_INIT, OPT_VERBOSE, OPT_HELP };
+enum { OPT_NAME = 256, OPT_RM, OPT_TMPFS, OPT_ENTRYPOINT, OPT_NET, OPT_INIT, OPT_NO_INIT, OPT_VERBOSE, OPT_HELP,
+       OPT_EXPOSE };
 
 static const struct option run_options[] = {
 	{ "name", required_argument, NULL, OPT_NAME },
@@ -64,6 +68,8 @@ static const struct option run_options[] = {
 	{ "workdir", required_argument, NULL, 'w' },
 	{ "user", required_argument, NULL, 'u' },
 	{ "hostname", required_argument, NULL, 'h' },
+	{ "label", required_argument, NULL, 'l' },
+	{ "expose", required_argument, NULL, OPT_EXPOSE },
 	{ "net", required_argument, NULL, OPT_NET },
 	{ "network", required_argument, NULL, OPT_NET },
 	{ "init", optional_argument, NULL, OPT_INIT },
@@ -77,8 +83,8 @@ struct run_flags {
 	const char *name, *hostname, *workdir, *user, *entrypoint;
 	bool rm, tty, interactive, init, detach;
 	enum net_mode net;
-	char **env;
-	size_t n_env;
+	char **env, **labels, **exposed;
+	size_t n_env, n_labels, n_exposed;
 	struct mount_entry *mounts;
 	size_t n_mounts;
 };
@@ -96,6 +102,61 @@ static int add_mount(struct run_flags *f, const char *spec, bool tmpfs)
 	f->mounts = n;
 	f->mounts[f->n_mounts++] = m;
 	return 0;
+}
+
+static int strv_push(char ***v, size_t *n, char *s)
+{
+	char **nv = s ? realloc(*v, (*n + 2) * sizeof(char *)) : NULL;
+	if (!nv) {
+		free(s);
+		return usage_error("run", "out of memory");
+	}
+	*v = nv;
+	nv[(*n)++] = s;
+	nv[*n] = NULL;
+	return 0;
+}
+
+/* PORT or PORT/PROTO as docker writes it in ExposedPorts: "80/tcp". NULL when malformed. */
+static char *exposed_port(const char *arg)
+{
+	const char *slash = strchr(arg, '/');
+	char port[8];
+	size_t n = slash ? (size_t)(slash - arg) : strlen(arg);
+	uint64_t v;
+	if (n == 0 || n >= sizeof(port))
+		return NULL;
+	memcpy(port, arg, n);
+	port[n] = '\0';
+	if (parse_u64(port, 65535, &v) < 0 || v == 0 || port[0] == '0')
+		return NULL;
+	const char *proto = slash ? slash + 1 : "tcp";
+	if (strcmp(proto, "tcp") && strcmp(proto, "udp") && strcmp(proto, "sctp"))
+		return NULL;
+	return xasprintf("%llu/%s", (unsigned long long)v, proto);
+}
+
+/* a's entries, then b's; for KEY=VALUE lists (by_key) a later key replaces an earlier
+ * one, else equal strings appear once. */
+static char **merge_unique(char **a, char **b, bool by_key)
+{
+	_cleanup_free_ char **all = strv_concat(a, b);
+	size_t n = 0;
+	for (char **p = all; p && *p; p++)
+		n++;
+	char **out = calloc(n + 1, sizeof(char *));
+	size_t k = 0;
+	for (size_t i = 0; out && i < n; i++) {
+		size_t len = by_key ? strcspn(all[i], "=") : strlen(all[i]) + 1;
+		bool later = false;
+		for (size_t j = i + 1; j < n && !later; j++)
+			later = !strncmp(all[i], all[j], len) && (!by_key || all[j][len] == '=' || !all[j][len]);
+		if (!later && !(out[k++] = strdup(all[i]))) {
+			strv_free(out);
+			return NULL;
+		}
+	}
+	return out;
 }
 
 static int path_depth(const char *p)
@@ -159,7 +220,7 @@ int cmd_run(int argc, char **argv)
 	int c;
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+:dtie:w:u:h:v:", run_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:dtie:w:u:h:v:l:", run_options, NULL)) != -1) {
 		switch (c) {
 		case OPT_NAME:
 			if (!container_name_valid(optarg))
@@ -196,6 +257,22 @@ int cmd_run(int argc, char **argv)
 					"at most 63 characters", optarg);
 			f.hostname = optarg;
 			break;
+		case 'l':
+			if (!*optarg || *optarg == '=')
+				return usage_error("run", "invalid label `%s`: expected KEY=VALUE", optarg);
+			if (strv_push(&f.labels, &f.n_labels, strchr(optarg, '=') ? strdup(optarg)
+										 : xasprintf("%s=", optarg)))
+				return DIYC_EXIT_RUNTIME;
+			break;
+		case OPT_EXPOSE: {
+			char *port = exposed_port(optarg);
+			if (!port)
+				return usage_error("run", "invalid --expose `%s`: expected PORT[/PROTO], a port from 1 "
+						   "to 65535 and tcp, udp or sctp", optarg);
+			if (strv_push(&f.exposed, &f.n_exposed, port))
+				return DIYC_EXIT_RUNTIME;
+			break;
+		}
 		case OPT_NET:
 			if (!strcmp(optarg, "none"))
 				f.net = NET_NONE;
@@ -245,12 +322,14 @@ int cmd_run(int argc, char **argv)
 	int ep_len;
 	_cleanup_free_ char **cmd = command_line(&img.defaults, f.entrypoint, args, &ep_len);
 	_cleanup_free_ char **env = strv_concat(img.defaults.env, f.env);
+	_cleanup_strv_ char **labels = merge_unique(img.defaults.labels, f.labels, true);
+	_cleanup_strv_ char **exposed = merge_unique(img.defaults.exposed, f.exposed, false);
 	_cleanup_free_ char *workdir = NULL;
 	if (!f.workdir && img.defaults.workdir)
 		workdir = img.defaults.workdir[0] == '/' ? strdup(img.defaults.workdir)
 							 : xasprintf("/%s", img.defaults.workdir);
 	const char *user = f.user ? f.user : img.defaults.user;
-	if (!cmd || !env) {
+	if (!cmd || !env || !labels || !exposed) {
 		image_free(&img);
 		return usage_error("run", "out of memory");
 	}
@@ -265,7 +344,7 @@ int cmd_run(int argc, char **argv)
 
 	struct container_config cfg = {
 		.name = ct.d.name, .image = (char *)image_ref, .image_id = img.id, .command = cmd,
-		.entrypoint_len = ep_len, .env = env,
+		.entrypoint_len = ep_len, .env = env, .labels = labels, .exposed = exposed,
 		.hostname = hostname, .workdir = (char *)(f.workdir ? f.workdir : workdir), .user = (char *)user,
 		.net = f.net,
 		.tty = f.tty, .interactive = f.interactive, .init = f.init, .rm = f.rm,

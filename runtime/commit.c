@@ -65,6 +65,11 @@ static void apply_container(struct json_object *cfg, const struct container_conf
 		json_object_object_add(conf, "WorkingDir", json_object_new_string(c->workdir));
 	if (c->user)
 		json_object_object_add(conf, "User", json_object_new_string(c->user));
+	/* a container recorded by an older diyc has no labels of its own: keep the image's */
+	if (c->labels && c->labels[0])
+		json_object_object_add(conf, "Labels", labels_json(c->labels));
+	if (c->exposed && c->exposed[0])
+		json_object_object_add(conf, "ExposedPorts", exposed_json(c->exposed));
 }
 
 int image_commit(const struct diyc_paths *p, const struct userns_plan *plan, const struct container *c,

@@ -24,6 +24,26 @@ static void add_str(struct json_object *j, const char *key, const char *v)
 		json_object_object_add(j, key, json_object_new_string(v));
 }
 
+struct json_object *labels_json(char **labels)
+{
+	struct json_object *o = json_object_new_object();
+	for (; labels && *labels; labels++) {
+		size_t k = strcspn(*labels, "=");
+		_cleanup_free_ char *key = strndup(*labels, k);
+		if (key)
+			json_object_object_add(o, key, json_object_new_string((*labels)[k] ? *labels + k + 1 : ""));
+	}
+	return o;
+}
+
+struct json_object *exposed_json(char **ports)
+{
+	struct json_object *o = json_object_new_object();
+	for (; ports && *ports; ports++)
+		json_object_object_add(o, *ports, json_object_new_object());
+	return o;
+}
+
 static struct json_object *strv_json(char **v)
 {
 	struct json_object *a = json_object_new_array();
@@ -44,6 +64,8 @@ char *config_to_json(const struct container_config *c)
 	if (c->entrypoint_len >= 0)
 		json_object_object_add(j, "entrypoint_len", json_object_new_int(c->entrypoint_len));
 	json_object_object_add(j, "env", strv_json(c->env));
+	json_object_object_add(j, "labels", strv_json(c->labels));
+	json_object_object_add(j, "exposed_ports", strv_json(c->exposed));
 	add_str(j, "hostname", c->hostname);
 	add_str(j, "workdir", c->workdir);
 	add_str(j, "user", c->user);
@@ -179,6 +201,10 @@ int config_from_json(const char *json, struct container_config *c, struct diyc_e
 		r = get_strv(j, "command", &c->command);
 	if (r == 0)
 		r = get_strv(j, "env", &c->env);
+	if (r == 0 && json_object_object_get_ex(j, "labels", NULL))
+		r = get_strv(j, "labels", &c->labels);
+	if (r == 0 && json_object_object_get_ex(j, "exposed_ports", NULL))
+		r = get_strv(j, "exposed_ports", &c->exposed);
 	if (r == 0) {
 		struct json_object *v;
 		if (json_object_object_get_ex(j, "entrypoint_len", &v)) {
@@ -246,6 +272,8 @@ void config_free(struct container_config *c)
 	free(c->image_id);
 	strv_free(c->command);
 	strv_free(c->env);
+	strv_free(c->labels);
+	strv_free(c->exposed);
 	free(c->hostname);
 	free(c->workdir);
 	free(c->user);

@@ -206,6 +206,23 @@ static void defaults_from_json(struct json_object *c, struct image_defaults *d)
 		d->has_cmd = true;
 	d->workdir = str_from_json(c, "WorkingDir");
 	d->user = str_from_json(c, "User");
+	if (json_object_object_get_ex(c, "Labels", &v) && json_object_is_type(v, json_type_object)) {
+		size_t n = 0;
+		d->labels = calloc(json_object_object_length(v) + 1, sizeof(char *));
+		json_object_object_foreach(v, key, val) {
+			if (d->labels && json_object_is_type(val, json_type_string))
+				d->labels[n++] = xasprintf("%s=%s", key, json_object_get_string(val));
+		}
+	}
+	if (json_object_object_get_ex(c, "ExposedPorts", &v) && json_object_is_type(v, json_type_object)) {
+		size_t n = 0;
+		d->exposed = calloc(json_object_object_length(v) + 1, sizeof(char *));
+		json_object_object_foreach(v, key, val) {
+			(void)val;
+			if (d->exposed)
+				d->exposed[n++] = strdup(key);
+		}
+	}
 }
 
 int image_resolve(const struct diyc_paths *p, const char *ref, struct image *img, struct diyc_error *err)
@@ -253,6 +270,8 @@ void image_free(struct image *img)
 	strv_free(img->defaults.cmd);
 	free(img->defaults.workdir);
 	free(img->defaults.user);
+	strv_free(img->defaults.labels);
+	strv_free(img->defaults.exposed);
 	memset(&img->defaults, 0, sizeof(img->defaults));
 }
 

@@ -17,6 +17,8 @@
 struct image_defaults {
 	char **env, **entrypoint, **cmd; /* NULL-terminated */
 	char *workdir, *user;
+	char **labels;  /* KEY=VALUE, from Labels */
+	char **exposed; /* PORT/PROTO, the keys of ExposedPorts */
 	bool has_entrypoint, has_cmd;
 };
 
