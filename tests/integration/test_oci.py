@@ -403,3 +403,23 @@ def test_concurrent_imports_share_layers(empty_store, images):  # noqa: F811
     assert sh(s, "c-other", "cat /data/other /data/gone") == "other\ngone\n"
     assert sh(s, "c-docker", "cat /data/hello; ls -A /opq") == it.CHANGED + "new-in-opq\n"
     assert sh(s, "c-base", "ls -A /data | wc -l") == "10\n"
+
+
+def test_shared_layers_use_disk_once(empty_store, images, subids):  # noqa: F811
+    # measured with du in a user namespace that maps the subordinate range (the layers'
+    # files belong to it): an image sharing a stored layer adds only its own
+    s = empty_store
+
+    def du_kib():
+        res = dt.run([*it._userns_prefix(subids), "du", "-sk", str(s.data / "layers")])
+        assert res.returncode == 0, dt.describe(res)
+        return int(res.stdout.split()[0])
+
+    import_ok(s, "--ref", "base", images.layout, "base")
+    base = du_kib()
+    assert base > 1000, f"the base image (busybox) should take over 1 MiB: {base} KiB"
+    import_ok(s, "--ref", "other", images.layout, "other")
+    other = du_kib()
+    assert other - base < 100, f"`other` adds one small layer, not a copy of base: {base} -> {other} KiB"
+    import_ok(s, images.docker_base, "dockbase")
+    assert du_kib() == other, "the same image from a docker archive adds nothing to the layers"
