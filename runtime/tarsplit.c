@@ -6,7 +6,7 @@
  * diff_id). diyc stores the files, not the tar: a new tar written from the files would
  * have other headers, padding and order, hence another digest, and an exported image
  * would no longer match its config, nor share layers with the image it came from.
- * The record (gzip'd, usually a few percent of the layer) holds every byte of the
+ * The record (gzip'd, well under 1% of the layer) holds every byte of the
  * stream except regular files' contents, which are named instead:
  *   'L' u32 n, then n bytes of the stream, verbatim
  *   'F' u64 size, u16 n, then n bytes of path: the contents of that file of the layer
