@@ -199,6 +199,21 @@ static const char stop_usage[] =
 	"  -t, --time SECONDS  Seconds to wait before SIGKILL (default 10)\n"
 	"      --help          Show this help\n";
 
+/* stop and kill: options whose value goes to the action, then one or more names. */
+static int act_on_named(const char *cmd, const char *usage, const char *shortopts, const struct option *opts,
+			int argc, char **argv, int (*on_opt)(int c, void *), named_action fn, void *arg)
+{
+	int r = parse_help_only(cmd, usage, shortopts, opts, argc, argv, on_opt, arg);
+	if (r)
+		return r == 1 ? 0 : r;
+	if (optind >= argc)
+		return usage_error(cmd, "a container name is required: diyc %s [OPTIONS] NAME...", cmd);
+	struct diyc_paths p;
+	if ((r = init_paths(&p)))
+		return r;
+	return for_each_named(&p, optind, argc, argv, fn, arg);
+}
+
 static int stop_opt(int c, void *arg)
 {
 	uint64_t v;
@@ -220,15 +235,7 @@ int cmd_stop(int argc, char **argv)
 		{ "help", no_argument, NULL, 'H' }, { NULL, 0, NULL, 0 },
 	};
 	unsigned timeout = 10;
-	int r = parse_help_only("stop", stop_usage, "+:t:", opts, argc, argv, stop_opt, &timeout);
-	if (r)
-		return r == 1 ? 0 : r;
-	if (optind >= argc)
-		return usage_error("stop", "a container name is required: diyc stop [OPTIONS] NAME...");
-	struct diyc_paths p;
-	if ((r = init_paths(&p)))
-		return r;
-	return for_each_named(&p, optind, argc, argv, stop_action, &timeout);
+	return act_on_named("stop", stop_usage, "+:t:", opts, argc, argv, stop_opt, stop_action, &timeout);
 }
 
 static const char kill_usage[] =
@@ -261,15 +268,7 @@ int cmd_kill(int argc, char **argv)
 		{ "signal", required_argument, NULL, 's' }, { "help", no_argument, NULL, 'H' }, { NULL, 0, NULL, 0 },
 	};
 	int sig = SIGKILL;
-	int r = parse_help_only("kill", kill_usage, "+:s:", opts, argc, argv, kill_opt, &sig);
-	if (r)
-		return r == 1 ? 0 : r;
-	if (optind >= argc)
-		return usage_error("kill", "a container name is required: diyc kill [OPTIONS] NAME...");
-	struct diyc_paths p;
-	if ((r = init_paths(&p)))
-		return r;
-	return for_each_named(&p, optind, argc, argv, kill_action, &sig);
+	return act_on_named("kill", kill_usage, "+:s:", opts, argc, argv, kill_opt, kill_action, &sig);
 }
 
 /* ---- rm and prune ----------------------------------------------------------------- */

@@ -104,19 +104,6 @@ static int add_mount(struct run_flags *f, const char *spec, bool tmpfs)
 	return 0;
 }
 
-static int strv_push(char ***v, size_t *n, char *s)
-{
-	char **nv = s ? realloc(*v, (*n + 2) * sizeof(char *)) : NULL;
-	if (!nv) {
-		free(s);
-		return usage_error("run", "out of memory");
-	}
-	*v = nv;
-	nv[(*n)++] = s;
-	nv[*n] = NULL;
-	return 0;
-}
-
 /* PORT or PORT/PROTO as docker writes it in ExposedPorts: "80/tcp". NULL when malformed. */
 static char *exposed_port(const char *arg)
 {
@@ -134,29 +121,6 @@ static char *exposed_port(const char *arg)
 	if (strcmp(proto, "tcp") && strcmp(proto, "udp") && strcmp(proto, "sctp"))
 		return NULL;
 	return xasprintf("%llu/%s", (unsigned long long)v, proto);
-}
-
-/* a's entries, then b's; for KEY=VALUE lists (by_key) a later key replaces an earlier
- * one, else equal strings appear once. */
-static char **merge_unique(char **a, char **b, bool by_key)
-{
-	_cleanup_free_ char **all = strv_concat(a, b);
-	size_t n = 0;
-	for (char **p = all; p && *p; p++)
-		n++;
-	char **out = calloc(n + 1, sizeof(char *));
-	size_t k = 0;
-	for (size_t i = 0; out && i < n; i++) {
-		size_t len = by_key ? strcspn(all[i], "=") : strlen(all[i]) + 1;
-		bool later = false;
-		for (size_t j = i + 1; j < n && !later; j++)
-			later = !strncmp(all[i], all[j], len) && (!by_key || all[j][len] == '=' || !all[j][len]);
-		if (!later && !(out[k++] = strdup(all[i]))) {
-			strv_free(out);
-			return NULL;
-		}
-	}
-	return out;
 }
 
 static int path_depth(const char *p)
@@ -261,16 +225,16 @@ int cmd_run(int argc, char **argv)
 			if (!*optarg || *optarg == '=')
 				return usage_error("run", "invalid label `%s`: expected KEY=VALUE", optarg);
 			if (strv_push(&f.labels, &f.n_labels, strchr(optarg, '=') ? strdup(optarg)
-										 : xasprintf("%s=", optarg)))
-				return DIYC_EXIT_RUNTIME;
+										 : xasprintf("%s=", optarg)) < 0)
+				return usage_error("run", "out of memory");
 			break;
 		case OPT_EXPOSE: {
 			char *port = exposed_port(optarg);
 			if (!port)
 				return usage_error("run", "invalid --expose `%s`: expected PORT[/PROTO], a port from 1 "
 						   "to 65535 and tcp, udp or sctp", optarg);
-			if (strv_push(&f.exposed, &f.n_exposed, port))
-				return DIYC_EXIT_RUNTIME;
+			if (strv_push(&f.exposed, &f.n_exposed, port) < 0)
+				return usage_error("run", "out of memory");
 			break;
 		}
 		case OPT_NET:
@@ -322,8 +286,10 @@ int cmd_run(int argc, char **argv)
 	int ep_len;
 	_cleanup_free_ char **cmd = command_line(&img.defaults, f.entrypoint, args, &ep_len);
 	_cleanup_free_ char **env = strv_concat(img.defaults.env, f.env);
-	_cleanup_strv_ char **labels = merge_unique(img.defaults.labels, f.labels, true);
-	_cleanup_strv_ char **exposed = merge_unique(img.defaults.exposed, f.exposed, false);
+	_cleanup_free_ char **all_labels = strv_concat(img.defaults.labels, f.labels);
+	_cleanup_free_ char **all_exposed = strv_concat(img.defaults.exposed, f.exposed);
+	_cleanup_strv_ char **labels = strv_dedup(all_labels, true);
+	_cleanup_strv_ char **exposed = strv_dedup(all_exposed, false);
 	_cleanup_free_ char *workdir = NULL;
 	if (!f.workdir && img.defaults.workdir)
 		workdir = img.defaults.workdir[0] == '/' ? strdup(img.defaults.workdir)

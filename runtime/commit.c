@@ -10,7 +10,6 @@
  * directory and user (as docker commit does), the new layer's diff_id and a history
  * entry. */
 #include <errno.h>
-#include <fcntl.h>
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,24 +22,8 @@
 static struct json_object *strv_to_json(char **v, size_t n)
 {
 	struct json_object *a = json_object_new_array();
-	for (size_t i = 0; i < n && v[i]; i++)
+	for (size_t i = 0; v && i < n && v[i]; i++)
 		json_object_array_add(a, json_object_new_string(v[i]));
-	return a;
-}
-
-/* KEY=VAL list with one entry per key, the last given winning, in first-seen order. */
-static struct json_object *env_to_json(char **env)
-{
-	struct json_object *a = json_object_new_array();
-	for (size_t i = 0; env && env[i]; i++) {
-		size_t klen = strcspn(env[i], "=");
-		bool later = false;
-		for (size_t k = i + 1; env[k] && !later; k++)
-			later = !strncmp(env[k], env[i], klen) && env[k][klen] == '=';
-		if (later)
-			continue;
-		json_object_array_add(a, json_object_new_string(env[i]));
-	}
 	return a;
 }
 
@@ -52,7 +35,8 @@ static void apply_container(struct json_object *cfg, const struct container_conf
 		conf = json_object_new_object();
 		json_object_object_add(cfg, "config", conf);
 	}
-	json_object_object_add(conf, "Env", env_to_json(c->env));
+	_cleanup_strv_ char **env = strv_dedup(c->env, true);
+	json_object_object_add(conf, "Env", strv_to_json(env, SIZE_MAX));
 	if (c->entrypoint_len >= 0) {
 		size_t ep = (size_t)c->entrypoint_len;
 		if (ep)
@@ -80,22 +64,18 @@ int image_commit(const struct diyc_paths *p, const struct userns_plan *plan, con
 	int r = o->ref ? image_ref_normalize(o->ref, norm, sizeof(norm), err) : 0;
 	if (r < 0)
 		return r;
-	struct json_object *rec = image_read_json(p, cc->image_id), *base_layers = NULL;
+	/* the image's record: its layers and its config, parsed */
+	struct json_object *rec = image_read_json(p, cc->image_id), *base_layers = NULL, *cfg = NULL;
 	if (!rec || !json_object_object_get_ex(rec, "layers", &base_layers) ||
-	    !json_object_is_type(base_layers, json_type_array)) {
+	    !json_object_is_type(base_layers, json_type_array) || !json_object_object_get_ex(rec, "config", &cfg) ||
+	    !json_object_is_type(cfg, json_type_object)) {
 		json_object_put(rec);
 		return diyc_error_plain(err, ENOENT, "the image of container `%s` (%.12s) is no longer in the store: "
 					"it cannot be committed", c->d.name, cc->image_id);
 	}
 	size_t nbase = json_object_array_length(base_layers), n = nbase + 1;
 	char path[PATH_MAX];
-	_cleanup_free_ char *config = NULL, *source = NULL;
-	size_t config_len;
-	snprintf(path, sizeof(path), "%s/images/%s.config", p->data, cc->image_id);
-	if ((r = read_file_at(AT_FDCWD, path, 64 << 20, &config, &config_len)) < 0) {
-		json_object_put(rec);
-		return diyc_error(err, -r, "read the config of image %.12s", cc->image_id);
-	}
+	_cleanup_free_ char *source = NULL;
 	char (*layers)[DIGEST_HEX_LEN + 1] = calloc(n, sizeof(*layers));
 	if (!layers) {
 		json_object_put(rec);
@@ -107,7 +87,6 @@ int image_commit(const struct diyc_paths *p, const struct userns_plan *plan, con
 		snprintf(layers[i], sizeof(layers[i]), "%s", l ? l : "");
 		size += layer_size(p, layers[i]);
 	}
-	json_object_put(rec);
 
 	bool created = false;
 	uint64_t lsize = 0;
@@ -117,15 +96,7 @@ int image_commit(const struct diyc_paths *p, const struct userns_plan *plan, con
 		goto out;
 	size += lsize;
 
-	struct json_tokener *t = json_tokener_new();
-	struct json_object *cfg = t ? json_tokener_parse_ex(t, config, (int)config_len) : NULL, *rootfs, *ids, *hist;
-	if (t)
-		json_tokener_free(t);
-	if (!cfg || !json_object_is_type(cfg, json_type_object)) {
-		json_object_put(cfg);
-		r = diyc_error_plain(err, EBADMSG, "the config of image %.12s is damaged", cc->image_id);
-		goto out;
-	}
+	struct json_object *rootfs, *ids, *hist;
 	char now[32], diff[DIGEST_STR_LEN + 1];
 	time_now_rfc3339(now, sizeof(now));
 	snprintf(diff, sizeof(diff), "sha256:%s", layers[nbase]);
@@ -163,7 +134,6 @@ int image_commit(const struct diyc_paths *p, const struct userns_plan *plan, con
 	sha256_hex(&hash, id);
 	source = xasprintf("commit of container %s", c->d.name);
 	r = image_write(p, id, text, strlen(text), layers, n, size, source ? source : "commit", err);
-	json_object_put(cfg);
 	if (r == 0 && o->ref)
 		r = image_set_name(p, norm, id, err);
 	if (r == 0)
@@ -175,5 +145,6 @@ out:
 		remove_tree(plan, path, &ignore);
 	}
 	free(layers);
+	json_object_put(rec);
 	return r;
 }

@@ -125,17 +125,12 @@ static const char *json_text(struct json_object *j)
 	return json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 }
 
-/* The config with its diff_ids replaced by those of the layers as written. */
-static char *config_with_diff_ids(const char *config, size_t len, const struct blob *layers, size_t n)
+/* Replaces the config's diff_ids with those of the layers as written; its new text. */
+static char *config_with_diff_ids(struct json_object *c, const struct blob *layers, size_t n)
 {
-	struct json_tokener *t = json_tokener_new();
-	struct json_object *c = t ? json_tokener_parse_ex(t, config, (int)len) : NULL, *rootfs;
-	if (t)
-		json_tokener_free(t);
-	if (!c || !json_object_object_get_ex(c, "rootfs", &rootfs) || !json_object_is_type(rootfs, json_type_object)) {
-		json_object_put(c);
+	struct json_object *rootfs;
+	if (!json_object_object_get_ex(c, "rootfs", &rootfs) || !json_object_is_type(rootfs, json_type_object))
 		return NULL;
-	}
 	struct json_object *ids = json_object_new_array();
 	for (size_t i = 0; i < n; i++) {
 		char d[DIGEST_STR_LEN + 1];
@@ -143,18 +138,14 @@ static char *config_with_diff_ids(const char *config, size_t len, const struct b
 		json_object_array_add(ids, json_object_new_string(d));
 	}
 	json_object_object_add(rootfs, "diff_ids", ids);
-	char *out = strdup(json_text(c));
-	json_object_put(c);
-	return out;
+	return strdup(json_text(c));
 }
 
-static void platform_of(const char *config, size_t len, struct json_object *desc)
+/* The config's os/architecture/variant as the descriptor's platform. */
+static void platform_of(struct json_object *c, struct json_object *desc)
 {
-	struct json_tokener *t = json_tokener_new();
-	struct json_object *c = t ? json_tokener_parse_ex(t, config, (int)len) : NULL, *os, *arch, *variant;
-	if (t)
-		json_tokener_free(t);
-	if (c && json_object_object_get_ex(c, "os", &os) && json_object_is_type(os, json_type_string) &&
+	struct json_object *os, *arch, *variant;
+	if (json_object_object_get_ex(c, "os", &os) && json_object_is_type(os, json_type_string) &&
 	    json_object_object_get_ex(c, "architecture", &arch) && json_object_is_type(arch, json_type_string)) {
 		struct json_object *pl = json_object_new_object();
 		json_object_object_add(pl, "architecture", json_object_get(arch));
@@ -163,7 +154,6 @@ static void platform_of(const char *config, size_t len, struct json_object *desc
 			json_object_object_add(pl, "variant", json_object_get(variant));
 		json_object_object_add(desc, "platform", pl);
 	}
-	json_object_put(c);
 }
 
 int image_export(const struct diyc_paths *p, const struct userns_plan *plan, const char *ref, const char *dest,
@@ -181,8 +171,10 @@ int image_export(const struct diyc_paths *p, const struct userns_plan *plan, con
 	const struct archive_lib *A = archive_lib(err);
 	if (!A || digest_init(err) < 0)
 		return -ENOENT;
-	struct json_object *rec = image_read_json(p, id), *jl;
-	if (!rec || !json_object_object_get_ex(rec, "layers", &jl) || !json_object_is_type(jl, json_type_array)) {
+	/* the record holds the layers and the config, parsed */
+	struct json_object *rec = image_read_json(p, id), *jl, *cj;
+	if (!rec || !json_object_object_get_ex(rec, "layers", &jl) || !json_object_is_type(jl, json_type_array) ||
+	    !json_object_object_get_ex(rec, "config", &cj) || !json_object_is_type(cj, json_type_object)) {
 		json_object_put(rec);
 		return diyc_error_plain(err, EBADMSG, "the record of image %.12s is damaged: remove the image and "
 					"import it again", id);
@@ -243,7 +235,7 @@ int image_export(const struct diyc_paths *p, const struct userns_plan *plan, con
 	}
 	blob_of_text(&cfg, config, config_len);
 	if (changed) {
-		new_config = config_with_diff_ids(config, config_len, layers, n);
+		new_config = config_with_diff_ids(cj, layers, n);
 		if (!new_config) {
 			r = diyc_error_plain(err, EBADMSG, "the config of image %.12s is damaged", id);
 			goto out;
@@ -264,7 +256,7 @@ int image_export(const struct diyc_paths *p, const struct userns_plan *plan, con
 	if (manifest_text)
 		blob_of_text(&manifest, manifest_text, strlen(manifest_text));
 	struct json_object *md = descriptor(MT_MANIFEST, &manifest);
-	platform_of(cfg.text, cfg.size, md);
+	platform_of(cj, md);
 	if (!by_id) {
 		/* the name as `diyc image import` and other tools read it back */
 		struct json_object *ann = json_object_new_object();

@@ -344,10 +344,7 @@ int image_write(const struct diyc_paths *p, const char *id, const char *config, 
 		json_object_array_add(arr, json_object_new_string(layers[i]));
 	json_object_object_add(j, "layers", arr);
 	json_object_object_add(j, "source", json_object_new_string(source));
-	struct json_tokener *t = json_tokener_new();
-	struct json_object *cfg = t ? json_tokener_parse_ex(t, config, (int)config_len) : NULL;
-	if (t)
-		json_tokener_free(t);
+	struct json_object *cfg = json_parse_text(config, config_len, json_type_object);
 	if (cfg)
 		json_object_object_add(j, "config", cfg);
 	const char *text = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);

@@ -347,7 +347,14 @@ static int dir_to_tar(const struct archive_lib *A, const char *src, enum layer_d
 				if (A->archive_write_data(out, buf, n) < 0)
 					break;
 			if (n < 0) {
-				ret = diyc_error_plain(err, EIO, "read `%s/%s`: %s", src, rel, A->archive_error_string(in));
+				if (kind == LAYER_DIR_UPPER)
+					/* a running container changed it between the walk's lstat() and open() */
+					ret = diyc_error_plain(err, EAGAIN, "`/%s` changed while it was read: the "
+							       "container is running; stop it (or try again) for a "
+							       "consistent commit", rel);
+				else
+					ret = diyc_error_plain(err, EIO, "read `%s/%s`: %s", src, rel,
+							       A->archive_error_string(in));
 				goto out;
 			}
 		}

@@ -92,12 +92,8 @@ int env_list_add(char ***list, size_t *n, const char *arg, const char *cmd)
 			return 0; /* as docker: an unset variable is left out */
 		kv = xasprintf("%s=%s", arg, v);
 	}
-	char **l = realloc(*list, (*n + 2) * sizeof(char *));
-	if (!kv || !l)
+	if (strv_push(list, n, kv) < 0)
 		return usage_error(cmd, "out of memory");
-	*list = l;
-	l[(*n)++] = kv;
-	l[*n] = NULL;
 	return 0;
 }
 

@@ -258,18 +258,25 @@ static int read_verified(int rootfd, const char *path, const char *hex, const ch
 	return 0;
 }
 
-static struct json_object *parse_json(const char *text, size_t len, const char *what, struct diyc_error *err)
+struct json_object *json_parse_text(const char *text, size_t len, enum json_type type)
 {
 	struct json_tokener *t = json_tokener_new();
 	struct json_object *j = t ? json_tokener_parse_ex(t, text, (int)len) : NULL;
-	bool ok = j && json_tokener_get_error(t) == json_tokener_success && json_object_is_type(j, json_type_object);
+	bool ok = j && json_tokener_get_error(t) == json_tokener_success && json_object_is_type(j, type);
 	if (t)
 		json_tokener_free(t);
 	if (!ok) {
 		json_object_put(j);
-		diyc_error_plain(err, EBADMSG, "the image's %s is not valid JSON (an object)", what);
 		return NULL;
 	}
+	return j;
+}
+
+static struct json_object *parse_json(const char *text, size_t len, const char *what, struct diyc_error *err)
+{
+	struct json_object *j = json_parse_text(text, len, json_type_object);
+	if (!j)
+		diyc_error_plain(err, EBADMSG, "the image's %s is not valid JSON (an object)", what);
 	return j;
 }
 
@@ -428,10 +435,7 @@ static int read_config(int rootfd, const char *path, const char *hex, size_t n, 
 /* An image asked for by platform must be of that platform, by its config's word. */
 static int check_config_platform(const struct image_src *s, const char *platform, struct diyc_error *err)
 {
-	struct json_tokener *t = json_tokener_new();
-	struct json_object *cfg = t ? json_tokener_parse_ex(t, s->config, (int)s->config_len) : NULL;
-	if (t)
-		json_tokener_free(t);
+	struct json_object *cfg = json_parse_text(s->config, s->config_len, json_type_object);
 	struct json_object *desc = json_object_new_object(), *p = json_object_new_object();
 	const char *keys[] = { "os", "architecture", "variant" };
 	for (size_t i = 0; i < 3; i++) {
@@ -531,11 +535,8 @@ static int open_docker(int rootfd, const char *root, const char *platform, const
 	int r = read_verified(rootfd, "manifest.json", NULL, "manifest.json", &text, &len, err);
 	if (r < 0)
 		return r;
-	struct json_tokener *t = json_tokener_new();
-	struct json_object *list = t ? json_tokener_parse_ex(t, text, (int)len) : NULL;
-	if (t)
-		json_tokener_free(t);
-	if (!list || !json_object_is_type(list, json_type_array) || json_object_array_length(list) == 0) {
+	struct json_object *list = json_parse_text(text, len, json_type_array);
+	if (!list || json_object_array_length(list) == 0) {
 		json_object_put(list);
 		return diyc_error_plain(err, EBADMSG, "the image's manifest.json is not a JSON list of images");
 	}

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <json-c/json.h>
 #include "digest.h"
 #include "error.h"
 #include "paths.h"
@@ -40,5 +41,7 @@ int image_src_detect(const char *path, enum image_src_kind *kind, struct diyc_er
 int image_src_open(const char *path, enum image_src_kind kind, const char *tmpdir, const char *platform,
 		   const char *ref, uint64_t max_bytes, struct image_src *s, struct diyc_error *err);
 void image_src_close(struct image_src *s);
+/* Parses len bytes of JSON; NULL unless it is all valid and of that type. */
+struct json_object *json_parse_text(const char *text, size_t len, enum json_type type);
 /* The host's platform as OCI names it (linux/amd64, linux/arm64, ...). */
 void host_platform(char *out, size_t size);

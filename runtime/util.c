@@ -31,6 +31,38 @@ int parse_u64(const char *s, uint64_t max, uint64_t *out)
 	return 0;
 }
 
+char **strv_dedup(char **v, bool by_key)
+{
+	size_t n = 0, k = 0;
+	while (v && v[n])
+		n++;
+	char **out = calloc(n + 1, sizeof(char *));
+	for (size_t i = 0; out && i < n; i++) {
+		size_t len = by_key ? strcspn(v[i], "=") : strlen(v[i]) + 1;
+		bool later = false;
+		for (size_t j = i + 1; j < n && !later; j++)
+			later = !strncmp(v[i], v[j], len) && (!by_key || v[j][len] == '=' || !v[j][len]);
+		if (!later && !(out[k++] = strdup(v[i]))) {
+			strv_free(out);
+			return NULL;
+		}
+	}
+	return out;
+}
+
+int strv_push(char ***v, size_t *n, char *s)
+{
+	char **nv = s ? realloc(*v, (*n + 2) * sizeof(char *)) : NULL;
+	if (!nv) {
+		free(s);
+		return -ENOMEM;
+	}
+	*v = nv;
+	nv[(*n)++] = s;
+	nv[*n] = NULL;
+	return 0;
+}
+
 int parse_size(const char *s, uint64_t plain_unit, uint64_t *out)
 {
 	if (!s || *s < '0' || *s > '9')

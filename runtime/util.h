@@ -50,6 +50,13 @@ bool str_has_prefix(const char *s, const char *prefix);
 /* A new NULL-terminated list holding the strings of a, then of b (not copied: free the
  * list alone). Either may be NULL. NULL when out of memory. */
 char **strv_concat(char **a, char **b);
+/* A new list (strings copied) of v's strings, each once: for KEY=VALUE lists (by_key)
+ * a later KEY replaces an earlier one, which docker's Env and Labels mean. NULL when out
+ * of memory; v may be NULL. */
+char **strv_dedup(char **v, bool by_key);
+/* Appends s (taken over; NULL counts as out of memory) to the NULL-terminated list *v
+ * of *n strings. 0 or -ENOMEM, when s is freed. */
+int strv_push(char ***v, size_t *n, char *s);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* mkdir -p; existing directories are fine. */

@@ -62,6 +62,13 @@ def private_store(tmp_path):
 
 
 @pytest.fixture
+def s(private_store):
+    """A private store whose containers are all force-removed after the test."""
+    yield private_store
+    dt.remove_all(private_store)
+
+
+@pytest.fixture
 def empty_store(tmp_path):
     """A store of this test's own, with nothing in it."""
     return dt.Store.private(tmp_path / "store")

@@ -460,9 +460,8 @@ def token():
     return str(100000 + secrets.randbelow(900000))
 
 
-def processes_with(word):
-    """Live processes whose command line has WORD as one of its arguments, or inside one."""
-    found = []
+def _cmdlines():
+    """(pid, [args]) of the live processes this user can read."""
     for d in os.listdir("/proc"):
         if not d.isdigit():
             continue
@@ -471,9 +470,13 @@ def processes_with(word):
                 args = f.read().decode(errors="replace").split("\0")
         except OSError:
             continue
-        if any(word in a for a in args) and int(d) != os.getpid() and pid_alive(int(d)):
-            found.append(int(d))
-    return found
+        yield int(d), args
+
+
+def processes_with(word):
+    """Live processes whose command line has WORD as one of its arguments, or inside one."""
+    return [pid for pid, args in _cmdlines()
+            if any(word in a for a in args) and pid != os.getpid() and pid_alive(pid)]
 
 
 def json_out(res):
@@ -528,18 +531,7 @@ def wait_exited(store, name, timeout=10):
 
 def sleepers(tok):
     """Live processes that run exactly `sleep TOK` (a container's command)."""
-    found = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/cmdline", "rb") as f:
-                args = f.read().split(b"\0")
-        except OSError:
-            continue
-        if args[:2] == [b"sleep", tok.encode()] and pid_alive(int(d)):
-            found.append(int(d))
-    return found
+    return [pid for pid, args in _cmdlines() if args[:2] == ["sleep", tok] and pid_alive(pid)]
 
 
 STATUS_RE = re.compile(r"created|running|exited \(\d+\)")
@@ -557,3 +549,10 @@ def drain(fd, idle=0.2):
             break
         out += chunk
     return out
+
+
+def run_detached(store, name, *args):
+    """`diyc run -d --name NAME ARGS...`, checked: prints the name, exits 0."""
+    res = assert_ok(store.diyc("run", "-d", "--name", name, *args))
+    assert res.stdout == f"{name}\n", "run -d should print the container's name\n" + describe(res)
+    return res

@@ -14,12 +14,6 @@ import pytest
 import diyctest as dt
 
 
-@pytest.fixture
-def s(private_store):
-    yield private_store
-    dt.remove_all(private_store)
-
-
 def leftovers(store):
     """In-progress entries (.new-*, .rm-*) of the store's containers directories, but an
     empty .new-* (diyc killed between its mkdir and the creation of its lock file), which

@@ -16,12 +16,6 @@ NAMESPACES = ["pid", "mnt", "uts", "ipc", "net", "user", "cgroup"]
 
 
 @pytest.fixture
-def s(private_store):
-    yield private_store
-    dt.remove_all(private_store)
-
-
-@pytest.fixture
 def ctr(s, name):
     """A running container NAME whose PID 1 (diyc's init) runs a script that records what
     the container sees, then sleeps; returns (store, name, token of its sleep)."""

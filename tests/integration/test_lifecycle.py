@@ -12,20 +12,6 @@ import pytest
 import diyctest as dt
 
 
-@pytest.fixture
-def s(private_store):
-    """A private store whose containers are all force-removed after the test."""
-    yield private_store
-    dt.remove_all(private_store)
-
-
-def run_detached(store, name, *args):
-    """`diyc run -d --name NAME ARGS...`, checked: prints the name, exits 0."""
-    res = dt.assert_ok(store.diyc("run", "-d", "--name", name, *args))
-    assert res.stdout == f"{name}\n", "run -d should print the container's name\n" + dt.describe(res)
-    return res
-
-
 def upper(store, name):
     return store.container_dirs(name)[0] / "upper"
 
@@ -62,7 +48,7 @@ def test_start_attach_interactive(s, name):
 
 def test_file_persists_after_stop_and_start(s, name):
     tok = dt.token()
-    run_detached(s, name, "busybox", "sleep", tok)
+    dt.run_detached(s, name, "busybox", "sleep", tok)
     dt.assert_ok(s.diyc("exec", name, "sh", "-c", "echo kept > /data-file"))
     res = dt.assert_ok(s.diyc("stop", "-t", "2", name))
     assert res.stdout == f"{name}\n", dt.describe(res)
@@ -110,7 +96,7 @@ def test_rm_flag_detached_leaves_nothing(private_store, name):
     before = s.snapshot()
     tok = dt.token()
     try:
-        run_detached(s, name, "--rm", "busybox", "sleep", tok)
+        dt.run_detached(s, name, "--rm", "busybox", "sleep", tok)
         assert dt.ps_entry(s, name)["State"] == "running"
         assert dt.inspect(s, name)["HostConfig"]["AutoRemove"] is True
         dt.assert_ok(s.diyc("stop", name))
@@ -127,7 +113,7 @@ def test_rm_flag_detached_leaves_nothing(private_store, name):
 def test_detached_prints_name_and_runs(s, name):
     tok = dt.token()
     start = time.monotonic()
-    run_detached(s, name, "busybox", "sleep", tok)
+    dt.run_detached(s, name, "busybox", "sleep", tok)
     assert time.monotonic() - start < 10
     e = dt.ps_entry(s, name)
     assert e["State"] == "running" and e["Status"] == "running", e
@@ -157,15 +143,15 @@ def test_detached_command_not_found_is_127(s, name):
 def test_detached_stdin(s):
     # without -i the command's stdin is at its end at once; with -i it stays open
     closed, opened = dt.unique_name("stdin-closed"), dt.unique_name("stdin-open")
-    run_detached(s, closed, "busybox", "cat")
-    run_detached(s, opened, "-i", "busybox", "cat")
+    dt.run_detached(s, closed, "busybox", "cat")
+    dt.run_detached(s, opened, "-i", "busybox", "cat")
     assert dt.wait_exited(s, closed)["ExitCode"] == 0
     time.sleep(0.5)
     assert dt.ps_entry(s, opened)["State"] == "running", "run -d -i: cat saw the end of its input"
 
 
 def test_natural_exit_status_kept(s, name):
-    run_detached(s, name, "busybox", "sh", "-c", "exit 42")
+    dt.run_detached(s, name, "busybox", "sh", "-c", "exit 42")
     e = dt.wait_exited(s, name)
     assert e["ExitCode"] == 42 and e["Status"] == "exited (42)" and e["Pid"] == 0, e
     st = dt.inspect(s, name)["State"]
@@ -183,7 +169,7 @@ def test_ps(s):
     running, exited = dt.unique_name("ps-running"), dt.unique_name("ps-exited")
     tok = dt.token()
     dt.assert_ok(s.diyc("run", "--name", exited, "busybox", "sh", "-c", "exit 3"), 3)
-    run_detached(s, running, "busybox", "sleep", tok)
+    dt.run_detached(s, running, "busybox", "sleep", tok)
 
     res = dt.assert_ok(s.diyc("ps"))
     header = res.stdout.splitlines()[0].split()
@@ -210,7 +196,7 @@ def test_ps_json(s):
     running, exited = dt.unique_name("json-running"), dt.unique_name("json-exited")
     tok = dt.token()
     dt.assert_ok(s.diyc("run", "--name", exited, "busybox", "sh", "-c", "exit 3"), 3)
-    run_detached(s, running, "busybox", "sleep", tok)
+    dt.run_detached(s, running, "busybox", "sleep", tok)
 
     only_running = dt.json_out(s.diyc("ps", "--format", "json"))
     assert [e["Name"] for e in only_running] == [running], only_running
@@ -250,7 +236,7 @@ def test_ps_empty_store(empty_store):
 
 def test_stop_with_init_is_fast(s, name):
     tok = dt.token()
-    run_detached(s, name, "busybox", "sleep", tok)
+    dt.run_detached(s, name, "busybox", "sleep", tok)
     pid = dt.container_pid(s, name)
     start = time.monotonic()
     res = dt.assert_ok(s.diyc("stop", name))
@@ -265,7 +251,7 @@ def test_stop_with_init_is_fast(s, name):
 
 def test_stop_timeout_sigkill(s, name):
     tok = dt.token()
-    run_detached(s, name, "--no-init", "busybox", "sh", "-c", f'trap "" TERM; touch /ready; sleep {tok}')
+    dt.run_detached(s, name, "--no-init", "busybox", "sh", "-c", f'trap "" TERM; touch /ready; sleep {tok}')
     dt.wait_until(lambda: (upper(s, name) / "ready").exists(), 10, what="the trap to be set")
     pid = dt.container_pid(s, name)
     start = time.monotonic()
@@ -290,7 +276,7 @@ def test_stop_several(s):
     names = [dt.unique_name("stop-several") for _ in range(3)]
     tok = dt.token()
     for n in names:
-        run_detached(s, n, "busybox", "sleep", tok)
+        dt.run_detached(s, n, "busybox", "sleep", tok)
     assert len(dt.sleepers(tok)) == 3
     res = dt.assert_ok(s.diyc("stop", *names))
     assert res.stdout.split() == names, dt.describe(res)
@@ -306,7 +292,7 @@ KILL_SIGNALS = [([], 137), (["-s", "KILL"], 137), (["-s", "SIGKILL"], 137), (["-
 @pytest.mark.parametrize("opt,status", KILL_SIGNALS, ids=lambda v: " ".join(v) if isinstance(v, list) else str(v))
 def test_kill(s, name, opt, status):
     tok = dt.token()
-    run_detached(s, name, "busybox", "sleep", tok)
+    dt.run_detached(s, name, "busybox", "sleep", tok)
     res = dt.assert_ok(s.diyc("kill", *opt, name))
     assert res.stdout in ("", f"{name}\n"), dt.describe(res)
     e = dt.wait_exited(s, name)
@@ -317,7 +303,7 @@ def test_kill(s, name, opt, status):
 @pytest.mark.parametrize("sig", ["USR1", str(int(signal.SIGUSR1))])
 def test_kill_signal_reaches_command(s, name, sig):
     script = 'trap "touch /got-usr1; exit 7" USR1; touch /ready; while :; do sleep 10 & wait $!; done'
-    run_detached(s, name, "busybox", "sh", "-c", script)
+    dt.run_detached(s, name, "busybox", "sh", "-c", script)
     dt.wait_until(lambda: (upper(s, name) / "ready").exists(), 10, what="the trap to be set")
     dt.assert_ok(s.diyc("kill", "-s", sig, name))
     e = dt.wait_exited(s, name)
@@ -336,7 +322,7 @@ def test_kill_not_running(s, name):
 @pytest.mark.parametrize("sig", ["BOGUS", "SIGBOGUS", "999", "-3", "1x"])
 def test_kill_bad_signal(s, name, sig):
     tok = dt.token()
-    run_detached(s, name, "busybox", "sleep", tok)
+    dt.run_detached(s, name, "busybox", "sleep", tok)
     pid = dt.container_pid(s, name)
     before = s.snapshot()
     dt.assert_error(s.diyc("kill", "-s", sig, name), sig)
@@ -349,7 +335,7 @@ def test_kill_bad_signal(s, name, sig):
 
 def test_start_running_is_noop(s, name):
     tok = dt.token()
-    run_detached(s, name, "busybox", "sleep", tok)
+    dt.run_detached(s, name, "busybox", "sleep", tok)
     pid = dt.container_pid(s, name)
     before = dt.inspect(s, name)
     res = dt.assert_ok(s.diyc("start", name))
@@ -373,7 +359,7 @@ def test_rm_stopped(s, name):
 
 def test_rm_running_without_force_is_refused(s, name):
     tok = dt.token()
-    run_detached(s, name, "busybox", "sleep", tok)
+    dt.run_detached(s, name, "busybox", "sleep", tok)
     pid = dt.container_pid(s, name)
     before = s.snapshot()
     dt.assert_error(s.diyc("rm", name), "running")
@@ -386,7 +372,7 @@ def test_rm_running_without_force_is_refused(s, name):
 @pytest.mark.parametrize("flag", ["-f", "--force"])
 def test_rm_force_running(s, name, flag):
     tok = dt.token()
-    run_detached(s, name, "busybox", "sleep", tok)
+    dt.run_detached(s, name, "busybox", "sleep", tok)
     pid = dt.container_pid(s, name)
     res = dt.assert_ok(s.diyc("rm", flag, name))
     assert res.stdout == f"{name}\n", dt.describe(res)
@@ -416,7 +402,7 @@ def test_prune(s):
     stopped = [dt.unique_name("prune-stopped") for _ in range(2)]
     for n in stopped:
         dt.assert_ok(s.diyc("run", "--name", n, "busybox", "true"))
-    run_detached(s, running, "busybox", "sleep", tok)
+    dt.run_detached(s, running, "busybox", "sleep", tok)
     res = dt.assert_ok(s.diyc("prune"))
     assert sorted(res.stdout.split()) == sorted(stopped), dt.describe(res)
     for n in stopped:
@@ -433,7 +419,7 @@ def test_inspect(s, name, tmp_path):
     vol = tmp_path / "vol"
     vol.mkdir()
     tok = dt.token()
-    run_detached(s, name, "-e", "FOO=bar", "-w", "/tmp", "-h", "inspected", "-v", f"{vol}:/data:ro",
+    dt.run_detached(s, name, "-e", "FOO=bar", "-w", "/tmp", "-h", "inspected", "-v", f"{vol}:/data:ro",
                  "--tmpfs", "/scratch", "busybox", "sleep", tok)
     i = dt.inspect(s, name)
     for k in ("Name", "Image", "ImageID", "Created", "State", "Config", "HostConfig", "LogPath", "Paths"):
@@ -541,7 +527,7 @@ def test_concurrent_commands_on_one_container(s, name):
     # succeed (stopping a stopped container is fine, starting a running one too), kill and
     # exec succeed or fail cleanly, and the state stays readable and true to the processes
     tok = dt.token()
-    run_detached(s, name, "busybox", "sleep", tok)
+    dt.run_detached(s, name, "busybox", "sleep", tok)
     cmds = [["stop", "-t", "1", name], ["start", name], ["kill", name], ["inspect", name], ["ps", "-a"],
             ["exec", name, "true"], ["start", name], ["stop", "-t", "2", name], ["inspect", name], ["start", name]]
     for i in range(5):

@@ -8,17 +8,6 @@ import pytest
 import diyctest as dt
 
 
-@pytest.fixture
-def s(private_store):
-    yield private_store
-    dt.remove_all(private_store)
-
-
-def run_detached(store, name, *args):
-    res = dt.assert_ok(store.diyc("run", "-d", "--name", name, *args))
-    assert res.stdout == f"{name}\n", dt.describe(res)
-
-
 def logs(store, name, *opts):
     res = dt.assert_ok(store.diyc("logs", *opts, name))
     assert res.stderr == "", dt.describe(res)
@@ -26,7 +15,7 @@ def logs(store, name, *opts):
 
 
 def test_stdout_and_stderr(s, name):
-    run_detached(s, name, "busybox", "sh", "-c", "echo out1; echo err1 >&2; echo out2; echo err2 >&2")
+    dt.run_detached(s, name, "busybox", "sh", "-c", "echo out1; echo err1 >&2; echo out2; echo err2 >&2")
     dt.wait_exited(s, name)
     out = logs(s, name)
     lines = out.splitlines()
@@ -39,7 +28,7 @@ def test_stdout_and_stderr(s, name):
 
 def test_running_container(s, name):
     tok = dt.token()
-    run_detached(s, name, "busybox", "sh", "-c", f"echo early; exec sleep {tok}")
+    dt.run_detached(s, name, "busybox", "sh", "-c", f"echo early; exec sleep {tok}")
     dt.wait_until(lambda: "early" in logs(s, name), 10, what="the output in the log")
     start = time.monotonic()
     assert logs(s, name) == "early\n"
@@ -50,7 +39,7 @@ def test_running_container(s, name):
 def test_follow_until_exit(s, name):
     script = ("echo first; while [ ! -e /go ]; do sleep 0.05; done; echo second; "
               "while [ ! -e /end ]; do sleep 0.05; done; echo last; exit 4")
-    run_detached(s, name, "busybox", "sh", "-c", script)
+    dt.run_detached(s, name, "busybox", "sh", "-c", script)
     with s.popen("logs", "-f", name) as p:
         p.read_until("first\n", timeout=10)
         assert p.p.poll() is None, "logs -f ended while the container runs"
@@ -66,7 +55,7 @@ def test_follow_until_exit(s, name):
 @pytest.mark.parametrize("flag", ["-f", "--follow"])
 def test_follow_until_stop(s, name, flag):
     tok = dt.token()
-    run_detached(s, name, "busybox", "sh", "-c", f"echo started; exec sleep {tok}")
+    dt.run_detached(s, name, "busybox", "sh", "-c", f"echo started; exec sleep {tok}")
     with s.popen("logs", flag, name) as p:
         p.read_until("started\n", timeout=10)
         time.sleep(0.3)
@@ -80,14 +69,14 @@ def test_follow_until_stop(s, name, flag):
 
 
 def test_follow_exited_container_ends(s, name):
-    run_detached(s, name, "busybox", "echo", "done")
+    dt.run_detached(s, name, "busybox", "echo", "done")
     dt.wait_exited(s, name)
     res = dt.assert_ok(s.diyc("logs", "-f", name, timeout=10))
     assert res.stdout == "done\n", dt.describe(res)
 
 
 def test_tty_container(s, name):
-    run_detached(s, name, "-t", "busybox", "sh", "-c", "tty; test -t 1 && echo is-a-tty; echo bye")
+    dt.run_detached(s, name, "-t", "busybox", "sh", "-c", "tty; test -t 1 && echo is-a-tty; echo bye")
     dt.wait_exited(s, name)
     out = logs(s, name)
     lines = [line.rstrip("\r") for line in out.splitlines()]
@@ -97,7 +86,7 @@ def test_tty_container(s, name):
 
 
 def test_large_output(s, name):
-    run_detached(s, name, "busybox", "seq", "1", "200000")
+    dt.run_detached(s, name, "busybox", "seq", "1", "200000")
     dt.wait_exited(s, name, timeout=30)
     res = dt.assert_ok(s.diyc("logs", name, timeout=30))
     lines = res.stdout.splitlines()
@@ -107,7 +96,7 @@ def test_large_output(s, name):
 
 
 def test_output_of_later_runs_is_kept(s, name):
-    run_detached(s, name, "busybox", "sh", "-c", "echo run-$(cat /n 2>/dev/null || echo 1); echo 2 > /n")
+    dt.run_detached(s, name, "busybox", "sh", "-c", "echo run-$(cat /n 2>/dev/null || echo 1); echo 2 > /n")
     dt.wait_exited(s, name)
     dt.assert_ok(s.diyc("start", name))
     dt.wait_exited(s, name)

@@ -11,12 +11,6 @@ import diyctest as dt
 
 
 @pytest.fixture
-def s(private_store):
-    yield private_store
-    dt.remove_all(private_store)
-
-
-@pytest.fixture
 def host(tmp_path):
     d = tmp_path / "vol"
     d.mkdir()
