@@ -273,6 +273,16 @@ static bool is_hostfile_mount_point(const struct archive_lib *A, struct archive_
 	       (!strcmp(rel, "etc/hosts") || !strcmp(rel, "etc/hostname") || !strcmp(rel, "etc/resolv.conf"));
 }
 
+/* A running container changed a file between the walk's lstat() and its open() or
+ * readlink(): a commit of it cannot be consistent. */
+static int changed_under_walk(const char *path, struct diyc_error *err)
+{
+	while (path && path[0] == '.' && (path[1] == '/' || !path[1]))
+		path += path[1] ? 2 : 1;
+	return diyc_error_plain(err, EAGAIN, "`/%s` changed while it was read: the container is running; stop "
+			       "it (or try again) for a consistent commit", path ? path : "");
+}
+
 /* Writes the directory SRC as a tar stream to fd. It runs in a process of its own,
  * chrooted into SRC: a running container can swap a file for a symlink between the
  * walk's lstat() and its open(), and the link must then lead nowhere but into SRC
@@ -306,7 +316,11 @@ static int dir_to_tar(const struct archive_lib *A, const char *src, enum layer_d
 		if (r == ARCHIVE_EOF)
 			break;
 		if (r < ARCHIVE_WARN) {
-			ret = diyc_error_plain(err, EIO, "read `%s`: %s", src, A->archive_error_string(in));
+			const char *at = A->archive_entry_pathname(entry);
+			if (kind == LAYER_DIR_UPPER)
+				ret = changed_under_walk(at, err);
+			else
+				ret = diyc_error_plain(err, EIO, "read `%s`: %s", src, A->archive_error_string(in));
 			goto out;
 		}
 		A->archive_read_disk_descend(in);
@@ -348,10 +362,7 @@ static int dir_to_tar(const struct archive_lib *A, const char *src, enum layer_d
 					break;
 			if (n < 0) {
 				if (kind == LAYER_DIR_UPPER)
-					/* a running container changed it between the walk's lstat() and open() */
-					ret = diyc_error_plain(err, EAGAIN, "`/%s` changed while it was read: the "
-							       "container is running; stop it (or try again) for a "
-							       "consistent commit", rel);
+					ret = changed_under_walk(rel, err);
 				else
 					ret = diyc_error_plain(err, EIO, "read `%s/%s`: %s", src, rel,
 							       A->archive_error_string(in));

@@ -163,6 +163,8 @@ def test_start_after_crash(s, name):
     dt.assert_ok(s.diyc("run", "-d", "--name", name, "busybox", "sh", "-c", script))
     pid1 = dt.container_pid(s, name)
     monitor = dt.proc_ppid(pid1)
+    # the script has written /n once it runs sleep
+    dt.wait_until(lambda: dt.sleepers(tok), 5, what="the first run's script to finish")
     for pid in dt.processes_with(tok) + [monitor, pid1]:
         try:
             os.kill(pid, signal.SIGKILL)
@@ -173,6 +175,7 @@ def test_start_after_crash(s, name):
     res = dt.assert_ok(s.diyc("start", name))
     assert res.stdout == f"{name}\n", dt.describe(res)
     assert dt.ps_entry(s, name)["State"] == "running"
+    dt.wait_until(lambda: dt.sleepers(tok), 5, what="the second run's script to finish")
     res = dt.assert_ok(s.diyc("exec", name, "cat", "/n"))
     assert res.stdout == "2\n", dt.describe(res)
     dt.assert_ok(s.diyc("stop", name))
