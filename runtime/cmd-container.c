@@ -414,7 +414,7 @@ static int ps_opt(int c, void *arg)
 static char *status_text(const struct container *c)
 {
 	if (c->st.status == STATUS_EXITED)
-		return xasprintf("exited (%d)", c->st.exit_code);
+		return xasprintf("exited (%d%s)", c->st.exit_code, c->st.oom_killed ? ", OOM-killed" : "");
 	return strdup(container_status_name(c->st.status));
 }
 
@@ -473,6 +473,7 @@ static struct json_object *ps_json(const struct container *c)
 	json_object_object_add(o, "State", json_object_new_string(container_status_name(c->st.status)));
 	json_object_object_add(o, "Status", json_object_new_string(status ? status : ""));
 	json_object_object_add(o, "ExitCode", json_object_new_int(c->st.status == STATUS_EXITED ? c->st.exit_code : 0));
+	json_object_object_add(o, "OOMKilled", json_object_new_boolean(c->st.oom_killed));
 	json_object_object_add(o, "Pid", json_object_new_int(c->st.status == STATUS_RUNNING ? c->st.pid : 0));
 	json_object_object_add(o, "Created", json_object_new_string(c->have_config ? c->cfg.created : ""));
 	json_object_object_add(o, "StartedAt", json_object_new_string(c->st.started_at));
@@ -588,6 +589,10 @@ static struct json_object *inspect_json(const struct container *c)
 	json_object_object_add(state, "ExitCode",
 			       json_object_new_int(c->st.status == STATUS_EXITED ? c->st.exit_code : 0));
 	json_object_object_add(state, "MonitorLost", json_object_new_boolean(c->st.monitor_lost));
+	json_object_object_add(state, "OOMKilled", json_object_new_boolean(c->st.oom_killed));
+	bool running = c->st.status == STATUS_RUNNING;
+	json_object_object_add(state, "Cgroup", json_object_new_string(running ? c->st.cgroup : ""));
+	json_object_object_add(state, "CgroupScope", json_object_new_string(running ? c->st.cgroup_scope : ""));
 	json_object_object_add(state, "StartedAt", json_object_new_string(c->st.started_at));
 	json_object_object_add(state, "FinishedAt", json_object_new_string(c->st.finished_at));
 	json_object_object_add(o, "State", state);
@@ -613,6 +618,13 @@ static struct json_object *inspect_json(const struct container *c)
 		}
 		json_object_object_add(host, "NetworkMode", json_object_new_string(cfg->net == NET_HOST ? "host" : "none"));
 		json_object_object_add(host, "AutoRemove", json_object_new_boolean(cfg->rm));
+		const struct cgroup_limits *l = &cfg->limits;
+		json_object_object_add(host, "Memory", json_object_new_int64((int64_t)l->memory));
+		json_object_object_add(host, "MemorySwap", json_object_new_int64(l->memory_swap));
+		json_object_object_add(host, "PidsLimit", json_object_new_int64((int64_t)l->pids));
+		json_object_object_add(host, "NanoCpus", json_object_new_int64((int64_t)l->cpu_quota * 10000));
+		json_object_object_add(host, "CgroupManager", json_object_new_string(
+			!cgroup_wanted(l) ? "none" : l->manager == CGROUP_MANAGER_AUTO ? "auto" : cgroup_manager_name(l->manager)));
 	}
 	json_object_object_add(host, "Binds", binds);
 	json_object_object_add(host, "Tmpfs", tmpfs);

@@ -40,6 +40,14 @@ static const char run_usage[] =
 	"      --tmpfs PATH[:OPTIONS]  Mount a tmpfs (options: ro, noexec, size=64m, mode=1777, ...)\n"
 	"      --net, --network MODE  none (own network namespace with loopback only, default)\n"
 	"                         or host (share the host's network)\n"
+	"  -m, --memory SIZE      Memory limit (b, k, m, g; a plain number is MiB; at least 6m)\n"
+	"      --memory-swap SIZE Limit of memory and swap together (-1: no limit on swap;\n"
+	"                         default: as much swap as --memory)\n"
+	"      --pids-limit N     Limit on the number of processes and threads\n"
+	"      --cpus X           CPU time limit in CPUs (0.5: half of one CPU)\n"
+	"      --cgroup-manager M systemd (a delegated scope from your systemd; the default where\n"
+	"                         systemd runs), cgroupfs (a cgroup made directly: root, or inside\n"
+	"                         a delegated cgroup) or none. Limits need cgroup v2\n"
 	"      --init[=true|false] Run diyc's minimal init as PID 1 (default true)\n"
 	"      --no-init          Same as --init=false: the command is PID 1\n"
 	"      --verbose          Print what diyc does, with timestamps\n"
@@ -53,7 +61,7 @@ static const char run_usage[] =
 	"executed, 127 when it is not found, 128+N when it is killed by signal N.\n";
 
 enum { OPT_NAME = 256, OPT_RM, OPT_TMPFS, OPT_ENTRYPOINT, OPT_NET, OPT_INIT, OPT_NO_INIT, OPT_VERBOSE, OPT_HELP,
-       OPT_EXPOSE };
+       OPT_EXPOSE, OPT_MEMORY_SWAP, OPT_PIDS_LIMIT, OPT_CPUS, OPT_CGROUP_MANAGER };
 
 static const struct option run_options[] = {
 	{ "name", required_argument, NULL, OPT_NAME },
@@ -72,6 +80,11 @@ static const struct option run_options[] = {
 	{ "expose", required_argument, NULL, OPT_EXPOSE },
 	{ "net", required_argument, NULL, OPT_NET },
 	{ "network", required_argument, NULL, OPT_NET },
+	{ "memory", required_argument, NULL, 'm' },
+	{ "memory-swap", required_argument, NULL, OPT_MEMORY_SWAP },
+	{ "pids-limit", required_argument, NULL, OPT_PIDS_LIMIT },
+	{ "cpus", required_argument, NULL, OPT_CPUS },
+	{ "cgroup-manager", required_argument, NULL, OPT_CGROUP_MANAGER },
 	{ "init", optional_argument, NULL, OPT_INIT },
 	{ "no-init", no_argument, NULL, OPT_NO_INIT },
 	{ "verbose", no_argument, NULL, OPT_VERBOSE },
@@ -87,6 +100,7 @@ struct run_flags {
 	size_t n_env, n_labels, n_exposed;
 	struct mount_entry *mounts;
 	size_t n_mounts;
+	struct cgroup_limits limits;
 };
 
 static int add_mount(struct run_flags *f, const char *spec, bool tmpfs)
@@ -184,8 +198,15 @@ int cmd_run(int argc, char **argv)
 	int c;
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+:dtie:w:u:h:v:l:", run_options, NULL)) != -1) {
+	struct diyc_error err = { 0 };
+	while ((c = getopt_long(argc, argv, "+:dtie:w:u:h:v:l:m:", run_options, NULL)) != -1) {
+		int r = 0;
 		switch (c) {
+		case 'm': r = cgroup_parse_memory("--memory", optarg, &f.limits.memory, &err); break;
+		case OPT_MEMORY_SWAP: r = cgroup_parse_memory_swap(optarg, &f.limits.memory_swap, &err); break;
+		case OPT_PIDS_LIMIT: r = cgroup_parse_pids(optarg, &f.limits.pids, &err); break;
+		case OPT_CPUS: r = cgroup_parse_cpus(optarg, &f.limits.cpu_quota, &err); break;
+		case OPT_CGROUP_MANAGER: r = cgroup_parse_manager(optarg, &f.limits.manager, &err); break;
 		case OPT_NAME:
 			if (!container_name_valid(optarg))
 				return usage_error("run", "invalid container name `%s`: use letters, digits and `_.-`, "
@@ -260,14 +281,20 @@ int cmd_run(int argc, char **argv)
 		default:
 			return bad_option("run", c, argv);
 		}
+		if (r < 0)
+			return usage_error("run", "%s", err.msg);
 	}
+	if (cgroup_limits_check(&f.limits, &err) < 0)
+		return usage_error("run", "%s", err.msg);
 	if (optind >= argc)
 		return usage_error("run", "an image is required: diyc run [OPTIONS] IMAGE [COMMAND [ARG...]]");
 	const char *image_ref = argv[optind];
 	char **args = argv + optind + 1;
 
-	struct diyc_error err = { 0 };
 	sort_mounts(f.mounts, f.n_mounts);
+	/* a limit this host cannot hold is refused before anything is made */
+	if (cgroup_precheck(&f.limits, &err) < 0)
+		return fail(&err);
 	for (size_t i = 0; i < f.n_mounts; i++)
 		if (volume_check_host(&f.mounts[i], &err) < 0)
 			return fail(&err);
@@ -314,7 +341,7 @@ int cmd_run(int argc, char **argv)
 		.hostname = hostname, .workdir = (char *)(f.workdir ? f.workdir : workdir), .user = (char *)user,
 		.net = f.net,
 		.tty = f.tty, .interactive = f.interactive, .init = f.init, .rm = f.rm,
-		.mounts = f.mounts, .n_mounts = f.n_mounts,
+		.mounts = f.mounts, .n_mounts = f.n_mounts, .limits = f.limits,
 	};
 	time_now_rfc3339(cfg.created, sizeof(cfg.created));
 	int status = DIYC_EXIT_RUNTIME, r;

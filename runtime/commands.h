@@ -16,6 +16,7 @@ int cmd_ps(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
 int cmd_logs(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
 int cmd_commit(int argc, char **argv);
 int cmd_image(int argc, char **argv);
 int cmd_images(int argc, char **argv);

@@ -86,6 +86,16 @@ char *config_to_json(const struct container_config *c)
 		json_object_array_add(mounts, o);
 	}
 	json_object_object_add(j, "mounts", mounts);
+	const struct cgroup_limits *l = &c->limits;
+	if (cgroup_wanted(l) || l->manager != CGROUP_MANAGER_AUTO) {
+		struct json_object *res = json_object_new_object();
+		json_object_object_add(res, "memory", json_object_new_int64((int64_t)l->memory));
+		json_object_object_add(res, "memory_swap", json_object_new_int64(l->memory_swap));
+		json_object_object_add(res, "pids", json_object_new_int64((int64_t)l->pids));
+		json_object_object_add(res, "cpu_quota", json_object_new_int64((int64_t)l->cpu_quota));
+		add_str(res, "cgroup_manager", l->manager == CGROUP_MANAGER_AUTO ? "auto" : cgroup_manager_name(l->manager));
+		json_object_object_add(j, "resources", res);
+	}
 	add_str(j, "created", c->created);
 	const char *s = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
 	char *out = s ? strdup(s) : NULL;
@@ -181,6 +191,47 @@ static int get_mounts(struct json_object *j, struct container_config *c)
 	return 0;
 }
 
+static int get_u64(struct json_object *j, const char *key, int64_t min, int64_t *out)
+{
+	struct json_object *v;
+	*out = 0;
+	if (!json_object_object_get_ex(j, key, &v))
+		return 0;
+	if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < min)
+		return -EINVAL;
+	*out = json_object_get_int64(v);
+	return 0;
+}
+
+static int get_limits(struct json_object *j, struct cgroup_limits *l)
+{
+	struct json_object *res;
+	if (!json_object_object_get_ex(j, "resources", &res))
+		return 0;
+	if (!json_object_is_type(res, json_type_object))
+		return -EINVAL;
+	int64_t memory, pids, cpu;
+	_cleanup_free_ char *manager = NULL;
+	int r = get_u64(res, "memory", 0, &memory);
+	if (r == 0)
+		r = get_u64(res, "memory_swap", -1, &l->memory_swap);
+	if (r == 0)
+		r = get_u64(res, "pids", 0, &pids);
+	if (r == 0)
+		r = get_u64(res, "cpu_quota", 0, &cpu);
+	if (r == 0)
+		r = get_str(res, "cgroup_manager", false, &manager);
+	if (r < 0)
+		return r;
+	l->memory = (uint64_t)memory;
+	l->pids = (uint64_t)pids;
+	l->cpu_quota = (uint64_t)cpu;
+	struct diyc_error ignore;
+	if (manager && strcmp(manager, "auto") && cgroup_parse_manager(manager, &l->manager, &ignore) < 0)
+		return -EINVAL;
+	return 0;
+}
+
 int config_from_json(const char *json, struct container_config *c, struct diyc_error *err)
 {
 	memset(c, 0, sizeof(*c));
@@ -233,6 +284,8 @@ int config_from_json(const char *json, struct container_config *c, struct diyc_e
 		r = get_bool(j, "rm", &c->rm);
 	if (r == 0)
 		r = get_mounts(j, c);
+	if (r == 0)
+		r = get_limits(j, &c->limits);
 	if (r == 0) {
 		struct json_object *v;
 		if (json_object_object_get_ex(j, "created", &v) && json_object_is_type(v, json_type_string))

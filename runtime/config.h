@@ -4,6 +4,7 @@
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
+#include "cgroup.h"
 #include "container.h"
 #include "error.h"
 #include "volume.h"
@@ -20,6 +21,7 @@ struct container_config {
 	bool tty, interactive, init, rm;
 	struct mount_entry *mounts;
 	size_t n_mounts;
+	struct cgroup_limits limits;
 	char created[32];       /* RFC 3339, UTC */
 };
 

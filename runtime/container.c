@@ -414,8 +414,8 @@ int supervise(pid_t pid, int syncfd, const struct supervise_opts *o, int *status
 	return 0;
 }
 
-int spawn_in_namespaces(unsigned long flags, const struct userns_plan *plan, child_fn child, const void *child_arg,
-			const struct supervise_opts *o, int *status, struct diyc_error *err)
+int spawn_in_namespaces(unsigned long flags, const struct userns_plan *plan, int cgroup_fd, child_fn child,
+			const void *child_arg, const struct supervise_opts *o, int *status, struct diyc_error *err)
 {
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
@@ -425,7 +425,7 @@ int spawn_in_namespaces(unsigned long flags, const struct userns_plan *plan, chi
 	block_signals(&set, &old);
 	if (plan->enabled)
 		flags |= CLONE_NEWUSER;
-	pid_t pid = clone_fork(flags);
+	pid_t pid = clone_fork_into(flags, cgroup_fd);
 	if (pid < 0) {
 		int e = errno;
 		close(sv[0]);
@@ -434,6 +434,8 @@ int spawn_in_namespaces(unsigned long flags, const struct userns_plan *plan, chi
 		if (e == EPERM || e == ENOSPC)
 			return diyc_error(err, e, "create namespaces (are unprivileged user namespaces enabled? "
 				"see /proc/sys/user/max_user_namespaces)");
+		if (cgroup_fd >= 0)
+			return diyc_error(err, e, "create namespaces in the container's cgroup");
 		return diyc_error(err, e, "create namespaces");
 	}
 	if (pid == 0) {
@@ -485,7 +487,7 @@ int container_run(const struct container_spec *spec, const struct supervise_opts
 	struct supervise_opts o = *hooks;
 	o.tty = spec->tty;
 	o.forward_winch = !spec->tty;
-	int r = spawn_in_namespaces(flags, spec->userns, container_child_fn, spec, &o, status, err);
+	int r = spawn_in_namespaces(flags, spec->userns, spec->cgroup_fd, container_child_fn, spec, &o, status, err);
 	diyc_debug("container exited, status %d", *status);
 	return r;
 }

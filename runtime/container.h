@@ -29,6 +29,8 @@ struct container_spec {
 	const struct userns_plan *userns;
 	const struct mount_entry *mounts; /* -v and --tmpfs, in order */
 	size_t n_mounts;
+	int cgroup_fd;          /* the container's own cgroup (cgroup.c), -1: diyc's */
+	bool own_cgroup;        /* it has one: /sys/fs/cgroup shows it */
 };
 
 /* Messages on the sync socket from the container side to the parent. */
@@ -74,10 +76,11 @@ extern const int n_forwarded_signals;
 
 /* The role a cloned child plays; it never returns. syncfd is its end of the sync socket. */
 typedef void (*child_fn)(const void *arg, int syncfd);
-/* Clones a child into new namespaces (flags, plus a user namespace when the plan has one),
- * runs the hooks of o, releases the child and supervises it. */
-int spawn_in_namespaces(unsigned long flags, const struct userns_plan *plan, child_fn child, const void *child_arg,
-			const struct supervise_opts *o, int *status, struct diyc_error *err);
+/* Clones a child into new namespaces (flags, plus a user namespace when the plan has one)
+ * and into the cgroup cgroup_fd (-1: ours), runs the hooks of o, releases the child and
+ * supervises it. */
+int spawn_in_namespaces(unsigned long flags, const struct userns_plan *plan, int cgroup_fd, child_fn child,
+			const void *child_arg, const struct supervise_opts *o, int *status, struct diyc_error *err);
 
 /* What the command process is given; command_exec becomes it and never returns. */
 struct process_user;

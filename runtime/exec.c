@@ -8,7 +8,9 @@
  * only places J's children in it, so J clones C as a sibling (CLONE_PARENT): C is in the
  * container's PID namespace, is S's child, and S supervises it as `run` supervises a
  * container. J is not dumpable, so nothing in the container can ptrace it while it
- * holds diyc's fds; C's root and working directory are the container's, set by setns. */
+ * holds diyc's fds; C's root and working directory are the container's, set by setns.
+ * S moves C into the container's cgroup before releasing it: J cannot, once it is in the
+ * container's cgroup namespace. */
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -22,6 +24,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "cgroup.h"
 #include "exec.h"
 #include "process.h"
 #include "terminal.h"
@@ -177,6 +180,13 @@ int container_exec(const struct container *c, const struct exec_opts *o, int *st
 		goto out;
 	}
 	pid_t cmd = m.status;
+	/* under the container's limits, before it runs anything */
+	if (c->st.cgroup[0] &&
+	    (r = cgroup_attach(c->st.cgroup, c->st.cgroup_scope, geteuid() == 0, cmd, err)) < 0) {
+		kill(cmd, SIGKILL);
+		waitpid(cmd, NULL, 0);
+		goto out;
+	}
 	if (write(syncfd, "g", 1) != 1) {
 		r = diyc_error(err, errno, "release the process in the container");
 		kill(cmd, SIGKILL);

@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "cgroup.h"
 #include "hostfiles.h"
 #include "lifecycle.h"
 #include "util.h"
@@ -36,6 +37,7 @@ struct launch_ctx {
 	const struct container_config *cfg;
 	const struct launch_opts *o;
 	struct container_state st;
+	struct cgroup cg;
 	bool released;
 	int result_fd;
 };
@@ -66,6 +68,9 @@ static int launch_released(void *arg, pid_t pid, struct diyc_error *err)
 	st->pid_start = proc_start_time(pid);
 	st->monitor_pid = getpid();
 	time_now_rfc3339(st->started_at, sizeof(st->started_at));
+	/* so that exec, stats and rm find the cgroup, also after a crash of the monitor */
+	snprintf(st->cgroup, sizeof(st->cgroup), "%s", x->cg.path);
+	snprintf(st->cgroup_scope, sizeof(st->cgroup_scope), "%s", x->cg.scope);
 	/* only true while a monitor holds the lock: no need to survive a power loss */
 	int r = container_write_state(x->c, st, false, err);
 	if (r < 0)
@@ -119,6 +124,8 @@ static void launch_finish(struct launch_ctx *x, const struct userns_plan *plan, 
 		if (x->released) {
 			x->st.status = STATUS_EXITED;
 			x->st.exit_code = status;
+			/* gone with the container (cgroup_teardown) */
+			x->st.cgroup[0] = x->st.cgroup_scope[0] = '\0';
 			time_now_rfc3339(x->st.finished_at, sizeof(x->st.finished_at));
 			if (container_write_state(c, &x->st, true, &ignore) < 0)
 				diyc_warn("%s", ignore.msg);
@@ -142,7 +149,7 @@ static void spec_from(struct container_spec *spec, const struct container *c, co
 		.hostfiles = c->d.run,
 		.argv = cfg->command, .env = cfg->env, .workdir_in = cfg->workdir, .user = cfg->user,
 		.tty = cfg->tty, .interactive = interactive, .init = cfg->init, .net = cfg->net,
-		.userns = plan, .mounts = cfg->mounts, .n_mounts = cfg->n_mounts,
+		.userns = plan, .mounts = cfg->mounts, .n_mounts = cfg->n_mounts, .cgroup_fd = -1,
 	};
 }
 
@@ -157,9 +164,18 @@ static int run_monitored(struct launch_ctx *x, const struct image *img, const st
 		.started = launch_started, .hook_arg = x,
 	};
 	*status = DIYC_EXIT_RUNTIME;
-	int r = container_run(&spec, &hooks, status, err);
+	int r = 0;
+	/* the monitor makes the cgroup: systemd moves the monitor into the scope it asks for */
+	if (cgroup_wanted(&x->cfg->limits))
+		r = cgroup_setup(x->c->d.name, &x->cfg->limits, &x->cg, err);
+	spec.cgroup_fd = x->cg.fd;
+	spec.own_cgroup = x->cg.fd >= 0;
+	if (r == 0)
+		r = container_run(&spec, &hooks, status, err);
 	if (r < 0)
 		*status = err->status ? err->status : DIYC_EXIT_RUNTIME;
+	x->st.oom_killed = cgroup_oom_killed(&x->cg);
+	cgroup_teardown(&x->cg);
 	launch_finish(x, plan, r, *status);
 	return r;
 }
@@ -213,7 +229,7 @@ int container_launch(struct container *c, const struct container_config *cfg, co
 		     const struct userns_plan *plan, const struct launch_opts *o, int *status,
 		     struct diyc_error *err)
 {
-	struct launch_ctx x = { .c = c, .cfg = cfg, .o = o, .result_fd = -1 };
+	struct launch_ctx x = { .c = c, .cfg = cfg, .o = o, .cg = CGROUP_INIT, .result_fd = -1 };
 	_cleanup_close_ int logfd = -1;
 	int r = 0;
 	/* a first run checked its volumes before claiming the name; a start checks them now */
@@ -418,6 +434,9 @@ int container_rm(struct container *c, bool force, const struct userns_plan *plan
 		struct pollfd p = { stray, POLLIN, 0 };
 		poll(&p, 1, 5000);
 	}
+	/* the cgroup a killed monitor could not remove */
+	if (c->st.cgroup[0])
+		cgroup_remove_stale(c->st.cgroup);
 	r = container_remove(c, plan, err);
 out:
 	container_unlock(c);

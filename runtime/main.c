@@ -24,6 +24,7 @@ static const char usage[] =
 	"  exec      Run a command in a running container\n"
 	"  logs      Show the output of a detached container\n"
 	"  inspect   Show the configuration and state of containers as JSON\n"
+	"  stats     Show the memory, process and CPU use of running containers\n"
 	"  commit    Make a new image from a container's changes\n"
 	"  image     Manage images (import, ls, rm, inspect, prune, export)\n"
 	"  images    List images (same as `image ls`)\n"
@@ -49,6 +50,7 @@ static const struct {
 	{ "exec", cmd_exec },
 	{ "logs", cmd_logs },
 	{ "inspect", cmd_inspect },
+	{ "stats", cmd_stats },
 	{ "commit", cmd_commit },
 	{ "image", cmd_image },
 	{ "images", cmd_images },

@@ -182,19 +182,38 @@ static int setup_dev(int rootfd, const struct container_spec *spec, struct diyc_
 	return mount_in_root(rootfd, "/dev/mqueue", false, "mqueue", "mqueue", nsx | MS_NODEV, NULL, err);
 }
 
+/* The container's own cgroup namespace (its root is the container's cgroup, when it has
+ * one), read-only: the limits are the host's to set. */
+static int setup_cgroupfs(int rootfd, const struct container_spec *spec, struct diyc_error *err)
+{
+	const unsigned long flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	struct diyc_error tmp = { 0 };
+	int r = mount_in_root(rootfd, "/sys/fs/cgroup", false, "cgroup2", "cgroup2", flags, NULL, &tmp);
+	if (r < 0 && spec->own_cgroup) {
+		*err = tmp;
+		return r;
+	}
+	/* without a cgroup of its own (a cgroup v1 host): an empty /sys/fs/cgroup */
+	if (r < 0)
+		diyc_debug("no cgroup2 in the container: %s", tmp.msg);
+	return 0;
+}
+
 static int setup_sys(int rootfd, const struct container_spec *spec, struct diyc_error *err)
 {
 	const unsigned long flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	if (spec->net != NET_HOST) {
 		struct diyc_error tmp = { 0 };
 		if (mount_in_root(rootfd, "/sys", false, "sysfs", "sysfs", flags, NULL, &tmp) == 0)
-			return 0;
+			return setup_cgroupfs(rootfd, spec, err);
 	}
 	/* sysfs belongs to the network namespace: sharing the host's, bind the host's /sys */
 	int r = mount_in_root(rootfd, "/sys", false, "/sys", NULL, MS_BIND | MS_REC, NULL, err);
-	if (r < 0)
-		return r;
-	return mount_set_readonly(rootfd, "/sys", true, err);
+	if (r == 0)
+		r = mount_set_readonly(rootfd, "/sys", true, err);
+	if (r == 0)
+		r = setup_cgroupfs(rootfd, spec, err);
+	return r;
 }
 
 static int setup_hostfiles(int rootfd, const struct container_spec *spec, struct diyc_error *err)

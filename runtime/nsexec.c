@@ -51,5 +51,5 @@ fail:
 int nsexec_run(const struct nsexec_opts *o, int *status, struct diyc_error *err)
 {
 	struct supervise_opts so = { .forward_winch = true };
-	return spawn_in_namespaces(o->flags, o->userns, nsexec_child, o, &so, status, err);
+	return spawn_in_namespaces(o->flags, o->userns, -1, nsexec_child, o, &so, status, err);
 }

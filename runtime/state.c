@@ -283,6 +283,10 @@ int container_refresh(struct container *c, struct diyc_error *err)
 		st->exit_code = (int)json_int(j, "exit_code");
 		copy_json_str(j, "started_at", st->started_at, sizeof(st->started_at));
 		copy_json_str(j, "finished_at", st->finished_at, sizeof(st->finished_at));
+		copy_json_str(j, "cgroup", st->cgroup, sizeof(st->cgroup));
+		copy_json_str(j, "cgroup_scope", st->cgroup_scope, sizeof(st->cgroup_scope));
+		struct json_object *v;
+		st->oom_killed = json_object_object_get_ex(j, "oom_killed", &v) && json_object_get_boolean(v);
 	}
 	json_object_put(j);
 	if (container_monitor_alive(c)) {
@@ -310,6 +314,9 @@ int container_write_state(struct container *c, const struct container_state *st,
 	json_object_object_add(j, "exit_code", json_object_new_int(st->exit_code));
 	json_object_object_add(j, "started_at", json_object_new_string(st->started_at));
 	json_object_object_add(j, "finished_at", json_object_new_string(st->finished_at));
+	json_object_object_add(j, "cgroup", json_object_new_string(st->cgroup));
+	json_object_object_add(j, "cgroup_scope", json_object_new_string(st->cgroup_scope));
+	json_object_object_add(j, "oom_killed", json_object_new_boolean(st->oom_killed));
 	const char *s = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN);
 	int r = durable ? write_file_atomic(c->dirfd, "state.json", s, strlen(s), 0600)
 			: write_file_atomic_nosync(c->dirfd, "state.json", s, strlen(s), 0600);

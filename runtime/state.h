@@ -37,7 +37,10 @@ struct container_state {
 	pid_t monitor_pid;
 	int exit_code;
 	bool monitor_lost;      /* recorded running, but its monitor died without saying how it ended */
+	bool oom_killed;        /* the kernel's OOM killer struck in its cgroup */
 	char started_at[32], finished_at[32];
+	char cgroup[PATH_MAX];  /* its cgroup under /sys/fs/cgroup while it runs, "" when none */
+	char cgroup_scope[256]; /* the systemd scope holding that cgroup, "" when none */
 };
 
 /* An open container. The lock file has two byte-range locks (OFD locks, tied to the

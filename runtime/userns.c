@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <pwd.h>
 #include <sched.h>
+#include <linux/sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -257,6 +258,16 @@ static int userns_write_maps(const struct userns_plan *plan, pid_t pid, struct d
 pid_t clone_fork(unsigned long flags)
 {
 	return (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
+}
+
+pid_t clone_fork_into(unsigned long flags, int cgroup_fd)
+{
+	if (cgroup_fd < 0)
+		return clone_fork(flags);
+	struct clone_args args = {
+		.flags = flags | CLONE_INTO_CGROUP, .exit_signal = SIGCHLD, .cgroup = (uint64_t)cgroup_fd,
+	};
+	return (pid_t)syscall(SYS_clone3, &args, sizeof(args));
 }
 
 int userns_run(const struct userns_plan *plan, unsigned long extra_flags,

@@ -57,6 +57,8 @@ uint32_t idmap_size(const struct idmap *m);
 
 /* clone() with fork semantics and the given CLONE_NEW* flags. */
 pid_t clone_fork(unsigned long flags);
+/* The same, the child starting in the cgroup cgroup_fd (CLONE_INTO_CGROUP); -1: ours. */
+pid_t clone_fork_into(unsigned long flags, int cgroup_fd);
 
 /* Runs fn(arg) in a child inside a new user namespace (plus extra_flags namespaces)
  * with the plan's maps, and waits for it. An error set by fn is carried back. Under

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: MIT */
+/* cgroup-systemd.h: asking systemd (over D-Bus, with sd-bus) for a delegated cgroup. */
+#pragma once
+#include <stdbool.h>
+#include <sys/types.h>
+#include "error.h"
+
+/* Starts the transient scope UNIT holding pid, with Delegate=yes, and waits until pid
+ * is in it. system_bus: the system manager (root), else the caller's user manager. */
+int systemd_start_scope(bool system_bus, const char *unit, pid_t pid, const char *description,
+			struct diyc_error *err);
+/* Moves pid into SUBCGROUP ("/container") of the delegated UNIT: systemd may move
+ * processes where the caller may not (out of a login session's scope). */
+int systemd_attach(bool system_bus, const char *unit, const char *subcgroup, pid_t pid, struct diyc_error *err);
+/* Stops UNIT (kills what is left in it), not waiting for the job. */
+void systemd_stop_unit(bool system_bus, const char *unit);
