@@ -23,7 +23,7 @@
 	X(sd_bus_message_append) X(sd_bus_message_open_container) X(sd_bus_message_close_container) \
 	X(sd_bus_call) X(sd_bus_message_read) X(sd_bus_message_unref) X(sd_bus_error_free) \
 	X(sd_bus_match_signal) X(sd_bus_process) X(sd_bus_wait) X(sd_bus_slot_unref) \
-	X(sd_bus_call_method)
+	X(sd_bus_call_method) X(sd_bus_get_property_trivial)
 
 static struct {
 #define X(f) __typeof__(f) *f;
@@ -269,6 +269,33 @@ int systemd_attach(bool system_bus, const char *unit, const char *subcgroup, pid
 				  subcgroup, 1, (uint32_t)pid);
 	if (r < 0)
 		return bus_call_error(err, r, &e, "ask systemd to move the process into the container's cgroup");
+	return 0;
+}
+
+int systemd_pid_delegated(bool system_bus, pid_t pid, struct diyc_error *err)
+{
+	__attribute__((cleanup(bus_closep))) sd_bus *bus = NULL;
+	int r = bus_open(system_bus, &bus, err);
+	if (r < 0)
+		return r;
+	__attribute__((cleanup(bus_error_freep))) sd_bus_error e = SD_BUS_ERROR_NULL;
+	__attribute__((cleanup(msg_unrefp))) sd_bus_message *reply = NULL;
+	r = sd.sd_bus_call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+				  "org.freedesktop.systemd1.Manager", "GetUnitByPID", &e, &reply, "u", (uint32_t)pid);
+	if (r < 0)
+		return bus_call_error(err, r, &e, "ask systemd which unit diyc runs in");
+	const char *unit_path;
+	r = sd.sd_bus_message_read(reply, "o", &unit_path);
+	if (r < 0)
+		return diyc_error(err, -r, "read systemd's answer");
+	static const char *const ifaces[] = { "org.freedesktop.systemd1.Scope", "org.freedesktop.systemd1.Service" };
+	for (size_t i = 0; i < ARRAY_SIZE(ifaces); i++) {
+		__attribute__((cleanup(bus_error_freep))) sd_bus_error pe = SD_BUS_ERROR_NULL;
+		int delegated = 0;
+		if (sd.sd_bus_get_property_trivial(bus, "org.freedesktop.systemd1", unit_path, ifaces[i], "Delegate", &pe,
+						   'b', &delegated) >= 0)
+			return delegated ? 1 : 0;
+	}
 	return 0;
 }
 

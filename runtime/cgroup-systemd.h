@@ -12,5 +12,9 @@ int systemd_start_scope(bool system_bus, const char *unit, pid_t pid, const char
 /* Moves pid into SUBCGROUP ("/container") of the delegated UNIT: systemd may move
  * processes where the caller may not (out of a login session's scope). */
 int systemd_attach(bool system_bus, const char *unit, const char *subcgroup, pid_t pid, struct diyc_error *err);
+/* Whether the unit pid runs in (a scope or a service) has Delegate=yes: 1, 0, or a
+ * negative errno. systemd's user manager marks delegated cgroups in no way a process can
+ * read, so it is asked. */
+int systemd_pid_delegated(bool system_bus, pid_t pid, struct diyc_error *err);
 /* Stops UNIT (kills what is left in it), not waiting for the job. */
 void systemd_stop_unit(bool system_bus, const char *unit);

@@ -215,8 +215,10 @@ static void cg_path(char *out, size_t size, const char *rel, const char *file)
 	snprintf(out, size, CGROUP_ROOT "%s%s%s", strcmp(rel, "/") ? rel : "", file ? "/" : "", file ? file : "");
 }
 
-/* Writable by us, and (where systemd runs) marked by systemd as delegated. */
-static bool own_cgroup_delegated(const char *rel, bool require_mark)
+/* Writable by us, and (where systemd runs) delegated by systemd: root's system manager
+ * marks such cgroups with the trusted.delegate attribute; the user manager (systemd 252)
+ * marks nothing, and is asked. */
+static bool own_cgroup_delegated(const char *rel, bool ask_systemd)
 {
 	char p[PATH_MAX];
 	cg_path(p, sizeof(p), rel, NULL);
@@ -228,14 +230,17 @@ static bool own_cgroup_delegated(const char *rel, bool require_mark)
 	cg_path(p, sizeof(p), rel, "cgroup.subtree_control");
 	if (access(p, W_OK) < 0)
 		return false;
-	if (!require_mark)
+	if (!ask_systemd)
 		return true;
 	cg_path(p, sizeof(p), rel, NULL);
 	char v[8] = "";
-	ssize_t n = getxattr(p, "user.delegate", v, sizeof(v) - 1);
-	if (n <= 0 && geteuid() == 0)
-		n = getxattr(p, "trusted.delegate", v, sizeof(v) - 1);
-	return n > 0 && v[0] == '1';
+	ssize_t n = getxattr(p, geteuid() == 0 ? "trusted.delegate" : "user.delegate", v, sizeof(v) - 1);
+	if (n > 0)
+		return v[0] == '1';
+	if (geteuid() == 0)
+		return false;
+	struct diyc_error ignore;
+	return systemd_pid_delegated(false, getpid(), &ignore) == 1;
 }
 
 static int not_v2_error(const struct cgroup_limits *l, struct diyc_error *err)
@@ -264,7 +269,11 @@ static int place(const struct cgroup_limits *l, enum placement *where, char *own
 					"running on this host (/run/systemd/system is missing); use --cgroup-manager "
 					"cgroupfs", cgroup_first_flag(l));
 	if (geteuid() == 0) {
-		*where = m == CGROUP_MANAGER_SYSTEMD ? PLACE_SCOPE : PLACE_ROOT_DIR;
+		/* inside a scope systemd delegated to root (systemd-run --scope -p Delegate=yes) */
+		if (m == CGROUP_MANAGER_SYSTEMD && strcmp(own, "/") && own_cgroup_delegated(own, true))
+			*where = PLACE_DELEGATED;
+		else
+			*where = m == CGROUP_MANAGER_SYSTEMD ? PLACE_SCOPE : PLACE_ROOT_DIR;
 		return 0;
 	}
 	/* already in a cgroup of our own: use it, systemd need not be asked */
@@ -548,15 +557,26 @@ int cgroup_setup(const char *name, const struct cgroup_limits *l, struct cgroup 
 	case PLACE_ROOT_DIR: {
 		char diyc_dir[] = CGROUP_ROOT "/diyc";
 		r = enable_controllers(CGROUP_ROOT, l, false, err);
-		if (r == 0 && mkdir(diyc_dir, 0755) < 0 && errno != EEXIST)
-			r = diyc_error(err, errno, "create cgroup %s", diyc_dir);
-		if (r == 0)
-			r = enable_controllers(diyc_dir, l, false, err);
-		if (r == 0)
-			r = setup_dir("/diyc", name, l, cg, err);
+		/* another diyc may remove the shared parent between our mkdir and its use */
+		for (int tries = 0; r == 0 && tries < 5; tries++) {
+			if (mkdir(diyc_dir, 0755) < 0 && errno != EEXIST)
+				r = diyc_error(err, errno, "create cgroup %s", diyc_dir);
+			if (r == 0)
+				r = enable_controllers(diyc_dir, l, false, err);
+			if (r == 0)
+				r = setup_dir("/diyc", name, l, cg, err);
+			if (r != -ENOENT)
+				break;
+			r = 0;
+		}
+		cg->own_parent = true;
 		break;
 	}
 	case PLACE_DELEGATED: {
+		/* a diyc before us moved everything into its leaf: the base is one level up */
+		char *last = strrchr(own, '/');
+		if (last && last != own && !strcmp(last, "/diyc-supervisor"))
+			*last = '\0';
 		char abs[PATH_MAX];
 		cg_path(abs, sizeof(abs), own, NULL);
 		_cleanup_free_ char *avail = NULL, *enabled = NULL;
@@ -605,6 +625,9 @@ void cgroup_teardown(struct cgroup *cg)
 		int r = cg_rmdir(abs);
 		if (r < 0)
 			diyc_warn("could not remove cgroup %s: %s", abs, strerror(-r));
+		/* /sys/fs/cgroup/diyc, once no container uses it (EBUSY otherwise) */
+		if (r == 0 && cg->own_parent)
+			rmdir(CGROUP_ROOT "/diyc");
 	}
 	cg->path[0] = '\0';
 }

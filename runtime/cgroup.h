@@ -41,8 +41,7 @@ int cgroup_precheck(const struct cgroup_limits *l, struct diyc_error *err);
 struct cgroup {
 	char path[PATH_MAX];    /* the container's cgroup, relative to /sys/fs/cgroup ("/a/b/container") */
 	char scope[256];        /* the systemd unit holding it, "" when none */
-	bool own_parent;        /* path's parent (/sys/fs/cgroup/diyc/NAME or the delegated diyc-NAME)
-				   was made by diyc and is removed with it */
+	bool own_parent;        /* path's parent is /sys/fs/cgroup/diyc: removed after it when empty */
 	bool system_bus;        /* the scope is the system manager's (root) */
 	int fd;                 /* O_PATH|O_DIRECTORY of the container's cgroup, for CLONE_INTO_CGROUP */
 };
