@@ -523,6 +523,21 @@ static int setup_scope(const char *name, const struct cgroup_limits *l, struct c
 	return write_limits(sub, l, err);
 }
 
+/* The last .scope or .service component of a cgroup path: the unit it belongs to. */
+static void unit_of(const char *path, char *out, size_t size)
+{
+	out[0] = '\0';
+	for (const char *p = path; (p = strchr(p, '/'));) {
+		p++;
+		size_t n = strcspn(p, "/");
+		if (n < size && ((n > 6 && !strncmp(p + n - 6, ".scope", 6)) ||
+				 (n > 8 && !strncmp(p + n - 8, ".service", 8)))) {
+			memcpy(out, p, n);
+			out[n] = '\0';
+		}
+	}
+}
+
 static int setup_dir(const char *parent_rel, const char *leaf, const struct cgroup_limits *l, struct cgroup *cg,
 		     struct diyc_error *err)
 {
@@ -591,6 +606,11 @@ int cgroup_setup(const char *name, const struct cgroup_limits *l, struct cgroup 
 		snprintf(leaf, sizeof(leaf), "diyc-%s", name);
 		if (r == 0)
 			r = setup_dir(own, leaf, l, cg, err);
+		/* the unit that delegated it, for exec: systemd may move a process into it
+		 * where we may not */
+		if (r == 0 && systemd_running())
+			unit_of(own, cg->scope, sizeof(cg->scope));
+		cg->system_bus = geteuid() == 0;
 		break;
 	}
 	}
@@ -655,8 +675,12 @@ int cgroup_attach(const char *path, const char *scope, bool system_bus, pid_t pi
 	/* a normal user may not move a process out of a cgroup systemd gave to a login
 	 * session; the manager that owns the scope can */
 	if (scope && *scope && (r == -EACCES || r == -EPERM || r == -ENOENT)) {
-		const char *sub = strrchr(path, '/');
-		return systemd_attach(system_bus, scope, sub ? sub : "/", pid, err);
+		/* the part of the path below the unit's own cgroup */
+		char needle[300];
+		snprintf(needle, sizeof(needle), "/%s/", scope);
+		const char *at = strstr(path, needle);
+		if (at)
+			return systemd_attach(system_bus, scope, at + strlen(needle) - 1, pid, err);
 	}
 	return diyc_error(err, -r, "move the process into the container's cgroup %s", abs);
 }
