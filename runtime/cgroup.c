@@ -14,6 +14,7 @@
  * removes the cgroup; a scope goes away by itself once its processes are gone, also
  * when diyc was killed. Where no cgroup v2 can hold the limits, asking for one is an
  * error: a limit is never ignored. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -34,6 +35,9 @@
 #define CGROUP_ROOT "/sys/fs/cgroup"
 #define MEMORY_MIN (6ULL << 20) /* docker's minimum */
 #define PIDS_MAX 4194304ULL     /* the kernel's PID_MAX_LIMIT */
+/* where the processes of an already delegated cgroup go: no container's diyc-NAME can
+ * be called that */
+#define SUPERVISOR_LEAF "diyc_supervisor"
 
 static const char size_help[] = "expected a size such as 512m (units b, k, m, g; a plain number is MiB)";
 
@@ -190,11 +194,16 @@ static bool systemd_running(void)
 	return access("/run/systemd/system", F_OK) == 0;
 }
 
-/* The caller's cgroup v2 path ("/user.slice/..."), from /proc/self/cgroup. */
-static int own_cgroup(char *out, size_t size)
+/* The cgroup v2 path ("/user.slice/...") of pid, from /proc/PID/cgroup (0: ourselves). */
+static int pid_cgroup(pid_t pid, char *out, size_t size)
 {
+	char file[64];
+	if (pid)
+		snprintf(file, sizeof(file), "/proc/%d/cgroup", (int)pid);
+	else
+		snprintf(file, sizeof(file), "/proc/self/cgroup");
 	_cleanup_free_ char *s = NULL;
-	int r = read_file_at(AT_FDCWD, "/proc/self/cgroup", 1 << 16, &s, NULL);
+	int r = read_file_at(AT_FDCWD, file, 1 << 16, &s, NULL);
 	if (r < 0)
 		return r;
 	for (char *line = s; line && *line;) {
@@ -208,6 +217,11 @@ static int own_cgroup(char *out, size_t size)
 		line = next;
 	}
 	return -ENOENT;
+}
+
+static int own_cgroup(char *out, size_t size)
+{
+	return pid_cgroup(0, out, size);
 }
 
 static void cg_path(char *out, size_t size, const char *rel, const char *file)
@@ -260,6 +274,10 @@ static int place(const struct cgroup_limits *l, enum placement *where, char *own
 	if (own_cgroup(own, own_size) < 0)
 		return diyc_error_plain(err, ENOENT, "cannot apply %s: diyc's own cgroup v2 is not in /proc/self/cgroup",
 					cgroup_first_flag(l));
+	/* a diyc before us moved everything into its leaf: the delegated cgroup is its parent */
+	char *last = strrchr(own, '/');
+	if (last && last != own && !strcmp(last + 1, SUPERVISOR_LEAF))
+		*last = '\0';
 	bool systemd = systemd_running();
 	enum cgroup_manager m = l->manager;
 	if (m == CGROUP_MANAGER_AUTO)
@@ -405,8 +423,19 @@ static int enable_controllers(const char *dir, const struct cgroup_limits *l, bo
 	if (!*want)
 		return 0;
 	r = cg_write(dir, "cgroup.subtree_control", want);
-	if (r < 0)
-		return diyc_error(err, -r, "enable the %s controllers in %s", want, dir);
+	if (r == 0)
+		return 0;
+	/* one that is only there for stats must not stand in the way of the limits */
+	for (size_t i = 0; i < ARRAY_SIZE(controllers); i++) {
+		const char *c = controllers[i];
+		char one[16];
+		snprintf(one, sizeof(one), "+%s", c);
+		if (!word_in(want, one))
+			continue;
+		r = cg_write(dir, "cgroup.subtree_control", one);
+		if (r < 0 && controller_needed(l, c))
+			return diyc_error(err, -r, "enable the %s controller in %s", c, dir);
+	}
 	return 0;
 }
 
@@ -457,6 +486,26 @@ static int cg_rmdir(const char *abs)
 		nanosleep(&ts, NULL);
 	}
 	return -EBUSY;
+}
+
+/* Removes a cgroup and what is below it, depth-first: a container may have made cgroups
+ * of its own inside. kill: first kill what is left in it (cgroup.kill, Linux 5.14). */
+static int cg_remove_tree(const char *abs, bool kill, int depth)
+{
+	if (kill && depth == 0)
+		cg_write(abs, "cgroup.kill", "1");
+	DIR *d = depth < 32 ? opendir(abs) : NULL;
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		if (e->d_type != DT_DIR || !strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		char sub[PATH_MAX];
+		if (snprintf(sub, sizeof(sub), "%s/%s", abs, e->d_name) < (int)sizeof(sub))
+			cg_remove_tree(sub, false, depth + 1);
+	}
+	if (d)
+		closedir(d);
+	return cg_rmdir(abs);
 }
 
 /* Moves every process of dir into dir/leaf, so that dir may enable controllers for its
@@ -544,8 +593,8 @@ static int setup_dir(const char *parent_rel, const char *leaf, const struct cgro
 	char parent[PATH_MAX], abs[PATH_MAX];
 	cg_path(parent, sizeof(parent), parent_rel, NULL);
 	snprintf(abs, sizeof(abs), "%s/%s", parent, leaf);
-	/* what a monitor killed with -9 left */
-	int r = cg_rmdir(abs);
+	/* what a monitor killed with -9 left (its processes died with the container's PID 1) */
+	int r = cg_remove_tree(abs, false, 0);
 	if (r < 0 && r != -EBUSY)
 		return diyc_error(err, -r, "remove the old cgroup %s", abs);
 	if (r == -EBUSY)
@@ -572,15 +621,17 @@ int cgroup_setup(const char *name, const struct cgroup_limits *l, struct cgroup 
 	case PLACE_ROOT_DIR: {
 		char diyc_dir[] = CGROUP_ROOT "/diyc";
 		r = enable_controllers(CGROUP_ROOT, l, false, err);
-		/* another diyc may remove the shared parent between our mkdir and its use */
-		for (int tries = 0; r == 0 && tries < 5; tries++) {
-			if (mkdir(diyc_dir, 0755) < 0 && errno != EEXIST)
+		/* another diyc may remove the shared parent (empty for a moment) between our
+		 * mkdir and the mkdir of the container's cgroup in it: then again */
+		for (int tries = 0; r == 0; tries++) {
+			if (mkdir(diyc_dir, 0755) < 0 && errno != EEXIST) {
 				r = diyc_error(err, errno, "create cgroup %s", diyc_dir);
-			if (r == 0)
-				r = enable_controllers(diyc_dir, l, false, err);
+				break;
+			}
+			r = enable_controllers(diyc_dir, l, false, err);
 			if (r == 0)
 				r = setup_dir("/diyc", name, l, cg, err);
-			if (r != -ENOENT)
+			if (r != -ENOENT || *cg->path || tries == 4)
 				break;
 			r = 0;
 		}
@@ -588,10 +639,6 @@ int cgroup_setup(const char *name, const struct cgroup_limits *l, struct cgroup 
 		break;
 	}
 	case PLACE_DELEGATED: {
-		/* a diyc before us moved everything into its leaf: the base is one level up */
-		char *last = strrchr(own, '/');
-		if (last && last != own && !strcmp(last, "/diyc-supervisor"))
-			*last = '\0';
 		char abs[PATH_MAX];
 		cg_path(abs, sizeof(abs), own, NULL);
 		_cleanup_free_ char *avail = NULL, *enabled = NULL;
@@ -600,7 +647,7 @@ int cgroup_setup(const char *name, const struct cgroup_limits *l, struct cgroup 
 		for (size_t i = 0; ready && i < ARRAY_SIZE(controllers); i++)
 			if (controller_needed(l, controllers[i]) && !word_in(enabled, controllers[i]))
 				ready = false;
-		r = ready ? 0 : move_all_to_leaf(abs, "diyc-supervisor", err);
+		r = ready ? 0 : move_all_to_leaf(abs, SUPERVISOR_LEAF, err);
 		if (r == 0)
 			r = enable_controllers(abs, l, geteuid() != 0, err);
 		snprintf(leaf, sizeof(leaf), "diyc-%s", name);
@@ -634,22 +681,25 @@ bool cgroup_oom_killed(const struct cgroup *cg)
 	return cg_read_key(abs, "memory.events", "oom_kill", &n) == 0 && n > 0;
 }
 
-void cgroup_teardown(struct cgroup *cg)
+bool cgroup_teardown(struct cgroup *cg)
 {
 	if (cg->fd >= 0)
 		close(cg->fd);
 	cg->fd = -1;
-	if (*cg->path) {
-		char abs[PATH_MAX];
-		cg_path(abs, sizeof(abs), cg->path, NULL);
-		int r = cg_rmdir(abs);
-		if (r < 0)
-			diyc_warn("could not remove cgroup %s: %s", abs, strerror(-r));
-		/* /sys/fs/cgroup/diyc, once no container uses it (EBUSY otherwise) */
-		if (r == 0 && cg->own_parent)
-			rmdir(CGROUP_ROOT "/diyc");
+	if (!*cg->path)
+		return true;
+	char abs[PATH_MAX];
+	cg_path(abs, sizeof(abs), cg->path, NULL);
+	int r = cg_remove_tree(abs, true, 0);
+	if (r < 0) {
+		diyc_warn("could not remove cgroup %s: %s", abs, strerror(-r));
+		return false;
 	}
-	cg->path[0] = '\0';
+	/* /sys/fs/cgroup/diyc, once no container uses it (EBUSY otherwise) */
+	if (cg->own_parent)
+		rmdir(CGROUP_ROOT "/diyc");
+	cg->path[0] = cg->scope[0] = '\0';
+	return true;
 }
 
 void cgroup_remove_stale(const char *path)
@@ -660,12 +710,20 @@ void cgroup_remove_stale(const char *path)
 		return;
 	char abs[PATH_MAX];
 	cg_path(abs, sizeof(abs), path, NULL);
-	if (rmdir(abs) < 0 && errno != ENOENT && errno != EBUSY)
-		diyc_debug("remove stale cgroup %s: %s", abs, strerror(errno));
+	int r = cg_remove_tree(abs, false, 0);
+	if (r < 0)
+		diyc_debug("remove stale cgroup %s: %s", abs, strerror(-r));
 }
 
-int cgroup_attach(const char *path, const char *scope, bool system_bus, pid_t pid, struct diyc_error *err)
+int cgroup_attach(const char *recorded, pid_t pid1, const char *scope, bool system_bus, pid_t pid,
+		  struct diyc_error *err)
 {
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s", recorded);
+	char cur[PATH_MAX];
+	size_t n = strlen(recorded);
+	if (pid_cgroup(pid1, cur, sizeof(cur)) == 0 && !strncmp(cur, recorded, n) && cur[n] == '/')
+		snprintf(path, sizeof(path), "%s", cur);
 	char abs[PATH_MAX], v[32];
 	cg_path(abs, sizeof(abs), path, NULL);
 	snprintf(v, sizeof(v), "%d", (int)pid);

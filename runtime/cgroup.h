@@ -52,13 +52,15 @@ struct cgroup {
 int cgroup_setup(const char *name, const struct cgroup_limits *l, struct cgroup *cg, struct diyc_error *err);
 /* After the container ended: whether the kernel's OOM killer struck in it. */
 bool cgroup_oom_killed(const struct cgroup *cg);
-/* Removes what cgroup_setup made (a systemd scope goes away by itself once empty). */
-void cgroup_teardown(struct cgroup *cg);
+/* Removes what cgroup_setup made, killing what is left in it (a systemd scope goes away
+ * by itself once empty). false: the cgroup is still there (path and scope kept). */
+bool cgroup_teardown(struct cgroup *cg);
 /* Removes a cgroup left by a monitor that died (kill -9): /sys/fs/cgroup/PATH, if empty. */
 void cgroup_remove_stale(const char *path);
-/* Moves pid into the container's cgroup (for `exec`); scope, when set, is asked to do it
- * when diyc may not. */
-int cgroup_attach(const char *path, const char *scope, bool system_bus, pid_t pid, struct diyc_error *err);
+/* Moves pid into the container's cgroup path (for `exec`): into the cgroup of its PID 1
+ * pid1 when that is below path. scope, when set, is asked to do it when diyc may not. */
+int cgroup_attach(const char *path, pid_t pid1, const char *scope, bool system_bus, pid_t pid,
+		  struct diyc_error *err);
 
 struct cgroup_usage {
 	bool have_memory, have_pids;

@@ -229,6 +229,9 @@ static int get_limits(struct json_object *j, struct cgroup_limits *l)
 	struct diyc_error ignore;
 	if (manager && strcmp(manager, "auto") && cgroup_parse_manager(manager, &l->manager, &ignore) < 0)
 		return -EINVAL;
+	/* what `run` would have refused never runs (unlimited, or with wrapped-around swap) */
+	if (cgroup_limits_check(l, &ignore) < 0 || l->cpu_quota > 1000000000ULL)
+		return -EINVAL;
 	return 0;
 }
 

@@ -431,11 +431,13 @@ int spawn_in_namespaces(unsigned long flags, const struct userns_plan *plan, int
 		close(sv[0]);
 		close(sv[1]);
 		sigprocmask(SIG_SETMASK, &old, NULL);
+		if (cgroup_fd >= 0 && (e == EACCES || e == EPERM || e == EBUSY || e == ENOSYS))
+			return diyc_error(err, e, "create the container in its cgroup%s",
+					  e == ENOSYS ? " (clone3 is not allowed here: a seccomp filter of "
+							"whatever runs diyc?)" : "");
 		if (e == EPERM || e == ENOSPC)
 			return diyc_error(err, e, "create namespaces (are unprivileged user namespaces enabled? "
 				"see /proc/sys/user/max_user_namespaces)");
-		if (cgroup_fd >= 0)
-			return diyc_error(err, e, "create namespaces in the container's cgroup");
 		return diyc_error(err, e, "create namespaces");
 	}
 	if (pid == 0) {

@@ -180,9 +180,10 @@ int container_exec(const struct container *c, const struct exec_opts *o, int *st
 		goto out;
 	}
 	pid_t cmd = m.status;
-	/* under the container's limits, before it runs anything */
+	/* under the container's limits, before it runs anything: in the cgroup of its PID 1,
+	 * which is below the recorded one if the container made cgroups of its own */
 	if (c->st.cgroup[0] &&
-	    (r = cgroup_attach(c->st.cgroup, c->st.cgroup_scope, geteuid() == 0, cmd, err)) < 0) {
+	    (r = cgroup_attach(c->st.cgroup, c->st.pid, c->st.cgroup_scope, geteuid() == 0, cmd, err)) < 0) {
 		kill(cmd, SIGKILL);
 		waitpid(cmd, NULL, 0);
 		goto out;

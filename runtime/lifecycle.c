@@ -124,8 +124,9 @@ static void launch_finish(struct launch_ctx *x, const struct userns_plan *plan, 
 		if (x->released) {
 			x->st.status = STATUS_EXITED;
 			x->st.exit_code = status;
-			/* gone with the container (cgroup_teardown) */
-			x->st.cgroup[0] = x->st.cgroup_scope[0] = '\0';
+			/* empty when cgroup_teardown removed it; else for `rm` to try again */
+			snprintf(x->st.cgroup, sizeof(x->st.cgroup), "%s", x->cg.path);
+			snprintf(x->st.cgroup_scope, sizeof(x->st.cgroup_scope), "%s", x->cg.scope);
 			time_now_rfc3339(x->st.finished_at, sizeof(x->st.finished_at));
 			if (container_write_state(c, &x->st, true, &ignore) < 0)
 				diyc_warn("%s", ignore.msg);

@@ -182,21 +182,16 @@ static int setup_dev(int rootfd, const struct container_spec *spec, struct diyc_
 	return mount_in_root(rootfd, "/dev/mqueue", false, "mqueue", "mqueue", nsx | MS_NODEV, NULL, err);
 }
 
-/* The container's own cgroup namespace (its root is the container's cgroup, when it has
- * one), read-only: the limits are the host's to set. */
+/* The container's cgroup, seen through its own cgroup namespace, read-only: the limits
+ * are the host's to set. Only for a container with a cgroup of its own: otherwise the
+ * namespace's root is diyc's cgroup, whose tree (other sessions, other containers) is
+ * none of the container's business, and /sys/fs/cgroup stays empty. */
 static int setup_cgroupfs(int rootfd, const struct container_spec *spec, struct diyc_error *err)
 {
 	const unsigned long flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
-	struct diyc_error tmp = { 0 };
-	int r = mount_in_root(rootfd, "/sys/fs/cgroup", false, "cgroup2", "cgroup2", flags, NULL, &tmp);
-	if (r < 0 && spec->own_cgroup) {
-		*err = tmp;
-		return r;
-	}
-	/* without a cgroup of its own (a cgroup v1 host): an empty /sys/fs/cgroup */
-	if (r < 0)
-		diyc_debug("no cgroup2 in the container: %s", tmp.msg);
-	return 0;
+	if (!spec->own_cgroup)
+		return 0;
+	return mount_in_root(rootfd, "/sys/fs/cgroup", false, "cgroup2", "cgroup2", flags, NULL, err);
 }
 
 static int setup_sys(int rootfd, const struct container_spec *spec, struct diyc_error *err)
