@@ -304,7 +304,9 @@ def run_in_delegated_scope(name, script):
     else:
         assert cg.startswith(scope + "/") and f"diyc-{name}" in cg[len(scope):].split("/"), \
             f"the container's cgroup should be a child diyc-{name} of the delegated {scope}: {state!r}"
-    assert state["CgroupScope"] == "", state
+    # a user's delegated cgroup is recorded with the unit that delegated it (exec asks it
+    # to move processes); root's /diyc/NAME belongs to no unit
+    assert state["CgroupScope"] == ("" if ct.ROOT else unit), state
     assert ct.proc_cgroup(state["Pid"]) == cg
     assert ct.read_cg(cg, "memory.max") == M32
     return unit, scope, cg
