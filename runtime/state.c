@@ -6,6 +6,7 @@
  * wins and the other gets EEXIST. */
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <json-c/json.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -121,13 +122,14 @@ int container_claim(const struct diyc_paths *p, const char *name, struct contain
 		return r;
 	if ((r = paths_ensure_run(p, "containers", err)) < 0)
 		return r;
-	char cdir[PATH_MAX], tmp[32], rnd[17];
+	char cdir[PATH_MAX], tmp[48], rnd[17];
 	snprintf(cdir, sizeof(cdir), "%s/containers", p->data);
 	_cleanup_close_ int cfd = open(cdir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 	if (cfd < 0)
 		return diyc_error(err, errno, "open `%s`", cdir);
 	random_hex(rnd, 8);
-	snprintf(tmp, sizeof(tmp), ".new-%s", rnd);
+	/* the creator's pid in the name: a leftover of a dead creator goes at once */
+	snprintf(tmp, sizeof(tmp), ".new-%d-%s", (int)getpid(), rnd);
 	if (mkdirat(cfd, tmp, 0700) < 0)
 		return diyc_error(err, errno, "create a container directory in `%s`", cdir);
 	c->dirfd = openat(cfd, tmp, O_DIRECTORY | O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -400,6 +402,22 @@ int container_list(const struct diyc_paths *p, char ***names, struct diyc_error 
 	return 0;
 }
 
+/* Whether the process named in `.new-PID-RANDOM` is gone (not just another user's). */
+static bool creator_dead(const char *entry)
+{
+	const char *p = entry + strlen(".new-");
+	size_t n = strspn(p, "0123456789");
+	uint64_t pid;
+	char digits[16];
+	if (n == 0 || n >= sizeof(digits) || p[n] != '-')
+		return false;
+	memcpy(digits, p, n);
+	digits[n] = '\0';
+	if (parse_u64(digits, INT32_MAX, &pid) < 0 || pid == 0)
+		return false;
+	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
 void container_clean_leftovers(const struct diyc_paths *p, const struct userns_plan *plan)
 {
 	char dir[PATH_MAX];
@@ -417,9 +435,10 @@ void container_clean_leftovers(const struct diyc_paths *p, const struct userns_p
 			continue;
 		_cleanup_close_ int lfd = openat(dfd, "lock", O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 		if (lfd < 0) {
-			/* a `.new-` directory gets its lock file right after mkdir: give its creator time */
+			/* a `.new-` directory gets its lock file right after mkdir: give its creator
+			 * time, unless it is dead */
 			struct stat sb;
-			if (fresh && (fstat(dfd, &sb) < 0 || sb.st_mtime > time(NULL) - 60))
+			if (fresh && !creator_dead(e->d_name) && (fstat(dfd, &sb) < 0 || sb.st_mtime > time(NULL) - 60))
 				continue;
 		} else if (ofd_lock(lfd, 1, F_WRLCK, false) < 0) {
 			continue; /* its creator or remover is at work */

@@ -337,6 +337,23 @@ def test_prune_cleans_leftovers(s, name, cmd):
     assert os.listdir(cdir) == [], f"{cmd} left {os.listdir(cdir)} (made {made})"
 
 
+def test_prune_removes_fresh_leftover_of_dead_creator(s):
+    """diyc killed between the mkdir of its `.new-PID-*` directory and its lock file: prune
+    removes it at once when PID is gone, and leaves it (for a minute) while PID lives."""
+    cdir = s.data / "containers"
+    cdir.mkdir(parents=True, exist_ok=True)
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    dead = cdir / f".new-{gone.pid}-0123456789abcdef"
+    alive = cdir / f".new-{os.getpid()}-fedcba9876543210"
+    dead.mkdir()
+    alive.mkdir()
+    dt.assert_ok(s.diyc("prune"))
+    left = sorted(os.listdir(cdir))
+    assert left == [alive.name], f"prune left {left}: the dead creator's entry should go, the living one's stay"
+    alive.rmdir()
+
+
 # -- crash during stop and rm --------------------------------------------------------------------
 
 def test_kill_during_stop(s):
