@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
 """Shared helpers of diyc's integration tests: where diyc, its tools and its store are,
 running diyc with a timeout, the caller's subordinate id ranges, the mount table, and the
-snapshots the leak checks compare."""
+snapshots the leak checks compare. The VM's cgroup tests use them too (a copy in the guest,
+see tests/vm/cgroups/cgtest.py): nothing here may need more than the guest has."""
 
 import fnmatch
 import os
@@ -15,7 +16,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-TIMEOUT = 30  # seconds for any one subprocess: a hang fails the test instead of blocking
+# seconds for any one subprocess: a hang fails the test instead of blocking (the default of
+# every timeout=None below, read at each call: a slower machine's tests may raise it)
+TIMEOUT = 30
 NAME_RE = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}")
 
 
@@ -35,15 +38,15 @@ def unique_name(prefix="t"):
     return f"{prefix}-{secrets.token_hex(4)}"
 
 
-def run(argv, *, input=None, stdin=None, env=None, timeout=TIMEOUT, cwd=None, binary=False):
-    """subprocess.run with a timeout, stdin from /dev/null unless INPUT or STDIN is given,
-    both outputs captured (text unless BINARY)."""
+def run(argv, *, input=None, stdin=None, env=None, timeout=None, cwd=None, binary=False):
+    """subprocess.run with a timeout (TIMEOUT unless given), stdin from /dev/null unless INPUT
+    or STDIN is given, both outputs captured (text unless BINARY)."""
     if input is not None and isinstance(input, str):
         input = input.encode()
     if input is None and stdin is None:
         stdin = subprocess.DEVNULL
     res = subprocess.run([str(a) for a in argv], input=input, stdin=stdin, capture_output=True,
-                         env=env, timeout=timeout, cwd=cwd)
+                         env=env, timeout=TIMEOUT if timeout is None else timeout, cwd=cwd)
     if not binary:
         res.stdout = res.stdout.decode(errors="replace")
         res.stderr = res.stderr.decode(errors="replace")
@@ -125,8 +128,8 @@ class Store:
             e.update(env)
         return Background([diyc_bin(), *args], env=e, **kw)
 
-    def import_busybox(self, name="busybox"):
-        res = run([tools_dir() / "mkimage-busybox", "--diyc", diyc_bin(), name], env=self.env, timeout=120)
+    def import_busybox(self, name="busybox", timeout=120):
+        res = run([tools_dir() / "mkimage-busybox", "--diyc", diyc_bin(), name], env=self.env, timeout=timeout)
         assert res.returncode == 0, "tools/mkimage-busybox failed\n" + describe(res)
         return name
 
@@ -352,8 +355,9 @@ class Background:
     def pid(self):
         return self.p.pid
 
-    def read_until(self, needle, timeout=TIMEOUT):
-        """Reads stdout until it contains NEEDLE (bytes or str)."""
+    def read_until(self, needle, timeout=None):
+        """Reads stdout until it contains NEEDLE (bytes or str), for TIMEOUT seconds unless given."""
+        timeout = TIMEOUT if timeout is None else timeout
         if isinstance(needle, str):
             needle = needle.encode()
         fd = self.p.stdout.fileno()
@@ -382,8 +386,10 @@ class Background:
     def signal(self, sig):
         self.p.send_signal(sig)
 
-    def finish(self, timeout=TIMEOUT):
-        """Waits for the exit; returns a CompletedProcess with text outputs."""
+    def finish(self, timeout=None):
+        """Waits for the exit (TIMEOUT seconds unless given); returns a CompletedProcess with
+        text outputs."""
+        timeout = TIMEOUT if timeout is None else timeout
         try:
             rest, err = self.p.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -460,7 +466,7 @@ def token():
     return str(100000 + secrets.randbelow(900000))
 
 
-def _cmdlines():
+def cmdlines():
     """(pid, [args]) of the live processes this user can read."""
     for d in os.listdir("/proc"):
         if not d.isdigit():
@@ -475,7 +481,7 @@ def _cmdlines():
 
 def processes_with(word):
     """Live processes whose command line has WORD as one of its arguments, or inside one."""
-    return [pid for pid, args in _cmdlines()
+    return [pid for pid, args in cmdlines()
             if any(word in a for a in args) and pid != os.getpid() and pid_alive(pid)]
 
 
@@ -531,7 +537,7 @@ def wait_exited(store, name, timeout=10):
 
 def sleepers(tok):
     """Live processes that run exactly `sleep TOK` (a container's command)."""
-    return [pid for pid, args in _cmdlines() if args[:2] == ["sleep", tok] and pid_alive(pid)]
+    return [pid for pid, args in cmdlines() if args[:2] == ["sleep", tok] and pid_alive(pid)]
 
 
 STATUS_RE = re.compile(r"created|running|exited \(\d+\)")

@@ -71,9 +71,7 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session", autouse=True)
 def busybox():
     """The busybox image, made from the guest's busybox-static by tools/mkimage-busybox."""
-    res = ct.run([ct.tools_dir() / "mkimage-busybox", "--diyc", ct.diyc_bin(), "busybox"], timeout=300)
-    assert res.returncode == 0, "tools/mkimage-busybox failed\n" + ct.describe(res)
-    return "busybox"
+    return ct.STORE.import_busybox("busybox", timeout=300)
 
 
 class Names:

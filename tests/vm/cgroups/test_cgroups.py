@@ -151,7 +151,10 @@ def test_scope_while_running_and_gone_after_exit(name):
     ct.assert_ok(ct.diyc("rm", name))
 
 
-def test_scope_gone_after_rm_f(name):
+def run_detached_in_scope(name):
+    """`diyc run -d -m 32m busybox sleep TOKEN` as NAME; returns (TOKEN, scope cgroup, unit,
+    monitor pid) once the scope is checked and the container's monitor found waiting in its
+    supervisor cgroup."""
     tok = ct.token()
     ct.run_detached(name, "-m", "32m", "busybox", "sleep", tok)
     cg, scope, unit = running_scope(name)
@@ -159,6 +162,11 @@ def test_scope_gone_after_rm_f(name):
     assert ct.proc_comm(monitor) == "diyc-monitor", f"{monitor}: {ct.proc_cmdline(monitor)}"
     assert ct.proc_cgroup(monitor) == scope + "/supervisor", \
         f"the monitor should wait in {scope}/supervisor, it is in {ct.proc_cgroup(monitor)}"
+    return tok, scope, unit, monitor
+
+
+def test_scope_gone_after_rm_f(name):
+    tok, scope, unit, _ = run_detached_in_scope(name)
     ct.assert_ok(ct.diyc("rm", "-f", name))
     processes_gone(tok, "the container's processes to end after rm -f")
     assert_scope_gone(unit, scope)
@@ -179,11 +187,7 @@ def test_scope_gone_after_kill_of_foreground_diyc(name):
 
 
 def test_scope_gone_after_kill_of_monitor(name):
-    tok = ct.token()
-    ct.run_detached(name, "-m", "32m", "busybox", "sleep", tok)
-    cg, scope, unit = running_scope(name)
-    monitor = ct.proc_ppid(ct.inspect(name)["State"]["Pid"])
-    assert ct.proc_comm(monitor) == "diyc-monitor", f"{monitor}: {ct.proc_cmdline(monitor)}"
+    tok, scope, unit, monitor = run_detached_in_scope(name)
     os.kill(monitor, signal.SIGKILL)
     processes_gone(tok, "the container's processes to end after its monitor was killed")
     assert_scope_gone(unit, scope)
