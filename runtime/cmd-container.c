@@ -616,7 +616,7 @@ static struct json_object *inspect_json(const struct container *c)
 				json_object_object_add(tmpfs, m->target, json_object_new_string(m->options ? m->options : ""));
 			}
 		}
-		json_object_object_add(host, "NetworkMode", json_object_new_string(cfg->net == NET_HOST ? "host" : "none"));
+		json_object_object_add(host, "NetworkMode", json_object_new_string(cfg->net == NET_HOST ? "host" : cfg->net == NET_SLIRP ? "slirp" : "none"));
 		json_object_object_add(host, "AutoRemove", json_object_new_boolean(cfg->rm));
 		const struct cgroup_limits *l = &cfg->limits;
 		json_object_object_add(host, "Memory", json_object_new_int64((int64_t)l->memory));

@@ -38,8 +38,11 @@ static const char run_usage[] =
 	"                         besides the image's ExposedPorts\n"
 	"  -v, --volume HOST:CONTAINER[:ro|rw]  Bind mount a host directory or file\n"
 	"      --tmpfs PATH[:OPTIONS]  Mount a tmpfs (options: ro, noexec, size=64m, mode=1777, ...)\n"
-	"      --net, --network MODE  none (own network namespace with loopback only, default)\n"
-	"                         or host (share the host's network)\n"
+	"      --net, --network MODE  none (own network namespace with loopback only, default),\n"
+	"                         host (share the host's network) or slirp (user-mode networking:\n"
+	"                         tap0 10.0.2.100/24, gateway 10.0.2.2; slirp:allow_host_loopback=true\n"
+	"                         lets the container reach the host's 127.0.0.1 at 10.0.2.2)\n"
+	"      --mtu N            MTU of the slirp network (default 65520)\n"
 	"  -m, --memory SIZE      Memory limit (b, k, m, g; a plain number is MiB; at least 6m)\n"
 	"      --memory-swap SIZE Limit of memory and swap together (-1: no limit on swap;\n"
 	"                         default: as much swap as --memory)\n"
@@ -61,7 +64,7 @@ static const char run_usage[] =
 	"executed, 127 when it is not found, 128+N when it is killed by signal N.\n";
 
 enum { OPT_NAME = 256, OPT_RM, OPT_TMPFS, OPT_ENTRYPOINT, OPT_NET, OPT_INIT, OPT_NO_INIT, OPT_VERBOSE, OPT_HELP,
-       OPT_EXPOSE, OPT_MEMORY_SWAP, OPT_PIDS_LIMIT, OPT_CPUS, OPT_CGROUP_MANAGER };
+       OPT_EXPOSE, OPT_MEMORY_SWAP, OPT_PIDS_LIMIT, OPT_CPUS, OPT_CGROUP_MANAGER, OPT_MTU };
 
 static const struct option run_options[] = {
 	{ "name", required_argument, NULL, OPT_NAME },
@@ -80,6 +83,7 @@ static const struct option run_options[] = {
 	{ "expose", required_argument, NULL, OPT_EXPOSE },
 	{ "net", required_argument, NULL, OPT_NET },
 	{ "network", required_argument, NULL, OPT_NET },
+	{ "mtu", required_argument, NULL, OPT_MTU },
 	{ "memory", required_argument, NULL, 'm' },
 	{ "memory-swap", required_argument, NULL, OPT_MEMORY_SWAP },
 	{ "pids-limit", required_argument, NULL, OPT_PIDS_LIMIT },
@@ -101,7 +105,38 @@ struct run_flags {
 	struct mount_entry *mounts;
 	size_t n_mounts;
 	struct cgroup_limits limits;
+	struct slirp_opts slirp;
 };
+
+/* none, host, slirp[:allow_host_loopback=true|false] */
+static int parse_net(const char *arg, struct run_flags *f)
+{
+	if (!strcmp(arg, "none")) {
+		f->net = NET_NONE;
+		return 0;
+	}
+	if (!strcmp(arg, "host")) {
+		f->net = NET_HOST;
+		return 0;
+	}
+	if (!strncmp(arg, "slirp", 5) && (arg[5] == '\0' || arg[5] == ':')) {
+		f->net = NET_SLIRP;
+		f->slirp.allow_host_loopback = false;
+		const char *opt = arg[5] ? arg + 6 : NULL;
+		if (!opt)
+			return 0;
+		if (!strcmp(opt, "allow_host_loopback=true") || !strcmp(opt, "allow_host_loopback"))
+			f->slirp.allow_host_loopback = true;
+		else if (strcmp(opt, "allow_host_loopback=false"))
+			return usage_error("run", "unknown option `%s` of --net=slirp: the one there is "
+					   "allow_host_loopback=true|false", opt);
+		return 0;
+	}
+	if (!strcmp(arg, "bridge"))
+		return usage_error("run", "network `bridge` is not available in this version of diyc: use none, "
+				   "host or slirp");
+	return usage_error("run", "unknown network `%s`: use none, host or slirp", arg);
+}
 
 static int add_mount(struct run_flags *f, const char *spec, bool tmpfs)
 {
@@ -194,7 +229,8 @@ static int parse_bool(const char *s, bool *out)
 
 int cmd_run(int argc, char **argv)
 {
-	struct run_flags f = { .init = true, .net = NET_NONE };
+	struct run_flags f = { .init = true, .net = NET_NONE, .slirp = { .mtu = SLIRP_MTU_DEFAULT } };
+	bool mtu_given = false;
 	int c;
 	opterr = 0;
 	optind = 1;
@@ -259,16 +295,17 @@ int cmd_run(int argc, char **argv)
 			break;
 		}
 		case OPT_NET:
-			if (!strcmp(optarg, "none"))
-				f.net = NET_NONE;
-			else if (!strcmp(optarg, "host"))
-				f.net = NET_HOST;
-			else if (!strcmp(optarg, "slirp") || !strcmp(optarg, "bridge"))
-				return usage_error("run", "network `%s` is not available in this version of diyc: "
-					"use none or host", optarg);
-			else
-				return usage_error("run", "unknown network `%s`: use none or host", optarg);
+			if (parse_net(optarg, &f))
+				return DIYC_EXIT_RUNTIME;
 			break;
+		case OPT_MTU: {
+			uint64_t mtu;
+			if (parse_u64(optarg, 65521, &mtu) < 0 || mtu < 576)
+				return usage_error("run", "invalid --mtu `%s`: expected a number from 576 to 65521", optarg);
+			f.slirp.mtu = (unsigned)mtu;
+			mtu_given = true;
+			break;
+		}
 		case OPT_INIT:
 			if (parse_bool(optarg, &f.init) < 0)
 				return usage_error("run", "--init takes true or false, not `%s`", optarg);
@@ -286,6 +323,8 @@ int cmd_run(int argc, char **argv)
 	}
 	if (cgroup_limits_check(&f.limits, &err) < 0)
 		return usage_error("run", "%s", err.msg);
+	if (mtu_given && f.net != NET_SLIRP)
+		return usage_error("run", "--mtu is for --net=slirp");
 	if (optind >= argc)
 		return usage_error("run", "an image is required: diyc run [OPTIONS] IMAGE [COMMAND [ARG...]]");
 	const char *image_ref = argv[optind];
@@ -339,7 +378,7 @@ int cmd_run(int argc, char **argv)
 		.name = ct.d.name, .image = (char *)image_ref, .image_id = img.id, .command = cmd,
 		.entrypoint_len = ep_len, .env = env, .labels = labels, .exposed = exposed,
 		.hostname = hostname, .workdir = (char *)(f.workdir ? f.workdir : workdir), .user = (char *)user,
-		.net = f.net,
+		.net = f.net, .slirp = f.slirp,
 		.tty = f.tty, .interactive = f.interactive, .init = f.init, .rm = f.rm,
 		.mounts = f.mounts, .n_mounts = f.n_mounts, .limits = f.limits,
 	};

@@ -69,7 +69,11 @@ char *config_to_json(const struct container_config *c)
 	add_str(j, "hostname", c->hostname);
 	add_str(j, "workdir", c->workdir);
 	add_str(j, "user", c->user);
-	add_str(j, "network", c->net == NET_HOST ? "host" : "none");
+	add_str(j, "network", c->net == NET_HOST ? "host" : c->net == NET_SLIRP ? "slirp" : "none");
+	if (c->net == NET_SLIRP) {
+		json_object_object_add(j, "mtu", json_object_new_int((int)c->slirp.mtu));
+		json_object_object_add(j, "allow_host_loopback", json_object_new_boolean(c->slirp.allow_host_loopback));
+	}
 	json_object_object_add(j, "tty", json_object_new_boolean(c->tty));
 	json_object_object_add(j, "interactive", json_object_new_boolean(c->interactive));
 	json_object_object_add(j, "init", json_object_new_boolean(c->init));
@@ -299,7 +303,18 @@ int config_from_json(const char *json, struct container_config *c, struct diyc_e
 			c->net = NET_HOST;
 		else if (!strcmp(net, "none"))
 			c->net = NET_NONE;
-		else
+		else if (!strcmp(net, "slirp")) {
+			c->net = NET_SLIRP;
+			int64_t mtu = SLIRP_MTU_DEFAULT;
+			struct json_object *v;
+			if (json_object_object_get_ex(j, "mtu", &v))
+				mtu = json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : -1;
+			if (mtu < 576 || mtu > 65521)
+				r = -EINVAL;
+			c->slirp.mtu = (unsigned)mtu;
+			if (r == 0)
+				r = get_bool(j, "allow_host_loopback", &c->slirp.allow_host_loopback);
+		} else
 			r = -EINVAL;
 	}
 	json_object_put(j);

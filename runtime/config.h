@@ -18,6 +18,7 @@ struct container_config {
 	char **exposed;         /* PORT/PROTO: the image's ExposedPorts and --expose; or NULL */
 	char *hostname, *workdir, *user; /* workdir, user: NULL when not given */
 	enum net_mode net;
+	struct slirp_opts slirp; /* with net == NET_SLIRP */
 	bool tty, interactive, init, rm;
 	struct mount_entry *mounts;
 	size_t n_mounts;

@@ -198,8 +198,19 @@ container_child(const struct container_spec *spec, int syncfd)
 	syscall(SYS_close_range, syncfd + 1, ~0U, 0);
 	if (!spec->interactive && !spec->tty)
 		stdin_from_null();
-	if (spec->net == NET_NONE && loopback_up(&err) < 0)
+	if (spec->net != NET_HOST && loopback_up(&err) < 0)
 		goto fail;
+	if (spec->net == NET_SLIRP) {
+		int tap;
+		if (slirp_tap_setup(&spec->slirp, &tap, &err) < 0)
+			goto fail;
+		int r = send_fd(syncfd, tap, &(uint32_t){ SYNC_TAP }, sizeof(uint32_t));
+		close(tap);
+		if (r < 0) {
+			diyc_error(&err, -r, "pass the tap device to diyc");
+			goto fail;
+		}
+	}
 	if (sethostname(spec->hostname, strlen(spec->hostname)) < 0) {
 		diyc_error(&err, errno, "set hostname `%s`", spec->hostname);
 		goto fail;
@@ -271,7 +282,7 @@ static int exit_status_of(int wstatus)
 	return DIYC_EXIT_RUNTIME;
 }
 
-static void handle_sync(int syncfd, int *master, bool *have_error, struct diyc_error *err, bool *eof)
+static void handle_sync(int syncfd, int *master, int *tap, bool *have_error, struct diyc_error *err, bool *eof)
 {
 	struct sync_msg m;
 	int fd = -1;
@@ -284,6 +295,10 @@ static void handle_sync(int syncfd, int *master, bool *have_error, struct diyc_e
 		if (*master >= 0)
 			close(*master);
 		*master = fd;
+		return;
+	}
+	if (m.type == SYNC_TAP && fd >= 0 && tap && *tap < 0) {
+		*tap = fd;
 		return;
 	}
 	if (fd >= 0)
@@ -321,13 +336,17 @@ int supervise(pid_t pid, int syncfd, const struct supervise_opts *o, int *status
 	_cleanup_close_ int sfd = signalfd(-1, &set, SFD_CLOEXEC);
 	if (sfd < 0)
 		return diyc_error(err, errno, "signalfd");
-	int master = -1;
+	int master = -1, tap = -1;
 	bool eof = false, have_error = false, exited = false, stdin_open = o->tty && o->interactive;
 	bool raw = false;
 	int wstatus = 0;
+	struct slirp_net *net = NULL;
+	size_t cap = 8;
+	_cleanup_free_ struct pollfd *p = malloc(cap * sizeof(*p));
+	if (!p)
+		return diyc_error(err, ENOMEM, "supervise");
 
 	while (!exited) {
-		struct pollfd p[4];
 		int n = 0, i_sig = n++, i_sync = -1, i_master = -1, i_in = -1;
 		p[i_sig] = (struct pollfd){ sfd, POLLIN, 0 };
 		if (!eof) {
@@ -342,13 +361,25 @@ int supervise(pid_t pid, int syncfd, const struct supervise_opts *o, int *status
 				p[i_in] = (struct pollfd){ 0, POLLIN, 0 };
 			}
 		}
-		if (poll(p, n, -1) < 0) {
+		int timeout = -1;
+		size_t n_all = net ? slirp_net_fill(net, &p, &cap, n, &timeout) : (size_t)n;
+		int pr = poll(p, n_all, timeout);
+		if (net)
+			slirp_net_done(net, p + n, n_all - n, pr < 0);
+		if (pr < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
 		if (i_sync >= 0 && p[i_sync].revents) {
-			handle_sync(syncfd, &master, &have_error, err, &eof);
+			handle_sync(syncfd, &master, &tap, &have_error, err, &eof);
+			if (tap >= 0 && !net && o->slirp) {
+				/* a failure here is the container's to notice: it has no network */
+				struct diyc_error nerr = { 0 };
+				if (slirp_net_start(o->slirp, tap, &net, &nerr) < 0)
+					diyc_warn("%s", nerr.msg);
+				tap = -2; /* taken */
+			}
 			if (eof && !have_error && o->started)
 				o->started(o->hook_arg);
 			if (master >= 0 && !raw) {
@@ -398,10 +429,13 @@ int supervise(pid_t pid, int syncfd, const struct supervise_opts *o, int *status
 		/* an error message is in the socket already if the child sent one */
 		struct pollfd p = { syncfd, POLLIN, 0 };
 		while (!eof && poll(&p, 1, 0) > 0)
-			handle_sync(syncfd, &master, &have_error, err, &eof);
+			handle_sync(syncfd, &master, &tap, &have_error, err, &eof);
 		if (master >= 0)
 			close(master);
 	}
+	slirp_net_stop(net);
+	if (tap >= 0)
+		close(tap);
 	if (!exited)
 		return diyc_error(err, errno, "wait for the container");
 	*status = exit_status_of(wstatus);
@@ -489,6 +523,7 @@ int container_run(const struct container_spec *spec, const struct supervise_opts
 	struct supervise_opts o = *hooks;
 	o.tty = spec->tty;
 	o.forward_winch = !spec->tty;
+	o.slirp = spec->net == NET_SLIRP ? &spec->slirp : NULL;
 	int r = spawn_in_namespaces(flags, spec->userns, spec->cgroup_fd, container_child_fn, spec, &o, status, err);
 	diyc_debug("container exited, status %d", *status);
 	return r;

@@ -7,10 +7,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "error.h"
+#include "net-slirp.h"
 #include "userns.h"
 #include "volume.h"
 
-enum net_mode { NET_NONE, NET_HOST };
+enum net_mode { NET_NONE, NET_HOST, NET_SLIRP };
 
 struct container_spec {
 	const char *name;
@@ -26,6 +27,7 @@ struct container_spec {
 	const char *user;       /* -u, NULL: root */
 	bool tty, interactive, init;
 	enum net_mode net;
+	struct slirp_opts slirp; /* --net=slirp */
 	const struct userns_plan *userns;
 	const struct mount_entry *mounts; /* -v and --tmpfs, in order */
 	size_t n_mounts;
@@ -34,7 +36,7 @@ struct container_spec {
 };
 
 /* Messages on the sync socket from the container side to the parent. */
-enum sync_type { SYNC_ERROR = 1, SYNC_PTY = 2, SYNC_PID = 3 };
+enum sync_type { SYNC_ERROR = 1, SYNC_PTY = 2, SYNC_PID = 3, SYNC_TAP = 4 };
 struct sync_msg {
 	uint32_t type;
 	int32_t errnum;
@@ -52,6 +54,7 @@ void sync_send_error(int syncfd, const struct diyc_error *err);
 struct supervise_opts {
 	bool tty, interactive;
 	bool forward_winch; /* no pty: forward SIGWINCH as a signal */
+	const struct slirp_opts *slirp; /* run the slirp stack on the tap fd the child sends */
 	int (*prepare)(void *arg, struct diyc_error *err);
 	int (*released)(void *arg, pid_t pid, struct diyc_error *err);
 	void (*started)(void *arg);

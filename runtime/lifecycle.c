@@ -149,7 +149,7 @@ static void spec_from(struct container_spec *spec, const struct container *c, co
 		.upperdir = c->d.upper, .workdir = c->d.work, .volatile_upper = cfg->rm, .rootfs = c->d.rootfs,
 		.hostfiles = c->d.run,
 		.argv = cfg->command, .env = cfg->env, .workdir_in = cfg->workdir, .user = cfg->user,
-		.tty = cfg->tty, .interactive = interactive, .init = cfg->init, .net = cfg->net,
+		.tty = cfg->tty, .interactive = interactive, .init = cfg->init, .net = cfg->net, .slirp = cfg->slirp,
 		.userns = plan, .mounts = cfg->mounts, .n_mounts = cfg->n_mounts, .cgroup_fd = -1,
 	};
 }

@@ -1,0 +1,367 @@
+/* SPDX-License-Identifier: MIT */
+/* net-slirp.c: user-mode networking without any privilege, as slirp4netns does it but
+ * inside diyc. The container's PID 1, still holding the host's /dev, creates a tap
+ * device in the container's network namespace and hands its fd to the supervising diyc
+ * over the sync socket. There libslirp (a TCP/IP stack in user space) reads the
+ * container's Ethernet frames from the tap and turns its connections into ordinary
+ * sockets of the supervising process, and back.
+ *
+ * The stack runs in the supervisor's poll loop (container.c), event-driven: the tap fd,
+ * slirp's sockets and its timers; never busy. libslirp (and glib under it) is loaded with
+ * dlopen() only by a container that uses it. */
+#include <arpa/inet.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <net/route.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <slirp/libslirp.h>
+#include "net-slirp.h"
+#include "util.h"
+
+#define TAP_NAME "tap0"
+#define TAP_ADDR "10.0.2.100"
+#define GATEWAY "10.0.2.2"
+#define NETMASK "255.255.255.0"
+
+static int set_addr(int s, unsigned long req, const char *name, const char *addr, const char *what,
+		    struct diyc_error *err)
+{
+	struct ifreq ifr = { 0 };
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ifr.ifr_addr;
+	sin->sin_family = AF_INET;
+	inet_pton(AF_INET, addr, &sin->sin_addr);
+	if (ioctl(s, req, &ifr) < 0)
+		return diyc_error(err, errno, "set the %s of %s", what, name);
+	return 0;
+}
+
+int slirp_tap_setup(const struct slirp_opts *o, int *fd, struct diyc_error *err)
+{
+	_cleanup_close_ int tap = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	if (tap < 0) {
+		int e = errno;
+		if (e == EACCES || e == EPERM)
+			return diyc_error(err, e, "open /dev/net/tun for --net=slirp: it must be usable by you (mode 0666, "
+					  "as on standard Debian: `ls -l /dev/net/tun`); or use --net=none");
+		return diyc_error(err, e, "open /dev/net/tun for --net=slirp (is the tun module there?)");
+	}
+	struct ifreq ifr = { 0 };
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), TAP_NAME);
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+	if (ioctl(tap, TUNSETIFF, &ifr) < 0)
+		return diyc_error(err, errno, "create the tap device " TAP_NAME);
+	_cleanup_close_ int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return diyc_error(err, errno, "socket to configure " TAP_NAME);
+	ifr = (struct ifreq){ 0 };
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), TAP_NAME);
+	ifr.ifr_mtu = (int)o->mtu;
+	if (ioctl(s, SIOCSIFMTU, &ifr) < 0)
+		return diyc_error(err, errno, "set the MTU of " TAP_NAME " to %u", o->mtu);
+	int r = set_addr(s, SIOCSIFADDR, TAP_NAME, TAP_ADDR, "address", err);
+	if (r == 0)
+		r = set_addr(s, SIOCSIFNETMASK, TAP_NAME, NETMASK, "netmask", err);
+	if (r < 0)
+		return r;
+	ifr = (struct ifreq){ 0 };
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), TAP_NAME);
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		return diyc_error(err, errno, "read the flags of " TAP_NAME);
+	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+		return diyc_error(err, errno, "bring up " TAP_NAME);
+	struct rtentry rt = { 0 };
+	struct sockaddr_in *gw = (struct sockaddr_in *)&rt.rt_gateway, *dst = (struct sockaddr_in *)&rt.rt_dst,
+			   *mask = (struct sockaddr_in *)&rt.rt_genmask;
+	gw->sin_family = dst->sin_family = mask->sin_family = AF_INET;
+	inet_pton(AF_INET, GATEWAY, &gw->sin_addr);
+	rt.rt_flags = RTF_UP | RTF_GATEWAY;
+	rt.rt_dev = (char *)TAP_NAME;
+	if (ioctl(s, SIOCADDRT, &rt) < 0)
+		return diyc_error(err, errno, "add the default route via " GATEWAY);
+	*fd = steal_fd(&tap);
+	return 0;
+}
+
+/* -- the stack ----------------------------------------------------------------------------- */
+
+#define SLIRP_FUNCS(X) \
+	X(slirp_new) X(slirp_cleanup) X(slirp_pollfds_fill) X(slirp_pollfds_poll) X(slirp_input) \
+	X(slirp_handle_timer)
+
+static struct {
+#define X(f) __typeof__(f) *f;
+	SLIRP_FUNCS(X)
+#undef X
+} sl;
+static int sl_loaded;
+
+static int sl_load(struct diyc_error *err)
+{
+	if (sl_loaded)
+		return 0;
+	void *h = dlopen("libslirp.so.0", RTLD_NOW | RTLD_LOCAL);
+	if (!h)
+		return diyc_error_plain(err, ENOENT, "cannot load libslirp for --net=slirp (install the libslirp0 "
+					"package): %s", dlerror());
+#define X(f)                                                                                      \
+	sl.f = (__typeof__(f) *)dlsym(h, #f);                                                     \
+	if (!sl.f)                                                                                \
+		return diyc_error_plain(err, ENOENT, "libslirp lacks `%s`: too old a version", #f);
+	SLIRP_FUNCS(X)
+#undef X
+	sl_loaded = 1;
+	return 0;
+}
+
+struct slirp_timer {
+	SlirpTimerId id;
+	void *cb_opaque;
+	int64_t expire_ms; /* -1: not armed */
+	struct slirp_timer *next;
+};
+
+struct slirp_net {
+	Slirp *slirp;
+	int tapfd;
+	struct slirp_timer *timers;
+	/* during one fill/done round: where slirp's fds start in the caller's array */
+	struct pollfd **fds;
+	size_t *cap, n, first;
+	unsigned mtu;
+	uint8_t *frame;
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static ssize_t send_packet(const void *buf, size_t len, void *opaque)
+{
+	struct slirp_net *s = opaque;
+	ssize_t n;
+	do
+		n = write(s->tapfd, buf, len);
+	while (n < 0 && errno == EINTR);
+	/* the container is not reading: drop it, TCP sends again */
+	if (n < 0 && errno == EAGAIN)
+		return (ssize_t)len;
+	return n;
+}
+
+static void guest_error(const char *msg, void *opaque)
+{
+	diyc_debug("slirp: %s", msg);
+}
+
+static int64_t clock_get_ns(void *opaque)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void *timer_new_opaque(SlirpTimerId id, void *cb_opaque, void *opaque)
+{
+	struct slirp_net *s = opaque;
+	struct slirp_timer *t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	*t = (struct slirp_timer){ .id = id, .cb_opaque = cb_opaque, .expire_ms = -1, .next = s->timers };
+	s->timers = t;
+	return t;
+}
+
+static void timer_free(void *timer, void *opaque)
+{
+	struct slirp_net *s = opaque;
+	for (struct slirp_timer **p = &s->timers; *p; p = &(*p)->next)
+		if (*p == timer) {
+			*p = (*p)->next;
+			free(timer);
+			return;
+		}
+}
+
+static void timer_mod(void *timer, int64_t expire_time, void *opaque)
+{
+	((struct slirp_timer *)timer)->expire_ms = expire_time;
+}
+
+static void register_poll_fd(int fd, void *opaque)
+{
+}
+
+static void unregister_poll_fd(int fd, void *opaque)
+{
+}
+
+static void notify(void *opaque)
+{
+}
+
+static const SlirpCb callbacks = {
+	.send_packet = send_packet, .guest_error = guest_error, .clock_get_ns = clock_get_ns,
+	.timer_free = timer_free, .timer_mod = timer_mod, .register_poll_fd = register_poll_fd,
+	.unregister_poll_fd = unregister_poll_fd, .notify = notify, .timer_new_opaque = timer_new_opaque,
+};
+
+int slirp_net_start(const struct slirp_opts *o, int tapfd, struct slirp_net **out, struct diyc_error *err)
+{
+	int r = sl_load(err);
+	if (r < 0) {
+		close(tapfd);
+		return r;
+	}
+	struct slirp_net *s = calloc(1, sizeof(*s));
+	uint8_t *frame = malloc(o->mtu + 64);
+	if (!s || !frame) {
+		free(s);
+		free(frame);
+		close(tapfd);
+		return diyc_error(err, ENOMEM, "slirp");
+	}
+	s->tapfd = tapfd;
+	s->mtu = o->mtu;
+	s->frame = frame;
+	fcntl(tapfd, F_SETFL, fcntl(tapfd, F_GETFL) | O_NONBLOCK);
+	SlirpConfig cfg = {
+		.version = 4, .in_enabled = true, .if_mtu = o->mtu, .if_mru = o->mtu,
+		.disable_host_loopback = !o->allow_host_loopback, .vhostname = "diyc",
+	};
+	inet_pton(AF_INET, "10.0.2.0", &cfg.vnetwork);
+	inet_pton(AF_INET, NETMASK, &cfg.vnetmask);
+	inet_pton(AF_INET, GATEWAY, &cfg.vhost);
+	inet_pton(AF_INET, "10.0.2.3", &cfg.vnameserver);
+	inet_pton(AF_INET, "10.0.2.15", &cfg.vdhcp_start);
+	s->slirp = sl.slirp_new(&cfg, &callbacks, s);
+	if (!s->slirp) {
+		slirp_net_stop(s);
+		return diyc_error_plain(err, EINVAL, "libslirp could not start");
+	}
+	*out = s;
+	diyc_debug("slirp up, mtu %u", o->mtu);
+	return 0;
+}
+
+static int add_poll(int fd, int events, void *opaque)
+{
+	struct slirp_net *s = opaque;
+	if (s->n >= *s->cap) {
+		size_t cap = *s->cap ? *s->cap * 2 : 16;
+		struct pollfd *p = realloc(*s->fds, cap * sizeof(*p));
+		if (!p)
+			return -1;
+		*s->fds = p;
+		*s->cap = cap;
+	}
+	short ev = 0;
+	if (events & SLIRP_POLL_IN)
+		ev |= POLLIN;
+	if (events & SLIRP_POLL_OUT)
+		ev |= POLLOUT;
+	if (events & SLIRP_POLL_PRI)
+		ev |= POLLPRI;
+	(*s->fds)[s->n] = (struct pollfd){ fd, ev, 0 };
+	return (int)(s->n++ - s->first);
+}
+
+size_t slirp_net_fill(struct slirp_net *s, struct pollfd **fds, size_t *cap, size_t n, int *timeout_ms)
+{
+	s->fds = fds;
+	s->cap = cap;
+	s->n = n;
+	/* the tap first, then slirp's sockets; indexes given to slirp count from first */
+	add_poll(s->tapfd, SLIRP_POLL_IN, s);
+	s->first = s->n;
+	uint32_t t = *timeout_ms < 0 ? UINT32_MAX : (uint32_t)*timeout_ms;
+	sl.slirp_pollfds_fill(s->slirp, &t, add_poll, s);
+	int64_t now = now_ms();
+	for (struct slirp_timer *tm = s->timers; tm; tm = tm->next)
+		if (tm->expire_ms >= 0) {
+			int64_t left = tm->expire_ms - now;
+			if (left < 0)
+				left = 0;
+			if ((uint64_t)left < t)
+				t = (uint32_t)left;
+		}
+	*timeout_ms = t == UINT32_MAX ? -1 : (int)(t > INT32_MAX ? INT32_MAX : t);
+	return s->n;
+}
+
+struct revents_ctx {
+	const struct pollfd *fds;
+	size_t n;
+};
+
+static int get_revents(int idx, void *opaque)
+{
+	const struct revents_ctx *c = opaque;
+	if (idx < 0 || (size_t)idx >= c->n)
+		return 0;
+	short re = c->fds[idx].revents;
+	int ev = 0;
+	if (re & POLLIN)
+		ev |= SLIRP_POLL_IN;
+	if (re & POLLOUT)
+		ev |= SLIRP_POLL_OUT;
+	if (re & POLLPRI)
+		ev |= SLIRP_POLL_PRI;
+	if (re & POLLERR)
+		ev |= SLIRP_POLL_ERR;
+	if (re & POLLHUP)
+		ev |= SLIRP_POLL_HUP;
+	return ev;
+}
+
+void slirp_net_done(struct slirp_net *s, const struct pollfd *fds, size_t n, bool poll_failed)
+{
+	if (n == 0)
+		return;
+	/* frames from the container */
+	if (fds[0].revents & POLLIN) {
+		for (int i = 0; i < 64; i++) {
+			ssize_t len = read(s->tapfd, s->frame, s->mtu + 64);
+			if (len <= 0)
+				break;
+			sl.slirp_input(s->slirp, s->frame, (int)len);
+		}
+	}
+	struct revents_ctx c = { fds + 1, n - 1 };
+	sl.slirp_pollfds_poll(s->slirp, poll_failed, get_revents, &c);
+	int64_t now = now_ms();
+	for (struct slirp_timer *tm = s->timers, *next; tm; tm = next) {
+		next = tm->next;
+		if (tm->expire_ms >= 0 && tm->expire_ms <= now) {
+			tm->expire_ms = -1;
+			sl.slirp_handle_timer(s->slirp, tm->id, tm->cb_opaque);
+		}
+	}
+}
+
+void slirp_net_stop(struct slirp_net *s)
+{
+	if (!s)
+		return;
+	if (s->slirp)
+		sl.slirp_cleanup(s->slirp);
+	while (s->timers)
+		timer_free(s->timers, s);
+	if (s->tapfd >= 0)
+		close(s->tapfd);
+	free(s->frame);
+	free(s);
+}
