@@ -4,6 +4,7 @@
 #pragma once
 #include <archive.h>
 #include <archive_entry.h>
+#include "dl.h"
 #include "error.h"
 
 #define ARCHIVE_FUNCS(X) \
@@ -30,9 +31,7 @@
 	X(archive_entry_clone) X(archive_write_set_bytes_in_last_block) X(archive_errno)
 
 struct archive_lib {
-#define X(f) __typeof__(f) *f;
-	ARCHIVE_FUNCS(X)
-#undef X
+	ARCHIVE_FUNCS(DL_FIELD)
 };
 
 /* Loads libarchive once; returns NULL with err set when it is missing. */

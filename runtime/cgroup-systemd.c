@@ -6,16 +6,16 @@
  *
  * libsystemd is loaded with dlopen() only when a container has limits, so that a plain
  * `diyc run` does not map it. */
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <systemd/sd-bus.h>
+#include "cgroup.h"
 #include "cgroup-systemd.h"
+#include "dl.h"
 #include "util.h"
 
 #define SDBUS_FUNCS(X) \
@@ -26,28 +26,13 @@
 	X(sd_bus_call_method) X(sd_bus_get_property_trivial)
 
 static struct {
-#define X(f) __typeof__(f) *f;
-	SDBUS_FUNCS(X)
-#undef X
+	SDBUS_FUNCS(DL_FIELD)
 } sd;
-static int sd_loaded;
 
 static int sd_load(struct diyc_error *err)
 {
-	if (sd_loaded)
-		return 0;
-	void *h = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL);
-	if (!h)
-		return diyc_error_plain(err, ENOENT, "cannot load libsystemd to talk to systemd (install the "
-					"libsystemd0 package): %s", dlerror());
-#define X(f)                                                                                    \
-	sd.f = (__typeof__(f) *)dlsym(h, #f);                                                   \
-	if (!sd.f)                                                                              \
-		return diyc_error_plain(err, ENOENT, "libsystemd lacks `%s`: too old a version", #f);
-	SDBUS_FUNCS(X)
-#undef X
-	sd_loaded = 1;
-	return 0;
+	static const char *const names[] = { SDBUS_FUNCS(DL_NAME) };
+	return dl_load("libsystemd.so.0", "libsystemd0", names, (void **)&sd, ARRAY_SIZE(names), err);
 }
 
 static void bus_closep(sd_bus **b)
@@ -114,34 +99,15 @@ static int on_job_removed(sd_bus_message *m, void *arg, sd_bus_error *e)
 	return 0;
 }
 
-/* Whether pid's cgroup (v2 line of /proc/PID/cgroup) is UNIT or inside it. */
+/* Whether pid's cgroup is UNIT or inside it. */
 static bool pid_in_unit(pid_t pid, const char *unit)
 {
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
-	_cleanup_free_ char *s = NULL;
-	if (read_file_at(AT_FDCWD, path, 1 << 16, &s, NULL) < 0)
+	char cg[PATH_MAX], needle[300];
+	if (cgroup_of_pid(pid, cg, sizeof(cg)) < 0)
 		return false;
-	char needle[300];
 	snprintf(needle, sizeof(needle), "/%s", unit);
-	for (char *line = s; line && *line;) {
-		char *next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		if (str_has_prefix(line, "0::")) {
-			char *hit = strstr(line, needle);
-			return hit && (hit[strlen(needle)] == '\0' || hit[strlen(needle)] == '/');
-		}
-		line = next;
-	}
-	return false;
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	char *hit = strstr(cg, needle);
+	return hit && (hit[strlen(needle)] == '\0' || hit[strlen(needle)] == '/');
 }
 
 static int append_property_prefix(sd_bus_message *m, const char *name, const char *sig)
@@ -234,7 +200,7 @@ int systemd_start_scope(bool system_bus, const char *unit, pid_t pid, const char
 	if (r < 0)
 		return diyc_error(err, -r, "read systemd's answer");
 	w.job = job;
-	int64_t deadline = now_ms() + 20000;
+	int64_t deadline = (monotonic_ns() / 1000000) + 20000;
 	while (!w.done) {
 		r = sd.sd_bus_process(bus, NULL);
 		if (r < 0)
@@ -243,7 +209,7 @@ int systemd_start_scope(bool system_bus, const char *unit, pid_t pid, const char
 			continue;
 		if (pid_in_unit(pid, unit))
 			break;
-		if (now_ms() > deadline)
+		if ((monotonic_ns() / 1000000) > deadline)
 			return diyc_error_plain(err, ETIMEDOUT, "systemd did not start scope %s in 20 s", unit);
 		r = sd.sd_bus_wait(bus, 100 * 1000ULL);
 		if (r < 0)

@@ -194,8 +194,7 @@ static bool systemd_running(void)
 	return access("/run/systemd/system", F_OK) == 0;
 }
 
-/* The cgroup v2 path ("/user.slice/...") of pid, from /proc/PID/cgroup (0: ourselves). */
-static int pid_cgroup(pid_t pid, char *out, size_t size)
+int cgroup_of_pid(pid_t pid, char *out, size_t size)
 {
 	char file[64];
 	if (pid)
@@ -221,7 +220,7 @@ static int pid_cgroup(pid_t pid, char *out, size_t size)
 
 static int own_cgroup(char *out, size_t size)
 {
-	return pid_cgroup(0, out, size);
+	return cgroup_of_pid(0, out, size);
 }
 
 static void cg_path(char *out, size_t size, const char *rel, const char *file)
@@ -265,7 +264,10 @@ static int not_v2_error(const struct cgroup_limits *l, struct diyc_error *err)
 				"docs/cgroups.md", cgroup_first_flag(l));
 }
 
-static int place(const struct cgroup_limits *l, enum placement *where, char *own, size_t own_size,
+/* Where the container's cgroup goes. probe: only whether it can go somewhere (the check
+ * before anything is made), without asking systemd over D-Bus: the monitor asks once,
+ * when it makes the cgroup. */
+static int place(const struct cgroup_limits *l, bool probe, enum placement *where, char *own, size_t own_size,
 		 struct diyc_error *err)
 {
 	struct statfs sf;
@@ -295,7 +297,7 @@ static int place(const struct cgroup_limits *l, enum placement *where, char *own
 		return 0;
 	}
 	/* already in a cgroup of our own: use it, systemd need not be asked */
-	if (own_cgroup_delegated(own, systemd && m != CGROUP_MANAGER_CGROUPFS)) {
+	if (own_cgroup_delegated(own, systemd && m != CGROUP_MANAGER_CGROUPFS && !probe)) {
 		*where = PLACE_DELEGATED;
 		return 0;
 	}
@@ -326,7 +328,7 @@ int cgroup_precheck(const struct cgroup_limits *l, struct diyc_error *err)
 		return 0;
 	enum placement where;
 	char own[PATH_MAX];
-	return place(l, &where, own, sizeof(own), err);
+	return place(l, true, &where, own, sizeof(own), err);
 }
 
 /* -- files of a cgroup ---------------------------------------------------------------------- */
@@ -610,7 +612,7 @@ int cgroup_setup(const char *name, const struct cgroup_limits *l, struct cgroup 
 	*cg = (struct cgroup)CGROUP_INIT;
 	enum placement where;
 	char own[PATH_MAX];
-	int r = place(l, &where, own, sizeof(own), err);
+	int r = place(l, false, &where, own, sizeof(own), err);
 	if (r < 0)
 		return r;
 	char leaf[160]; /* diyc-NAME */
@@ -722,7 +724,7 @@ int cgroup_attach(const char *recorded, pid_t pid1, const char *scope, bool syst
 	snprintf(path, sizeof(path), "%s", recorded);
 	char cur[PATH_MAX];
 	size_t n = strlen(recorded);
-	if (pid_cgroup(pid1, cur, sizeof(cur)) == 0 && !strncmp(cur, recorded, n) && cur[n] == '/')
+	if (cgroup_of_pid(pid1, cur, sizeof(cur)) == 0 && !strncmp(cur, recorded, n) && cur[n] == '/')
 		snprintf(path, sizeof(path), "%s", cur);
 	char abs[PATH_MAX], v[32];
 	cg_path(abs, sizeof(abs), path, NULL);
@@ -743,32 +745,30 @@ int cgroup_attach(const char *recorded, pid_t pid1, const char *scope, bool syst
 	return diyc_error(err, -r, "move the process into the container's cgroup %s", abs);
 }
 
+/* CONTROLLER.current and CONTROLLER.max ("max": UINT64_MAX); false without the controller. */
+static bool read_current_max(const char *dir, const char *controller, uint64_t *cur, uint64_t *max)
+{
+	char file[32];
+	_cleanup_free_ char *s = NULL, *m = NULL;
+	snprintf(file, sizeof(file), "%s.current", controller);
+	if (cg_read(dir, file, &s) < 0 || parse_u64(strtok(s, "\n"), UINT64_MAX, cur) < 0)
+		return false;
+	*max = UINT64_MAX;
+	snprintf(file, sizeof(file), "%s.max", controller);
+	if (cg_read(dir, file, &m) == 0 && strncmp(m, "max", 3))
+		parse_u64(strtok(m, "\n"), UINT64_MAX, max);
+	return true;
+}
+
 int cgroup_read_usage(const char *path, struct cgroup_usage *u, struct diyc_error *err)
 {
 	memset(u, 0, sizeof(*u));
 	char abs[PATH_MAX];
 	cg_path(abs, sizeof(abs), path, NULL);
-	_cleanup_free_ char *s = NULL;
 	if (access(abs, F_OK) < 0)
 		return diyc_error(err, errno, "open cgroup %s", abs);
-	if (cg_read(abs, "memory.current", &s) == 0 && parse_u64(strtok(s, "\n"), UINT64_MAX, &u->memory) == 0) {
-		u->have_memory = true;
-		free(s);
-		s = NULL;
-		u->memory_max = UINT64_MAX;
-		if (cg_read(abs, "memory.max", &s) == 0 && strncmp(s, "max", 3))
-			parse_u64(strtok(s, "\n"), UINT64_MAX, &u->memory_max);
-	}
-	free(s);
-	s = NULL;
-	if (cg_read(abs, "pids.current", &s) == 0 && parse_u64(strtok(s, "\n"), UINT64_MAX, &u->pids) == 0) {
-		u->have_pids = true;
-		free(s);
-		s = NULL;
-		u->pids_max = UINT64_MAX;
-		if (cg_read(abs, "pids.max", &s) == 0 && strncmp(s, "max", 3))
-			parse_u64(strtok(s, "\n"), UINT64_MAX, &u->pids_max);
-	}
+	u->have_memory = read_current_max(abs, "memory", &u->memory, &u->memory_max);
+	u->have_pids = read_current_max(abs, "pids", &u->pids, &u->pids_max);
 	cg_read_key(abs, "cpu.stat", "usage_usec", &u->cpu_usec);
 	return 0;
 }

@@ -33,6 +33,10 @@ bool cgroup_wanted(const struct cgroup_limits *l);
 /* The first limit flag set ("--memory", ...), for messages. */
 const char *cgroup_first_flag(const struct cgroup_limits *l);
 
+/* The cgroup v2 path ("/user.slice/...") of pid, from /proc/PID/cgroup (0: ourselves);
+ * -ENOENT without a cgroup v2 line. */
+int cgroup_of_pid(pid_t pid, char *out, size_t size);
+
 /* Refuses early (before anything is created) when this host cannot hold the limits:
  * no cgroup v2 at /sys/fs/cgroup, no systemd user session, ... */
 int cgroup_precheck(const struct cgroup_limits *l, struct diyc_error *err);

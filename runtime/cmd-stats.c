@@ -34,13 +34,6 @@ struct stats_row {
 	double cpu_percent;         /* -1: not known */
 };
 
-static uint64_t now_usec(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 /* Opens the containers to show; with names, one that is not running is an error. */
 static int collect(const struct diyc_paths *p, char **names, int n, struct stats_row **rows, size_t *nrows)
 {
@@ -204,7 +197,7 @@ int cmd_stats(int argc, char **argv)
 		return usage_error("stats", "out of memory");
 	}
 	sample(rows, n);
-	uint64_t t0 = now_usec();
+	uint64_t t0 = (uint64_t)(monotonic_ns() / 1000);
 	for (bool first = true;; first = false) {
 		for (size_t i = 0; i < n; i++)
 			prev[i] = rows[i].u.cpu_usec;
@@ -212,7 +205,7 @@ int cmd_stats(int argc, char **argv)
 		struct timespec ts = { first ? 0 : 1, first ? 200 * 1000 * 1000 : 0 };
 		nanosleep(&ts, NULL);
 		sample(rows, n);
-		uint64_t t1 = now_usec();
+		uint64_t t1 = (uint64_t)(monotonic_ns() / 1000);
 		cpu_percent(rows, prev, n, t1 - t0);
 		t0 = t1;
 		if (json)

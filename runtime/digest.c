@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* digest.c: SHA-256 through nettle, resolved at first use. */
-#include <dlfcn.h>
 #include <errno.h>
 #include <nettle/sha2.h>
 #include <string.h>
 #include <unistd.h>
 #include "digest.h"
+#include "dl.h"
+#include "util.h"
 
 _Static_assert(sizeof(struct sha256_ctx) <= sizeof(struct sha256), "struct sha256 too small for nettle's context");
 
@@ -17,20 +18,9 @@ static struct {
 
 int digest_init(struct diyc_error *err)
 {
-	if (nettle.digest)
-		return 0;
-	void *h = dlopen("libnettle.so.8", RTLD_NOW | RTLD_LOCAL);
-	if (!h)
-		return diyc_error_plain(err, ENOENT, "cannot load nettle for SHA-256 (install the libnettle8 package): %s",
-					dlerror());
-	nettle.init = (__typeof__(nettle.init))dlsym(h, "nettle_sha256_init");
-	nettle.update = (__typeof__(nettle.update))dlsym(h, "nettle_sha256_update");
-	nettle.digest = (__typeof__(nettle.digest))dlsym(h, "nettle_sha256_digest");
-	if (!nettle.init || !nettle.update || !nettle.digest) {
-		nettle.digest = NULL;
-		return diyc_error_plain(err, ENOENT, "libnettle.so.8 lacks the SHA-256 functions");
-	}
-	return 0;
+	/* nettle's names are macros over nettle_sha256_*: the symbols are spelled out */
+	static const char *const names[] = { "nettle_sha256_init", "nettle_sha256_update", "nettle_sha256_digest" };
+	return dl_load("libnettle.so.8", "libnettle8", names, (void **)&nettle, ARRAY_SIZE(names), err);
 }
 
 void sha256_begin(struct sha256 *h)

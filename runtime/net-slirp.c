@@ -10,7 +10,6 @@
  * slirp's sockets and its timers; never busy. libslirp (and glib under it) is loaded with
  * dlopen() only by a container that uses it. */
 #include <arpa/inet.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
@@ -21,9 +20,9 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 #include <slirp/libslirp.h>
+#include "dl.h"
 #include "net-slirp.h"
 #include "util.h"
 
@@ -100,28 +99,13 @@ int slirp_tap_setup(const struct slirp_opts *o, int *fd, struct diyc_error *err)
 	X(slirp_handle_timer)
 
 static struct {
-#define X(f) __typeof__(f) *f;
-	SLIRP_FUNCS(X)
-#undef X
+	SLIRP_FUNCS(DL_FIELD)
 } sl;
-static int sl_loaded;
 
 static int sl_load(struct diyc_error *err)
 {
-	if (sl_loaded)
-		return 0;
-	void *h = dlopen("libslirp.so.0", RTLD_NOW | RTLD_LOCAL);
-	if (!h)
-		return diyc_error_plain(err, ENOENT, "cannot load libslirp for --net=slirp (install the libslirp0 "
-					"package): %s", dlerror());
-#define X(f)                                                                                      \
-	sl.f = (__typeof__(f) *)dlsym(h, #f);                                                     \
-	if (!sl.f)                                                                                \
-		return diyc_error_plain(err, ENOENT, "libslirp lacks `%s`: too old a version", #f);
-	SLIRP_FUNCS(X)
-#undef X
-	sl_loaded = 1;
-	return 0;
+	static const char *const names[] = { SLIRP_FUNCS(DL_NAME) };
+	return dl_load("libslirp.so.0", "libslirp0", names, (void **)&sl, ARRAY_SIZE(names), err);
 }
 
 struct slirp_timer {
@@ -141,13 +125,6 @@ struct slirp_net {
 	unsigned mtu;
 	uint8_t *frame;
 };
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static ssize_t send_packet(const void *buf, size_t len, void *opaque)
 {
@@ -169,9 +146,7 @@ static void guest_error(const char *msg, void *opaque)
 
 static int64_t clock_get_ns(void *opaque)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	return monotonic_ns();
 }
 
 static void *timer_new_opaque(SlirpTimerId id, void *cb_opaque, void *opaque)
@@ -289,7 +264,7 @@ size_t slirp_net_fill(struct slirp_net *s, struct pollfd **fds, size_t *cap, siz
 	s->first = s->n;
 	uint32_t t = *timeout_ms < 0 ? UINT32_MAX : (uint32_t)*timeout_ms;
 	sl.slirp_pollfds_fill(s->slirp, &t, add_poll, s);
-	int64_t now = now_ms();
+	int64_t now = (monotonic_ns() / 1000000);
 	for (struct slirp_timer *tm = s->timers; tm; tm = tm->next)
 		if (tm->expire_ms >= 0) {
 			int64_t left = tm->expire_ms - now;
@@ -342,7 +317,7 @@ void slirp_net_done(struct slirp_net *s, const struct pollfd *fds, size_t n, boo
 	}
 	struct revents_ctx c = { fds + 1, n - 1 };
 	sl.slirp_pollfds_poll(s->slirp, poll_failed, get_revents, &c);
-	int64_t now = now_ms();
+	int64_t now = (monotonic_ns() / 1000000);
 	for (struct slirp_timer *tm = s->timers, *next; tm; tm = next) {
 		next = tm->next;
 		if (tm->expire_ms >= 0 && tm->expire_ms <= now) {

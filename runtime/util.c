@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* util.c: small helpers for numbers, strings, files and directory trees. */
 #include <errno.h>
+#include <time.h>
 #include <sys/mman.h>
 #include <stdbool.h>
 #include <fcntl.h>
@@ -395,4 +396,11 @@ void unmap_code_pages(void)
 		if (strcmp(perms, "r-xp") == 0 && line[path_at] == '/')
 			madvise((void *)start, end - start, MADV_DONTNEED);
 	}
+}
+
+int64_t monotonic_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }

@@ -82,6 +82,9 @@ int write_all(int fd, const void *buf, size_t len);
 /* Looks up an executable in PATH-like list; returns malloc'd path or NULL. */
 char *find_in_path(const char *name, const char *path);
 
+/* CLOCK_MONOTONIC in nanoseconds. */
+int64_t monotonic_ns(void);
+
 /* Random lowercase hex string of 2*bytes characters into out (size >= 2*bytes+1). */
 int random_hex(char *out, size_t bytes);
 
