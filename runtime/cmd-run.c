@@ -38,11 +38,13 @@ static const char run_usage[] =
 	"                         besides the image's ExposedPorts\n"
 	"  -v, --volume HOST:CONTAINER[:ro|rw]  Bind mount a host directory or file\n"
 	"      --tmpfs PATH[:OPTIONS]  Mount a tmpfs (options: ro, noexec, size=64m, mode=1777, ...)\n"
-	"      --net, --network MODE  none (own network namespace with loopback only, default),\n"
-	"                         host (share the host's network) or slirp (user-mode networking:\n"
-	"                         tap0 10.0.2.100/24, gateway 10.0.2.2; slirp:allow_host_loopback=true\n"
-	"                         lets the container reach the host's 127.0.0.1 at 10.0.2.2)\n"
+	"      --net, --network MODE  slirp (the default: user-mode networking, tap0 10.0.2.100/24,\n"
+	"                         gateway 10.0.2.2, DNS 10.0.2.3; slirp:allow_host_loopback=true lets\n"
+	"                         the container reach the host's 127.0.0.1 at 10.0.2.2), none (own\n"
+	"                         network namespace with loopback only) or host (the host's network)\n"
 	"      --mtu N            MTU of the slirp network (default 65520)\n"
+	"  -p, --publish [HOST_IP:]HOST_PORT:CONTAINER_PORT[/tcp|/udp]  Publish a container's port\n"
+	"                         on the host (HOST_IP default 0.0.0.0, all addresses); repeatable\n"
 	"  -m, --memory SIZE      Memory limit (b, k, m, g; a plain number is MiB; at least 6m)\n"
 	"      --memory-swap SIZE Limit of memory and swap together (-1: no limit on swap;\n"
 	"                         default: as much swap as --memory)\n"
@@ -84,6 +86,7 @@ static const struct option run_options[] = {
 	{ "net", required_argument, NULL, OPT_NET },
 	{ "network", required_argument, NULL, OPT_NET },
 	{ "mtu", required_argument, NULL, OPT_MTU },
+	{ "publish", required_argument, NULL, 'p' },
 	{ "memory", required_argument, NULL, 'm' },
 	{ "memory-swap", required_argument, NULL, OPT_MEMORY_SWAP },
 	{ "pids-limit", required_argument, NULL, OPT_PIDS_LIMIT },
@@ -100,6 +103,9 @@ struct run_flags {
 	const char *name, *hostname, *workdir, *user, *entrypoint;
 	bool rm, tty, interactive, init, detach;
 	enum net_mode net;
+	bool net_given;
+	struct port_map *ports;
+	size_t n_ports;
 	char **env, **labels, **exposed;
 	size_t n_env, n_labels, n_exposed;
 	struct mount_entry *mounts;
@@ -136,6 +142,27 @@ static int parse_net(const char *arg, struct run_flags *f)
 		return usage_error("run", "network `bridge` is not available in this version of diyc: use none, "
 				   "host or slirp");
 	return usage_error("run", "unknown network `%s`: use none, host or slirp", arg);
+}
+
+/* Without --net: slirp, as for every user, where /dev/net/tun can be used. Where it
+ * cannot, the container still runs, without network, and says why. */
+static int default_network(struct run_flags *f)
+{
+	f->net = NET_SLIRP;
+	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	int e = errno;
+	if (f->n_ports)
+		return usage_error("run", "-p needs the default network, slirp, which needs /dev/net/tun: %s (it must be "
+				   "usable by you: mode 0666, as on standard Debian)", strerror(e));
+	diyc_warn("/dev/net/tun cannot be used (%s): the container has no network but loopback. slirp, the "
+		  "default, needs it usable by you (mode 0666, as on standard Debian); --net=none says this is "
+		  "what you want", strerror(e));
+	f->net = NET_NONE;
+	return 0;
 }
 
 static int add_mount(struct run_flags *f, const char *spec, bool tmpfs)
@@ -235,7 +262,7 @@ int cmd_run(int argc, char **argv)
 	opterr = 0;
 	optind = 1;
 	struct diyc_error err = { 0 };
-	while ((c = getopt_long(argc, argv, "+:dtie:w:u:h:v:l:m:", run_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:dtie:w:u:h:v:l:m:p:", run_options, NULL)) != -1) {
 		int r = 0;
 		switch (c) {
 		case 'm': r = cgroup_parse_memory("--memory", optarg, &f.limits.memory, &err); break;
@@ -297,7 +324,16 @@ int cmd_run(int argc, char **argv)
 		case OPT_NET:
 			if (parse_net(optarg, &f))
 				return DIYC_EXIT_RUNTIME;
+			f.net_given = true;
 			break;
+		case 'p': {
+			struct port_map *m = realloc(f.ports, (f.n_ports + 1) * sizeof(*m));
+			if (!m)
+				return usage_error("run", "out of memory");
+			f.ports = m;
+			r = port_map_parse(optarg, &f.ports[f.n_ports++], &err);
+			break;
+		}
 		case OPT_MTU: {
 			uint64_t mtu;
 			if (parse_u64(optarg, 65521, &mtu) < 0 || mtu < 576)
@@ -323,8 +359,14 @@ int cmd_run(int argc, char **argv)
 	}
 	if (cgroup_limits_check(&f.limits, &err) < 0)
 		return usage_error("run", "%s", err.msg);
+	if (!f.net_given && default_network(&f) < 0)
+		return DIYC_EXIT_RUNTIME;
 	if (mtu_given && f.net != NET_SLIRP)
 		return usage_error("run", "--mtu is for --net=slirp");
+	if (f.n_ports && f.net != NET_SLIRP)
+		return usage_error("run", "-p is for --net=slirp: %s", f.net == NET_HOST
+				   ? "with --net=host the container uses the host's ports directly"
+				   : "with --net=none the container has no network to publish");
 	if (optind >= argc)
 		return usage_error("run", "an image is required: diyc run [OPTIONS] IMAGE [COMMAND [ARG...]]");
 	const char *image_ref = argv[optind];
@@ -378,7 +420,7 @@ int cmd_run(int argc, char **argv)
 		.name = ct.d.name, .image = (char *)image_ref, .image_id = img.id, .command = cmd,
 		.entrypoint_len = ep_len, .env = env, .labels = labels, .exposed = exposed,
 		.hostname = hostname, .workdir = (char *)(f.workdir ? f.workdir : workdir), .user = (char *)user,
-		.net = f.net, .slirp = f.slirp,
+		.net = f.net, .slirp = f.slirp, .ports = f.ports, .n_ports = f.n_ports,
 		.tty = f.tty, .interactive = f.interactive, .init = f.init, .rm = f.rm,
 		.mounts = f.mounts, .n_mounts = f.n_mounts, .limits = f.limits,
 	};

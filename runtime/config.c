@@ -73,6 +73,12 @@ char *config_to_json(const struct container_config *c)
 	if (c->net == NET_SLIRP) {
 		json_object_object_add(j, "mtu", json_object_new_int((int)c->slirp.mtu));
 		json_object_object_add(j, "allow_host_loopback", json_object_new_boolean(c->slirp.allow_host_loopback));
+		struct json_object *ports = json_object_new_array();
+		for (size_t i = 0; i < c->n_ports; i++) {
+			char spec[96];
+			json_object_array_add(ports, json_object_new_string(port_map_spec(&c->ports[i], spec, sizeof(spec))));
+		}
+		json_object_object_add(j, "ports", ports);
 	}
 	json_object_object_add(j, "tty", json_object_new_boolean(c->tty));
 	json_object_object_add(j, "interactive", json_object_new_boolean(c->interactive));
@@ -150,6 +156,29 @@ static int get_strv(struct json_object *j, const char *key, char ***out)
 		if (!(a[i] = strdup(json_object_get_string(e))))
 			return -ENOMEM;
 	}
+	return 0;
+}
+
+/* "ports": published ports in -p's own form; absent in configurations older than -p */
+static int get_ports(struct json_object *j, struct container_config *c)
+{
+	struct json_object *v;
+	if (!json_object_object_get_ex(j, "ports", &v))
+		return 0;
+	_cleanup_strv_ char **specs = NULL;
+	int r = get_strv(j, "ports", &specs);
+	if (r < 0)
+		return r;
+	size_t n = 0;
+	while (specs[n])
+		n++;
+	c->ports = calloc(n ? n : 1, sizeof(*c->ports));
+	if (!c->ports)
+		return -ENOMEM;
+	struct diyc_error ignore;
+	for (; c->n_ports < n; c->n_ports++)
+		if (port_map_parse(specs[c->n_ports], &c->ports[c->n_ports], &ignore) < 0)
+			return -EINVAL;
 	return 0;
 }
 
@@ -314,6 +343,8 @@ int config_from_json(const char *json, struct container_config *c, struct diyc_e
 			c->slirp.mtu = (unsigned)mtu;
 			if (r == 0)
 				r = get_bool(j, "allow_host_loopback", &c->slirp.allow_host_loopback);
+			if (r == 0)
+				r = get_ports(j, c);
 		} else
 			r = -EINVAL;
 	}
@@ -351,5 +382,6 @@ void config_free(struct container_config *c)
 	for (size_t i = 0; i < c->n_mounts; i++)
 		mount_entry_free(&c->mounts[i]);
 	free(c->mounts);
+	free(c->ports);
 	memset(c, 0, sizeof(*c));
 }

@@ -19,6 +19,8 @@ struct container_config {
 	char *hostname, *workdir, *user; /* workdir, user: NULL when not given */
 	enum net_mode net;
 	struct slirp_opts slirp; /* with net == NET_SLIRP */
+	struct port_map *ports;  /* -p (slirp only) */
+	size_t n_ports;
 	bool tty, interactive, init, rm;
 	struct mount_entry *mounts;
 	size_t n_mounts;

@@ -326,6 +326,19 @@ static bool pump(int from, int to)
 	return write_all(to, buf, n) == 0;
 }
 
+/* The slirp stack on the container's tap, then its published ports. */
+static int network_start(pid_t pid, const struct supervise_opts *o, int tap, struct slirp_net **net,
+			 struct port_relay **relay, struct diyc_error *err)
+{
+	int r = slirp_net_start(o->slirp, tap, net, err);
+	if (r == 0)
+		r = port_relay_start(o->ports, o->n_ports, o->port_fds, pid, o->join_userns, SLIRP_GUEST_ADDR, relay,
+				     err);
+	if (r < 0 && !err->status)
+		err->status = DIYC_EXIT_RUNTIME;
+	return r;
+}
+
 int supervise(pid_t pid, int syncfd, const struct supervise_opts *o, int *status, struct diyc_error *err)
 {
 	sigset_t set;
@@ -341,6 +354,7 @@ int supervise(pid_t pid, int syncfd, const struct supervise_opts *o, int *status
 	bool raw = false;
 	int wstatus = 0;
 	struct slirp_net *net = NULL;
+	struct port_relay *relay = NULL;
 	size_t cap = 8;
 	_cleanup_free_ struct pollfd *p = malloc(cap * sizeof(*p));
 	if (!p)
@@ -362,10 +376,13 @@ int supervise(pid_t pid, int syncfd, const struct supervise_opts *o, int *status
 			}
 		}
 		int timeout = -1;
-		size_t n_all = net ? slirp_net_fill(net, &p, &cap, n, &timeout) : (size_t)n;
+		size_t n_relay = port_relay_fill(relay, &p, &cap, n, &timeout);
+		size_t n_all = net ? slirp_net_fill(net, &p, &cap, n_relay, &timeout) : n_relay;
 		int pr = poll(p, n_all, timeout);
 		if (net)
-			slirp_net_done(net, p + n, n_all - n, pr < 0);
+			slirp_net_done(net, p + n_relay, n_all - n_relay, pr < 0);
+		if (pr > 0)
+			port_relay_done(relay, p, n_relay);
 		if (pr < 0) {
 			if (errno == EINTR)
 				continue;
@@ -374,10 +391,11 @@ int supervise(pid_t pid, int syncfd, const struct supervise_opts *o, int *status
 		if (i_sync >= 0 && p[i_sync].revents) {
 			handle_sync(syncfd, &master, &tap, &have_error, err, &eof);
 			if (tap >= 0 && !net && o->slirp) {
-				/* a failure here is the container's to notice: it has no network */
-				struct diyc_error nerr = { 0 };
-				if (slirp_net_start(o->slirp, tap, &net, &nerr) < 0)
-					diyc_warn("%s", nerr.msg);
+				if (network_start(pid, o, tap, &net, &relay, err) < 0) {
+					/* the command must not run without the ports it was promised */
+					have_error = true;
+					kill(pid, SIGKILL);
+				}
 				tap = -2; /* taken */
 			}
 			if (eof && !have_error && o->started)
@@ -433,6 +451,7 @@ int supervise(pid_t pid, int syncfd, const struct supervise_opts *o, int *status
 		if (master >= 0)
 			close(master);
 	}
+	port_relay_stop(relay);
 	slirp_net_stop(net);
 	if (tap >= 0)
 		close(tap);
@@ -524,6 +543,10 @@ int container_run(const struct container_spec *spec, const struct supervise_opts
 	o.tty = spec->tty;
 	o.forward_winch = !spec->tty;
 	o.slirp = spec->net == NET_SLIRP ? &spec->slirp : NULL;
+	o.ports = spec->ports;
+	o.port_fds = spec->port_fds;
+	o.n_ports = spec->n_ports;
+	o.join_userns = spec->userns->enabled;
 	int r = spawn_in_namespaces(flags, spec->userns, spec->cgroup_fd, container_child_fn, spec, &o, status, err);
 	diyc_debug("container exited, status %d", *status);
 	return r;

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "error.h"
+#include "net-ports.h"
 #include "net-slirp.h"
 #include "userns.h"
 #include "volume.h"
@@ -28,6 +29,9 @@ struct container_spec {
 	bool tty, interactive, init;
 	enum net_mode net;
 	struct slirp_opts slirp; /* --net=slirp */
+	const struct port_map *ports; /* -p, with the host sockets bound for them */
+	int *port_fds;
+	size_t n_ports;
 	const struct userns_plan *userns;
 	const struct mount_entry *mounts; /* -v and --tmpfs, in order */
 	size_t n_mounts;
@@ -55,6 +59,10 @@ struct supervise_opts {
 	bool tty, interactive;
 	bool forward_winch; /* no pty: forward SIGWINCH as a signal */
 	const struct slirp_opts *slirp; /* run the slirp stack on the tap fd the child sends */
+	const struct port_map *ports;   /* and relay these published ports (slirp only) */
+	int *port_fds;
+	size_t n_ports;
+	bool join_userns;               /* the container has a user namespace of its own */
 	int (*prepare)(void *arg, struct diyc_error *err);
 	int (*released)(void *arg, pid_t pid, struct diyc_error *err);
 	void (*started)(void *arg);

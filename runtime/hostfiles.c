@@ -62,7 +62,28 @@ char *resolv_conf_filter(const char *in, bool own_netns)
 	return out;
 }
 
-int hostfiles_write(int dirfd, const char *hostname, bool own_netns, struct diyc_error *err)
+char *resolv_conf_with_nameserver(const char *in, const char *dns)
+{
+	_cleanup_free_ char *rest = malloc(strlen(in) + 1);
+	if (!rest)
+		return NULL;
+	size_t n = 0;
+	for (const char *l = in; *l;) {
+		const char *eol = strchrnul(l, '\n');
+		const char *w = l + strspn(l, " \t");
+		if (strncmp(w, "nameserver", 10) || !strchr(" \t", w[10]) || w + 10 >= eol) {
+			memcpy(rest + n, l, eol - l);
+			n += eol - l;
+			if (*eol)
+				rest[n++] = '\n';
+		}
+		l = *eol ? eol + 1 : eol;
+	}
+	rest[n] = '\0';
+	return xasprintf("nameserver %s\n%s%s", dns, rest, n && rest[n - 1] != '\n' ? "\n" : "");
+}
+
+int hostfiles_write(int dirfd, const char *hostname, bool own_netns, const char *dns, struct diyc_error *err)
 {
 	char buf[512];
 	int n = snprintf(buf, sizeof(buf), "%s\n", hostname);
@@ -81,7 +102,7 @@ int hostfiles_write(int dirfd, const char *hostname, bool own_netns, struct diyc
 	r = read_file_at(AT_FDCWD, "/etc/resolv.conf", 1 << 16, &host, NULL);
 	if (r < 0 && r != -ENOENT)
 		return diyc_error(err, -r, "read /etc/resolv.conf");
-	if (host && own_netns && resolv_conf_is_stub(host)) {
+	if (host && own_netns && !dns && resolv_conf_is_stub(host)) {
 		/* the stub listens on the host's loopback only: use the servers behind it */
 		char *up = NULL;
 		if (read_file_at(AT_FDCWD, UPSTREAM_RESOLV, 1 << 16, &up, NULL) == 0) {
@@ -89,7 +110,9 @@ int hostfiles_write(int dirfd, const char *hostname, bool own_netns, struct diyc
 			host = up;
 		}
 	}
-	_cleanup_free_ char *out = resolv_conf_filter(host ? host : "", own_netns);
+	/* slirp's forwarder sends the queries on from the host, stub resolver included */
+	_cleanup_free_ char *out = dns ? resolv_conf_with_nameserver(host ? host : "", dns)
+				       : resolv_conf_filter(host ? host : "", own_netns);
 	if (!out)
 		return diyc_error(err, ENOMEM, "resolv.conf");
 	r = write_file_at(dirfd, "resolv.conf", out, strlen(out), 0644);

@@ -22,7 +22,9 @@
 #include <time.h>
 #include <unistd.h>
 #include "cgroup.h"
+#include "confine.h"
 #include "hostfiles.h"
+#include "net-ports.h"
 #include "lifecycle.h"
 #include "util.h"
 
@@ -40,6 +42,8 @@ struct launch_ctx {
 	struct cgroup cg;
 	bool released;
 	int result_fd;
+	int *port_fds; /* cfg->n_ports host sockets, bound by container_launch */
+	int userns_fd; /* the container's user namespace, kept to remove its files at the end */
 };
 
 static int launch_prepare(void *arg, struct diyc_error *err)
@@ -53,7 +57,8 @@ static int launch_prepare(void *arg, struct diyc_error *err)
 	_cleanup_close_ int runfd = open(x->c->d.run, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 	if (runfd < 0)
 		return diyc_error(err, errno, "open `%s`", x->c->d.run);
-	r = hostfiles_write(runfd, x->cfg->hostname, x->cfg->net != NET_HOST, err);
+	r = hostfiles_write(runfd, x->cfg->hostname, x->cfg->net != NET_HOST,
+			    x->cfg->net == NET_SLIRP ? SLIRP_DNS_ADDR : NULL, err);
 	diyc_debug("container `%s` prepared", x->c->d.name);
 	return r;
 }
@@ -76,6 +81,10 @@ static int launch_released(void *arg, pid_t pid, struct diyc_error *err)
 	if (r < 0)
 		return r;
 	x->released = true;
+	char ns[64];
+	snprintf(ns, sizeof(ns), "/proc/%d/ns/user", pid);
+	if (x->userns_fd < 0)
+		x->userns_fd = open(ns, O_RDONLY | O_CLOEXEC);
 	diyc_debug("state recorded");
 	return 0;
 }
@@ -108,13 +117,26 @@ static void launch_started(void *arg)
 	/* what start-up allocated is not needed in the poll loop */
 	malloc_trim(0);
 	unmap_code_pages();
+	/* from here on the supervisor runs libslirp on the container's packets */
+	struct diyc_error cerr = { 0 };
+	if (x->cfg->net == NET_SLIRP && confine_supervisor(&cerr) < 0)
+		diyc_warn("%s", cerr.msg);
 }
 
 /* After the container ended (or failed to start): the state, then the cleanup. */
-static void launch_finish(struct launch_ctx *x, const struct userns_plan *plan, int r, int status)
+static void launch_finish(struct launch_ctx *x, const struct userns_plan *given, int r, int status)
 {
 	struct container *c = x->c;
 	struct diyc_error ignore = { 0 };
+	/* a confined supervisor cannot run the set-uid newuidmap: it enters the namespace
+	 * the container had, which it kept open */
+	struct userns_plan joined = *given;
+	const struct userns_plan *plan = given;
+	if (x->userns_fd >= 0 && given->enabled) {
+		joined.join = true;
+		joined.join_fd = x->userns_fd;
+		plan = &joined;
+	}
 	container_lock(c, &ignore);
 	if (c->cfg.rm || x->cfg->rm || (r < 0 && x->o->first_run)) {
 		diyc_debug("removing");
@@ -138,6 +160,10 @@ static void launch_finish(struct launch_ctx *x, const struct userns_plan *plan, 
 	 * byte 0 next finds it stopped */
 	container_release_monitor(c);
 	container_unlock(c);
+	if (x->userns_fd >= 0) {
+		close(x->userns_fd);
+		x->userns_fd = -1;
+	}
 	diyc_debug("done");
 }
 
@@ -151,6 +177,7 @@ static void spec_from(struct container_spec *spec, const struct container *c, co
 		.argv = cfg->command, .env = cfg->env, .workdir_in = cfg->workdir, .user = cfg->user,
 		.tty = cfg->tty, .interactive = interactive, .init = cfg->init, .net = cfg->net, .slirp = cfg->slirp,
 		.userns = plan, .mounts = cfg->mounts, .n_mounts = cfg->n_mounts, .cgroup_fd = -1,
+		.ports = cfg->ports, .n_ports = cfg->n_ports,
 	};
 }
 
@@ -159,6 +186,8 @@ static int run_monitored(struct launch_ctx *x, const struct image *img, const st
 {
 	struct container_spec spec;
 	spec_from(&spec, x->c, x->cfg, img, plan, interactive);
+	spec.port_fds = x->port_fds;
+	spec.slirp.ipv6 = spec.net == NET_SLIRP && slirp_host_has_ipv6();
 	struct supervise_opts hooks = {
 		/* a detached container's stdin is the monitor's: nothing to relay */
 		.interactive = interactive && !x->o->detach, .prepare = launch_prepare, .released = launch_released,
@@ -175,30 +204,12 @@ static int run_monitored(struct launch_ctx *x, const struct image *img, const st
 		r = container_run(&spec, &hooks, status, err);
 	if (r < 0)
 		*status = err->status ? err->status : DIYC_EXIT_RUNTIME;
+	/* the ports are free again the moment the container ended */
+	ports_close(x->port_fds, x->cfg->n_ports);
 	x->st.oom_killed = cgroup_oom_killed(&x->cg);
 	cgroup_teardown(&x->cg);
 	launch_finish(x, plan, r, *status);
 	return r;
-}
-
-/* Closes every fd from 3 up but those in keep. */
-static void close_fds_except(int *keep, size_t n)
-{
-	for (size_t i = 1; i < n; i++)
-		for (size_t j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
-			int t = keep[j];
-			keep[j] = keep[j - 1];
-			keep[j - 1] = t;
-		}
-	unsigned from = 3;
-	for (size_t i = 0; i < n; i++) {
-		if (keep[i] < 3)
-			continue;
-		if ((unsigned)keep[i] > from)
-			syscall(SYS_close_range, from, (unsigned)keep[i] - 1, 0);
-		from = (unsigned)keep[i] + 1;
-	}
-	syscall(SYS_close_range, from, ~0U, 0);
 }
 
 /* The detached monitor: its own session, stdin from nowhere (or a pipe it keeps open,
@@ -215,8 +226,15 @@ monitor_main(struct launch_ctx *x, const struct image *img, const struct userns_
 	dup2(in_read >= 0 ? in_read : null, 0);
 	dup2(logfd, 1);
 	dup2(logfd, 2);
-	int keep[] = { x->c->lockfd, x->c->dirfd, x->result_fd, in_write };
-	close_fds_except(keep, ARRAY_SIZE(keep));
+	int keep[4 + x->cfg->n_ports];
+	size_t n_keep = 0;
+	keep[n_keep++] = x->c->lockfd;
+	keep[n_keep++] = x->c->dirfd;
+	keep[n_keep++] = x->result_fd;
+	keep[n_keep++] = in_write;
+	for (size_t i = 0; i < x->cfg->n_ports; i++)
+		keep[n_keep++] = x->port_fds[i];
+	close_fds_except(keep, n_keep);
 	if (chdir("/") < 0)
 		_exit(DIYC_EXIT_RUNTIME);
 	struct diyc_error err = { 0 };
@@ -230,12 +248,19 @@ int container_launch(struct container *c, const struct container_config *cfg, co
 		     const struct userns_plan *plan, const struct launch_opts *o, int *status,
 		     struct diyc_error *err)
 {
-	struct launch_ctx x = { .c = c, .cfg = cfg, .o = o, .cg = CGROUP_INIT, .result_fd = -1 };
+	int port_fds[cfg->n_ports + 1];
+	for (size_t i = 0; i < cfg->n_ports; i++)
+		port_fds[i] = -1;
+	struct launch_ctx x = { .c = c, .cfg = cfg, .o = o, .cg = CGROUP_INIT, .result_fd = -1, .port_fds = port_fds,
+				.userns_fd = -1 };
 	_cleanup_close_ int logfd = -1;
 	int r = 0;
 	/* a first run checked its volumes before claiming the name; a start checks them now */
 	for (size_t i = 0; !o->first_run && i < cfg->n_mounts && r == 0; i++)
 		r = volume_check_host(&cfg->mounts[i], err);
+	/* a port in use stops the container here, before anything of it runs */
+	if (r == 0)
+		r = ports_bind(cfg->ports, cfg->n_ports, port_fds, err);
 	if (r < 0)
 		goto fail;
 	if (!o->detach)
@@ -272,6 +297,8 @@ int container_launch(struct container *c, const struct container_config *cfg, co
 		monitor_main(&x, img, plan, logfd, in[0], in[1]);
 	}
 	close(res[1]);
+	/* the monitor holds the ports now: ours would keep them bound after it ended */
+	ports_close(port_fds, cfg->n_ports);
 	if (in[0] >= 0) {
 		close(in[0]);
 		close(in[1]);
@@ -299,6 +326,7 @@ int container_launch(struct container *c, const struct container_config *cfg, co
 	*status = 0;
 	return 0;
 fail:
+	ports_close(port_fds, cfg->n_ports);
 	x.released = false;
 	launch_finish(&x, plan, r, DIYC_EXIT_RUNTIME);
 	return r;

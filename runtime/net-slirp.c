@@ -27,9 +27,66 @@
 #include "util.h"
 
 #define TAP_NAME "tap0"
-#define TAP_ADDR "10.0.2.100"
+#define TAP_ADDR SLIRP_GUEST_ADDR
 #define GATEWAY "10.0.2.2"
 #define NETMASK "255.255.255.0"
+#define PREFIX6 "fd00::"
+#define TAP_ADDR6 "fd00::100"
+#define GATEWAY6 "fd00::2"
+#define DNS6 "fd00::3"
+
+bool slirp_host_has_ipv6(void)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/net/if_inet6", "re");
+	if (!f)
+		return false;
+	char line[256];
+	while (fgets(line, sizeof(line), f)) {
+		char addr[40], dev[32];
+		unsigned idx, plen, scope, flags;
+		/* address, index, prefix length, scope (0: global), flags, device */
+		if (sscanf(line, "%39s %x %x %x %x %31s", addr, &idx, &plen, &scope, &flags, dev) == 6 && scope == 0 &&
+		    strcmp(dev, "lo"))
+			return true;
+	}
+	return false;
+}
+
+static int write_sysctl(const char *path, const char *value)
+{
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, value, strlen(value)) < 0)
+		return -errno;
+	return 0;
+}
+
+/* fd00::100/64 on tap0 and a default route via fd00::2. Addresses are static, as the
+ * IPv4 ones: no duplicate detection (nothing else is on this link) and no router
+ * advertisements to wait for. */
+static int tap_setup_ipv6(struct diyc_error *err)
+{
+	write_sysctl("/proc/sys/net/ipv6/conf/" TAP_NAME "/accept_dad", "0");
+	write_sysctl("/proc/sys/net/ipv6/conf/" TAP_NAME "/accept_ra", "0");
+	_cleanup_close_ int s = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return diyc_error(err, errno, "socket to configure IPv6 on " TAP_NAME);
+	int ifindex = (int)if_nametoindex(TAP_NAME);
+	/* the kernel's struct in6_ifreq (linux/ipv6.h does not mix with glibc's headers) */
+	struct {
+		struct in6_addr addr;
+		uint32_t prefixlen;
+		int ifindex;
+	} ifr6 = { .prefixlen = 64, .ifindex = ifindex };
+	inet_pton(AF_INET6, TAP_ADDR6, &ifr6.addr);
+	if (ioctl(s, SIOCSIFADDR, &ifr6) < 0)
+		return diyc_error(err, errno, "set the IPv6 address of " TAP_NAME);
+	struct in6_rtmsg rt = { .rtmsg_dst_len = 0, .rtmsg_metric = 1, .rtmsg_flags = RTF_UP | RTF_GATEWAY,
+				.rtmsg_ifindex = ifindex };
+	inet_pton(AF_INET6, GATEWAY6, &rt.rtmsg_gateway);
+	if (ioctl(s, SIOCADDRT, &rt) < 0)
+		return diyc_error(err, errno, "add the IPv6 default route via " GATEWAY6);
+	return 0;
+}
 
 static int set_addr(int s, unsigned long req, const char *name, const char *addr, const char *what,
 		    struct diyc_error *err)
@@ -88,6 +145,8 @@ int slirp_tap_setup(const struct slirp_opts *o, int *fd, struct diyc_error *err)
 	rt.rt_dev = (char *)TAP_NAME;
 	if (ioctl(s, SIOCADDRT, &rt) < 0)
 		return diyc_error(err, errno, "add the default route via " GATEWAY);
+	if (o->ipv6 && tap_setup_ipv6(err) < 0)
+		return -err->errnum;
 	*fd = steal_fd(&tap);
 	return 0;
 }
@@ -216,11 +275,16 @@ int slirp_net_start(const struct slirp_opts *o, int tapfd, struct slirp_net **ou
 	SlirpConfig cfg = {
 		.version = 4, .in_enabled = true, .if_mtu = o->mtu, .if_mru = o->mtu,
 		.disable_host_loopback = !o->allow_host_loopback, .vhostname = "diyc",
+		/* addresses are static: no DHCP server to offer to the container */
+		.disable_dhcp = true, .in6_enabled = o->ipv6, .vprefix_len = 64,
 	};
+	inet_pton(AF_INET6, PREFIX6, &cfg.vprefix_addr6);
+	inet_pton(AF_INET6, GATEWAY6, &cfg.vhost6);
+	inet_pton(AF_INET6, DNS6, &cfg.vnameserver6);
 	inet_pton(AF_INET, "10.0.2.0", &cfg.vnetwork);
 	inet_pton(AF_INET, NETMASK, &cfg.vnetmask);
 	inet_pton(AF_INET, GATEWAY, &cfg.vhost);
-	inet_pton(AF_INET, "10.0.2.3", &cfg.vnameserver);
+	inet_pton(AF_INET, SLIRP_DNS_ADDR, &cfg.vnameserver);
 	inet_pton(AF_INET, "10.0.2.15", &cfg.vdhcp_start);
 	s->slirp = sl.slirp_new(&cfg, &callbacks, s);
 	if (!s->slirp) {

@@ -8,15 +8,23 @@
 #include "error.h"
 
 #define SLIRP_MTU_DEFAULT 65520
+/* the container's address on tap0 */
+#define SLIRP_GUEST_ADDR "10.0.2.100"
+/* libslirp's DNS forwarder: queries to it go to the host's first nameserver */
+#define SLIRP_DNS_ADDR "10.0.2.3"
 
 struct slirp_opts {
 	unsigned mtu;
 	bool allow_host_loopback;
+	bool ipv6; /* not configuration: whether this host has IPv6, found at each start */
 };
 
+/* The host has an IPv6 address of global scope, so the container gets IPv6 as well. */
+bool slirp_host_has_ipv6(void);
+
 /* Container side, in its network namespace, before pivot_root (it needs the host's
- * /dev/net/tun): creates and configures tap0 (10.0.2.100/24, gateway 10.0.2.2) and
- * returns its fd in *fd. */
+ * /dev/net/tun): creates and configures tap0 (10.0.2.100/24, gateway 10.0.2.2; with
+ * ipv6 also fd00::100/64, gateway fd00::2) and returns its fd in *fd. */
 int slirp_tap_setup(const struct slirp_opts *o, int *fd, struct diyc_error *err);
 
 /* The supervising side: the slirp stack, fed by the tap fd, polled with the rest of the

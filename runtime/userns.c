@@ -282,8 +282,9 @@ int userns_run(const struct userns_plan *plan, unsigned long extra_flags,
 		close(sync[1]);
 		return diyc_error(err, errno, "pipe");
 	}
-	unsigned long flags = extra_flags | (plan->enabled ? CLONE_NEWUSER : 0);
-	pid_t pid = clone_fork(flags);
+	bool join = plan->enabled && plan->join;
+	unsigned long flags = extra_flags | (plan->enabled && !join ? CLONE_NEWUSER : 0);
+	pid_t pid = clone_fork(join ? 0 : flags);
 	if (pid < 0) {
 		int e = errno;
 		close(sync[0]); close(sync[1]); close(errpipe[0]); close(errpipe[1]);
@@ -296,7 +297,11 @@ int userns_run(const struct userns_plan *plan, unsigned long extra_flags,
 		if (read(sync[0], &c, 1) != 1)
 			_exit(DIYC_EXIT_RUNTIME);
 		struct diyc_error cerr = { 0 };
-		int r = fn(arg, &cerr);
+		int r = 0;
+		if (join && (setns(plan->join_fd, CLONE_NEWUSER) < 0 || (extra_flags && unshare(extra_flags) < 0)))
+			r = diyc_error(&cerr, errno, "enter the container's user namespace");
+		if (r == 0)
+			r = fn(arg, &cerr);
 		if (r < 0) {
 			write_all(errpipe[1], &cerr, sizeof(cerr));
 			_exit(DIYC_EXIT_RUNTIME);
@@ -305,7 +310,7 @@ int userns_run(const struct userns_plan *plan, unsigned long extra_flags,
 	}
 	close(sync[0]);
 	close(errpipe[1]);
-	int r = userns_write_maps(plan, pid, err);
+	int r = join ? 0 : userns_write_maps(plan, pid, err);
 	if (r == 0 && write(sync[1], "g", 1) != 1)
 		r = diyc_error(err, errno, "start the user namespace child");
 	close(sync[1]);

@@ -28,6 +28,10 @@ struct userns_plan {
 	bool single;           /* only the caller's own uid/gid is mapped */
 	char *newuidmap, *newgidmap;
 	struct idmap uids, gids;
+	/* join: userns_run enters join_fd, a user namespace with these maps that exists
+	 * already (a container's), instead of making one: no set-uid newuidmap needed */
+	bool join;
+	int join_fd;
 };
 
 /* Parses subuid/subgid file contents for the ranges of user NAME or numeric ID.

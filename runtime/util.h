@@ -78,6 +78,8 @@ int read_file_at(int dirfd, const char *name, size_t max, char **out, size_t *le
 
 /* Writes all of buf, retrying on EINTR and short writes. */
 int write_all(int fd, const void *buf, size_t len);
+/* Closes every fd from 3 up but those in keep (which it sorts; negative ones ignored). */
+void close_fds_except(int *keep, size_t n);
 
 /* Looks up an executable in PATH-like list; returns malloc'd path or NULL. */
 char *find_in_path(const char *name, const char *path);

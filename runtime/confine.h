@@ -1,0 +1,8 @@
+/* SPDX-License-Identifier: MIT */
+/* confine.h: the supervising diyc's confinement once the container runs. */
+#pragma once
+#include "error.h"
+
+/* no_new_privs and a seccomp filter refusing what the supervisor never needs. For the
+ * calling process and whatever it forks from now on. */
+int confine_supervisor(struct diyc_error *err);
