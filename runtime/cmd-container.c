@@ -462,6 +462,20 @@ static struct json_object *strv_array(char **v)
 	return a;
 }
 
+/* "127.0.0.1:8080->80/tcp, ..." as docker ps shows published ports; malloc'd */
+static char *ports_text(const struct container *c)
+{
+	size_t n = c->have_config ? c->cfg.n_ports : 0;
+	char *out = calloc(1, n * 64 + 1);
+	for (size_t i = 0; out && i < n; i++) {
+		char one[96];
+		if (i)
+			strcat(out, ", ");
+		strcat(out, port_map_format(&c->cfg.ports[i], one, sizeof(one)));
+	}
+	return out;
+}
+
 static struct json_object *ps_json(const struct container *c)
 {
 	struct json_object *o = json_object_new_object();
@@ -478,12 +492,15 @@ static struct json_object *ps_json(const struct container *c)
 	json_object_object_add(o, "Created", json_object_new_string(c->have_config ? c->cfg.created : ""));
 	json_object_object_add(o, "StartedAt", json_object_new_string(c->st.started_at));
 	json_object_object_add(o, "FinishedAt", json_object_new_string(c->st.finished_at));
+	_cleanup_free_ char *ports = ports_text(c);
+	json_object_object_add(o, "Ports", json_object_new_string(ports ? ports : ""));
 	return o;
 }
 
 struct ps_row {
-	char *cols[6];
+	char *cols[7];
 };
+
 
 int cmd_ps(int argc, char **argv)
 {
@@ -529,7 +546,8 @@ int cmd_ps(int argc, char **argv)
 					if (cmd && strlen(cmd) > 40)
 						strcpy(cmd + 37, "...");
 					rows[nrows++] = (struct ps_row){ { strdup(*n), strdup(c.have_config ? c.cfg.image : "-"),
-									  cmd, status_text(&c), strdup(started), strdup(pid) } };
+									  cmd, status_text(&c), strdup(started), strdup(pid),
+									  ports_text(&c) } };
 				}
 			}
 		}
@@ -538,21 +556,22 @@ int cmd_ps(int argc, char **argv)
 	if (f.json) {
 		printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 	} else if (!f.quiet) {
-		static const char *heads[6] = { "NAME", "IMAGE", "COMMAND", "STATUS", "STARTED", "PID" };
-		int w[6];
-		for (int k = 0; k < 6; k++) {
+		static const char *heads[7] = { "NAME", "IMAGE", "COMMAND", "STATUS", "STARTED", "PID", "PORTS" };
+		int w[7];
+		for (int k = 0; k < 7; k++) {
 			w[k] = (int)strlen(heads[k]);
 			for (size_t i = 0; i < nrows; i++)
 				if (rows[i].cols[k] && (int)strlen(rows[i].cols[k]) > w[k])
 					w[k] = (int)strlen(rows[i].cols[k]);
 		}
-		printf("%-*s   %-*s   %-*s   %-*s   %-*s   %s\n", w[0], heads[0], w[1], heads[1], w[2], heads[2],
-		       w[3], heads[3], w[4], heads[4], heads[5]);
+		printf("%-*s   %-*s   %-*s   %-*s   %-*s   %-*s   %s\n", w[0], heads[0], w[1], heads[1], w[2], heads[2],
+		       w[3], heads[3], w[4], heads[4], w[5], heads[5], heads[6]);
 		for (size_t i = 0; i < nrows; i++) {
 			const char **k = (const char **)rows[i].cols;
-			printf("%-*s   %-*s   %-*s   %-*s   %-*s   %s\n", w[0], k[0] ? k[0] : "", w[1], k[1] ? k[1] : "",
-			       w[2], k[2] ? k[2] : "", w[3], k[3] ? k[3] : "", w[4], k[4] ? k[4] : "", k[5] ? k[5] : "");
-			for (int j = 0; j < 6; j++)
+			printf("%-*s   %-*s   %-*s   %-*s   %-*s   %-*s   %s\n", w[0], k[0] ? k[0] : "", w[1],
+			       k[1] ? k[1] : "", w[2], k[2] ? k[2] : "", w[3], k[3] ? k[3] : "", w[4], k[4] ? k[4] : "",
+			       w[5], k[5] ? k[5] : "", k[6] ? k[6] : "");
+			for (int j = 0; j < 7; j++)
 				free(rows[i].cols[j]);
 		}
 	}
@@ -618,6 +637,24 @@ static struct json_object *inspect_json(const struct container *c)
 		}
 		json_object_object_add(host, "NetworkMode", json_object_new_string(cfg->net == NET_HOST ? "host" : cfg->net == NET_SLIRP ? "slirp" : "none"));
 		json_object_object_add(host, "AutoRemove", json_object_new_boolean(cfg->rm));
+		/* docker's form: {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "8080"}]} */
+		struct json_object *bindings = json_object_new_object();
+		for (size_t i = 0; i < cfg->n_ports; i++) {
+			const struct port_map *m = &cfg->ports[i];
+			char key[16], hport[8];
+			snprintf(key, sizeof(key), "%u/%s", m->container_port, m->proto == PORT_UDP ? "udp" : "tcp");
+			snprintf(hport, sizeof(hport), "%u", m->host_port);
+			struct json_object *list;
+			if (!json_object_object_get_ex(bindings, key, &list)) {
+				list = json_object_new_array();
+				json_object_object_add(bindings, key, list);
+			}
+			struct json_object *b = json_object_new_object();
+			json_object_object_add(b, "HostIp", json_object_new_string(m->host_ip));
+			json_object_object_add(b, "HostPort", json_object_new_string(hport));
+			json_object_array_add(list, b);
+		}
+		json_object_object_add(host, "PortBindings", bindings);
 		const struct cgroup_limits *l = &cfg->limits;
 		json_object_object_add(host, "Memory", json_object_new_int64((int64_t)l->memory));
 		json_object_object_add(host, "MemorySwap", json_object_new_int64(l->memory_swap));

@@ -407,9 +407,17 @@ int cmd_run(int argc, char **argv)
 		image_free(&img);
 		return usage_error("run", "out of memory");
 	}
-	struct container ct;
-	if (container_claim(&paths, f.name, &ct, &err) < 0)
+	/* a host port in use is an error before the name is claimed: nothing to clean up */
+	int port_fds[f.n_ports + 1];
+	if (ports_bind(f.ports, f.n_ports, port_fds, &err) < 0) {
+		image_free(&img);
 		return fail(&err);
+	}
+	struct container ct;
+	if (container_claim(&paths, f.name, &ct, &err) < 0) {
+		ports_close(port_fds, f.n_ports);
+		return fail(&err);
+	}
 	char hostname[64];
 	if (f.hostname)
 		snprintf(hostname, sizeof(hostname), "%s", f.hostname);
@@ -428,10 +436,11 @@ int cmd_run(int argc, char **argv)
 	int status = DIYC_EXIT_RUNTIME, r;
 	_cleanup_free_ char *json = config_to_json(&cfg);
 	struct launch_opts o = { .detach = f.detach, .interactive = f.interactive, .first_run = true,
-				 .config_json = json };
-	if (!json)
+				 .config_json = json, .port_fds = port_fds };
+	if (!json) {
+		ports_close(port_fds, f.n_ports);
 		r = diyc_error(&err, ENOMEM, "configuration");
-	else
+	} else
 		r = container_launch(&ct, &cfg, &img, &plan, &o, &status, &err);
 	if (r == 0 && f.detach)
 		printf("%s\n", ct.d.name);

@@ -259,8 +259,12 @@ int container_launch(struct container *c, const struct container_config *cfg, co
 	for (size_t i = 0; !o->first_run && i < cfg->n_mounts && r == 0; i++)
 		r = volume_check_host(&cfg->mounts[i], err);
 	/* a port in use stops the container here, before anything of it runs */
-	if (r == 0)
+	if (r == 0 && o->port_fds) {
+		for (size_t i = 0; i < cfg->n_ports; i++)
+			port_fds[i] = steal_fd(&o->port_fds[i]);
+	} else if (r == 0) {
 		r = ports_bind(cfg->ports, cfg->n_ports, port_fds, err);
+	}
 	if (r < 0)
 		goto fail;
 	if (!o->detach)

@@ -15,6 +15,8 @@ struct launch_opts {
 	bool first_run;         /* just claimed: config.json is written while the id maps are,
 				 * and a container that fails to start is removed */
 	const char *config_json;
+	int *port_fds;          /* the host ports of cfg, bound already (taken over), or NULL:
+				 * the launch binds them */
 };
 
 /* Runs the container described by cfg. c must hold bytes 0 and 1 of its lock; the

@@ -170,7 +170,9 @@ def test_start_after_crash(s, name):
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-    dt.wait_until(lambda: not dt.processes_with(tok), 5, what="the processes to end")
+    # all of them: a killed monitor holds the container's lock until it is really gone
+    dt.wait_until(lambda: not dt.processes_with(tok) and not dt.pid_alive(monitor) and not dt.pid_alive(pid1),
+                  5, what="the processes to end")
     assert dt.ps_entry(s, name)["State"] == "exited"
     res = dt.assert_ok(s.diyc("start", name))
     assert res.stdout == f"{name}\n", dt.describe(res)

@@ -105,7 +105,7 @@ def test_inspect_shows_slirp(s, name):
     (["--net=slirp", "--mtu", "100"], "invalid --mtu `100`"),
     (["--net=slirp", "--mtu", "70000"], "invalid --mtu `70000`"),
     (["--net=slirp", "--mtu", "x"], "invalid --mtu `x`"),
-    (["--mtu", "1500"], "--mtu is for --net=slirp"),
+    (["--net=none", "--mtu", "1500"], "--mtu is for --net=slirp"),
 ], ids=lambda x: " ".join(x) if isinstance(x, list) else None)
 def test_bad_network_flags(s, args, needle):
     before = s.snapshot()
