@@ -395,6 +395,8 @@ int port_relay_start(const struct port_map *maps, size_t n, int *listen_fds, pid
 		l->target.sin_port = htons(maps[i].container_port);
 		inet_pton(AF_INET, container_ip, &l->target.sin_addr);
 	}
+	/* a client that went away is an EPIPE of splice(), not a signal that ends diyc */
+	signal(SIGPIPE, SIG_IGN);
 	/* every connection takes six fds: allow as many as the hard limit lets us */
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -436,7 +438,7 @@ static int new_pipe(struct half *h)
 /* A socket of the container's namespace, from the maker. */
 static int container_socket(struct port_relay *pr, enum port_proto proto)
 {
-	if (write(pr->maker, proto == PORT_UDP ? "u" : "t", 1) != 1)
+	if (send(pr->maker, proto == PORT_UDP ? "u" : "t", 1, MSG_NOSIGNAL) != 1)
 		return -EPIPE;
 	int fd = -1;
 	char ok;

@@ -318,3 +318,46 @@ def test_busy_port_at_start(s, name):
         dt.assert_error(s.diyc("start", name), "already in use")
     assert dt.ps_entry(s, name)["State"] == "exited"
     dt.assert_ok(s.diyc("start", "-a", name))
+
+
+def first_nameserver():
+    with open("/etc/resolv.conf") as f:
+        for line in f:
+            w = line.split()
+            if w[:1] == ["nameserver"] and len(w) > 1:
+                return w[1]
+    return None
+
+
+@needs_tun
+@pytest.mark.skipif(first_nameserver() != "127.53.0.1",
+                    reason="needs the test resolver that tests/run-all starts on the host's 127.53.0.1 and names "
+                    "in the tests' /etc/resolv.conf (traffic may only go to loopback)")
+def test_dns_through_slirp_to_a_loopback_resolver(s):
+    # the host's resolver listens on its loopback, as a stub resolver (127.0.0.53) does: the
+    # container cannot reach it directly, slirp's forwarder at 10.0.2.3 asks it for it
+    res = dt.assert_ok(s.diyc("run", "--rm", "busybox", "sh", "-c",
+                              "head -1 /etc/resolv.conf; nslookup probe.diyc.test"))
+    assert res.stdout.splitlines()[0] == "nameserver 10.0.2.3", dt.describe(res)
+    assert "10.11.12.13" in res.stdout, dt.describe(res)
+    res = s.diyc("run", "--rm", "busybox", "nslookup", "unknown.example.invalid")
+    assert res.returncode != 0 and "10.11.12.13" not in res.stdout, dt.describe(res)
+
+
+@needs_tun
+def test_socket_maker_holds_nothing(s, name):
+    port = free_port()
+    start_httpd(s, name, port)
+    mon = monitor_of(s, name)
+    makers = [int(p) for p in os.listdir("/proc") if p.isdigit() and dt.proc_ppid(int(p)) == mon
+              and Path(f"/proc/{p}/comm").read_text().strip() == "diyc-netns"]
+    assert len(makers) == 1, "one helper makes the sockets in the container's network namespace"
+    m = makers[0]
+    assert status_field(m, "CapEff") == "0000000000000000", "it keeps no capability in the container's namespace"
+    assert status_field(m, "NoNewPrivs") == "1"
+    # it is not in the container's PID namespace: invisible inside
+    inside = dt.assert_ok(s.diyc("exec", name, "sh", "-c", "cat /proc/[0-9]*/comm")).stdout.split()
+    assert "diyc-netns" not in inside, inside
+    # non-dumpable: its fds are not open to the user's other processes through /proc
+    with pytest.raises(PermissionError):
+        os.listdir(f"/proc/{m}/fd")
