@@ -116,6 +116,13 @@ int slirp_tap_setup(const struct slirp_opts *o, int *fd, struct diyc_error *err)
 	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
 	if (ioctl(tap, TUNSETIFF, &ifr) < 0)
 		return diyc_error(err, errno, "create the tap device " TAP_NAME);
+	/* persistent: closing the last fd then only detaches it. Otherwise that close would
+	 * unregister the device, which waits for RCU grace periods (15 ms here) in the
+	 * supervisor, at the end of every container; this way the kernel removes tap0 with
+	 * the network namespace, in its own worker (a tap holds no reference to its
+	 * namespace, so nothing is left) */
+	if (ioctl(tap, TUNSETPERSIST, 1) < 0)
+		return diyc_error(err, errno, "make " TAP_NAME " persistent");
 	_cleanup_close_ int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (s < 0)
 		return diyc_error(err, errno, "socket to configure " TAP_NAME);

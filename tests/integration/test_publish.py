@@ -82,6 +82,7 @@ def status_field(pid, key):
 
 @needs_tun
 def test_default_network_is_slirp(s, name):
+    links = sorted(os.listdir("/sys/class/net"))
     res = dt.assert_ok(s.diyc("run", "--name", name, "busybox", "sh", "-c",
                               "ip -o -4 addr show tap0; cat /etc/resolv.conf"))
     assert "inet 10.0.2.100/24" in res.stdout, dt.describe(res)
@@ -95,6 +96,8 @@ def test_default_network_is_slirp(s, name):
     for line in kept:
         assert line in resolv, f"`{line}` of the host's resolv.conf is missing\n" + dt.describe(res)
     assert dt.inspect(s, name)["HostConfig"]["NetworkMode"] == "slirp"
+    # tap0 went with the container's network namespace, never into the host's
+    dt.wait_until(lambda: sorted(os.listdir("/sys/class/net")) == links, 5, what="the host's links as before")
 
 
 @needs_tun
