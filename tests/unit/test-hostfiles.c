@@ -26,6 +26,16 @@ int main(void)
 	out = resolv_conf_filter("", true);
 	CHECK_STR(out, "");
 	free(out);
+	/* slirp: one nameserver, the forwarder; the rest kept */
+	out = resolv_conf_with_nameserver(stub, "10.0.2.3");
+	CHECK_STR(out, "nameserver 10.0.2.3\n# managed\noptions edns0 trust-ad\nsearch lan\n");
+	free(out);
+	out = resolv_conf_with_nameserver("nameserver 1.1.1.1\n  nameserver\t::1\nnameservers x\nsearch a", "10.0.2.3");
+	CHECK_STR(out, "nameserver 10.0.2.3\nnameservers x\nsearch a\n");
+	free(out);
+	out = resolv_conf_with_nameserver("", "10.0.2.3");
+	CHECK_STR(out, "nameserver 10.0.2.3\n");
+	free(out);
 
 	uint64_t v;
 	CHECK(parse_u64("0", 10, &v) == 0 && v == 0);
