@@ -15,6 +15,7 @@
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <net/route.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -275,6 +276,9 @@ int slirp_net_start(const struct slirp_opts *o, int tapfd, struct slirp_net **ou
 		close(tapfd);
 		return diyc_error(err, ENOMEM, "slirp");
 	}
+	/* libslirp writes to sockets whose peer may be gone: EPIPE, not a signal that would
+	 * end a foreground diyc (a detached monitor ignores it already) */
+	signal(SIGPIPE, SIG_IGN);
 	s->tapfd = tapfd;
 	s->mtu = o->mtu;
 	s->frame = frame;

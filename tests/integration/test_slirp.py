@@ -112,3 +112,41 @@ def test_bad_network_flags(s, args, needle):
     dt.assert_error(s.diyc("run", "--rm", *args, "busybox", "true"), needle)
     assert s.snapshot() == before, "nothing may be created"
 
+
+
+@needs_tun
+def test_peer_closing_early_does_not_kill_diyc(s):
+    """A host server that closes while the container still sends: libslirp's writes fail
+    with EPIPE, which must not end the foreground diyc (SIGPIPE)."""
+    import socket
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(4)
+    port = srv.getsockname()[1]
+    stop = threading.Event()
+
+    def serve():
+        srv.settimeout(0.5)
+        while not stop.is_set():
+            try:
+                c, _ = srv.accept()
+            except OSError:
+                continue
+            # read a little, then close with data still arriving: the kernel answers the
+            # rest with a reset, and slirp's next writes fail
+            for _ in range(64):
+                if not c.recv(65536):
+                    break
+            c.close()
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    try:
+        for _ in range(3):
+            res = s.diyc("run", "--rm", "--net=slirp:allow_host_loopback=true", "busybox", "sh", "-c",
+                         f"head -c 200000000 /dev/zero | nc 10.0.2.2 {port}; echo sent")
+            assert res.returncode == 0 and "sent" in res.stdout, dt.describe(res)
+    finally:
+        stop.set()
+        t.join()
+        srv.close()
