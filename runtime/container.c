@@ -330,6 +330,9 @@ static bool pump(int from, int to)
 static int network_start(pid_t pid, const struct supervise_opts *o, int tap, struct slirp_net **net,
 			 struct port_relay **relay, struct diyc_error *err)
 {
+	/* libslirp and the relay write to sockets whose peer may be gone: that must be EPIPE,
+	 * not a signal that ends a foreground diyc (a detached monitor ignores it already) */
+	signal(SIGPIPE, SIG_IGN);
 	int r = slirp_net_start(o->slirp, tap, net, err);
 	if (r == 0)
 		r = port_relay_start(o->ports, o->n_ports, o->port_fds, pid, o->join_userns, SLIRP_GUEST_ADDR, relay,

@@ -350,23 +350,13 @@ struct port_relay {
 	struct relay_conn *conns;
 	int maker;
 	pid_t maker_pid;
-	size_t first; /* index of our first fd in the poll array */
 };
 
+/* An fd with nothing to wait for is left out (poll skips negative fds): otherwise a
+ * hang-up it reports, that nothing can act on yet, would spin the loop. */
 static int push(struct pollfd **fds, size_t *cap, size_t *n, int fd, short events)
 {
-	if (*n >= *cap) {
-		size_t c = *cap ? *cap * 2 : 16;
-		struct pollfd *p = realloc(*fds, c * sizeof(*p));
-		if (!p)
-			return -1;
-		*fds = p;
-		*cap = c;
-	}
-	/* an fd with nothing to wait for is left out (poll skips negative fds): otherwise a
-	 * hang-up it reports, that nothing can act on yet, would spin the loop */
-	(*fds)[*n] = (struct pollfd){ events ? fd : -1, events, 0 };
-	return (int)(*n)++;
+	return pollfd_push(fds, cap, n, events ? fd : -1, events);
 }
 
 int port_relay_start(const struct port_map *maps, size_t n, int *listen_fds, pid_t pid, bool join_userns,
@@ -395,8 +385,6 @@ int port_relay_start(const struct port_map *maps, size_t n, int *listen_fds, pid
 		l->target.sin_port = htons(maps[i].container_port);
 		inet_pton(AF_INET, container_ip, &l->target.sin_addr);
 	}
-	/* a client that went away is an EPIPE of splice(), not a signal that ends diyc */
-	signal(SIGPIPE, SIG_IGN);
 	/* every connection takes six fds: allow as many as the hard limit lets us */
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -606,7 +594,6 @@ size_t port_relay_fill(struct port_relay *pr, struct pollfd **fds, size_t *cap, 
 {
 	if (!pr)
 		return n;
-	pr->first = n;
 	int64_t now = monotonic_ns() / 1000000;
 	for (size_t i = 0; i < pr->n_ls; i++) {
 		struct relay_listener *l = &pr->ls[i];

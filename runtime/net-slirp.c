@@ -15,7 +15,6 @@
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <net/route.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -276,9 +275,6 @@ int slirp_net_start(const struct slirp_opts *o, int tapfd, struct slirp_net **ou
 		close(tapfd);
 		return diyc_error(err, ENOMEM, "slirp");
 	}
-	/* libslirp writes to sockets whose peer may be gone: EPIPE, not a signal that would
-	 * end a foreground diyc (a detached monitor ignores it already) */
-	signal(SIGPIPE, SIG_IGN);
 	s->tapfd = tapfd;
 	s->mtu = o->mtu;
 	s->frame = frame;
@@ -310,14 +306,6 @@ int slirp_net_start(const struct slirp_opts *o, int tapfd, struct slirp_net **ou
 static int add_poll(int fd, int events, void *opaque)
 {
 	struct slirp_net *s = opaque;
-	if (s->n >= *s->cap) {
-		size_t cap = *s->cap ? *s->cap * 2 : 16;
-		struct pollfd *p = realloc(*s->fds, cap * sizeof(*p));
-		if (!p)
-			return -1;
-		*s->fds = p;
-		*s->cap = cap;
-	}
 	short ev = 0;
 	if (events & SLIRP_POLL_IN)
 		ev |= POLLIN;
@@ -325,8 +313,8 @@ static int add_poll(int fd, int events, void *opaque)
 		ev |= POLLOUT;
 	if (events & SLIRP_POLL_PRI)
 		ev |= POLLPRI;
-	(*s->fds)[s->n] = (struct pollfd){ fd, ev, 0 };
-	return (int)(s->n++ - s->first);
+	int i = pollfd_push(s->fds, s->cap, &s->n, fd, ev);
+	return i < 0 ? -1 : (int)(i - s->first);
 }
 
 size_t slirp_net_fill(struct slirp_net *s, struct pollfd **fds, size_t *cap, size_t n, int *timeout_ms)

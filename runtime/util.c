@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <poll.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "util.h"
@@ -425,4 +426,18 @@ void close_fds_except(int *keep, size_t n)
 		from = (unsigned)keep[i] + 1;
 	}
 	syscall(SYS_close_range, from, ~0U, 0);
+}
+
+int pollfd_push(struct pollfd **fds, size_t *cap, size_t *n, int fd, short events)
+{
+	if (*n >= *cap) {
+		size_t c = *cap ? *cap * 2 : 16;
+		struct pollfd *p = realloc(*fds, c * sizeof(*p));
+		if (!p)
+			return -1;
+		*fds = p;
+		*cap = c;
+	}
+	(*fds)[*n] = (struct pollfd){ fd, events, 0 };
+	return (int)(*n)++;
 }

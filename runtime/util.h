@@ -78,6 +78,10 @@ int read_file_at(int dirfd, const char *name, size_t max, char **out, size_t *le
 
 /* Writes all of buf, retrying on EINTR and short writes. */
 int write_all(int fd, const void *buf, size_t len);
+/* Appends {fd, events} to the poll array *fds of *n entries, growing it (capacity *cap);
+ * returns the new entry's index, -1 when out of memory. */
+struct pollfd;
+int pollfd_push(struct pollfd **fds, size_t *cap, size_t *n, int fd, short events);
 /* Closes every fd from 3 up but those in keep (which it sorts; negative ones ignored). */
 void close_fds_except(int *keep, size_t n);
 
