@@ -494,11 +494,13 @@ static struct json_object *ps_json(const struct container *c)
 	json_object_object_add(o, "FinishedAt", json_object_new_string(c->st.finished_at));
 	_cleanup_free_ char *ports = ports_text(c);
 	json_object_object_add(o, "Ports", json_object_new_string(ports ? ports : ""));
+	json_object_object_add(o, "IPAddress", json_object_new_string(c->st.status == STATUS_RUNNING ? c->st.ip : ""));
 	return o;
 }
 
+#define PS_COLS 8
 struct ps_row {
-	char *cols[7];
+	char *cols[PS_COLS];
 };
 
 
@@ -545,9 +547,10 @@ int cmd_ps(int argc, char **argv)
 					char *cmd = command_text(&c);
 					if (cmd && strlen(cmd) > 40)
 						strcpy(cmd + 37, "...");
+					bool has_ip = c.st.status == STATUS_RUNNING && c.st.ip[0];
 					rows[nrows++] = (struct ps_row){ { strdup(*n), strdup(c.have_config ? c.cfg.image : "-"),
 									  cmd, status_text(&c), strdup(started), strdup(pid),
-									  ports_text(&c) } };
+									  strdup(has_ip ? c.st.ip : "-"), ports_text(&c) } };
 				}
 			}
 		}
@@ -556,23 +559,29 @@ int cmd_ps(int argc, char **argv)
 	if (f.json) {
 		printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 	} else if (!f.quiet) {
-		static const char *heads[7] = { "NAME", "IMAGE", "COMMAND", "STATUS", "STARTED", "PID", "PORTS" };
-		int w[7];
-		for (int k = 0; k < 7; k++) {
+		static const char *heads[PS_COLS] = { "NAME", "IMAGE", "COMMAND", "STATUS", "STARTED", "PID", "ADDRESS",
+						      "PORTS" };
+		int w[PS_COLS];
+		for (int k = 0; k < PS_COLS; k++) {
 			w[k] = (int)strlen(heads[k]);
 			for (size_t i = 0; i < nrows; i++)
 				if (rows[i].cols[k] && (int)strlen(rows[i].cols[k]) > w[k])
 					w[k] = (int)strlen(rows[i].cols[k]);
 		}
-		printf("%-*s   %-*s   %-*s   %-*s   %-*s   %-*s   %s\n", w[0], heads[0], w[1], heads[1], w[2], heads[2],
-		       w[3], heads[3], w[4], heads[4], w[5], heads[5], heads[6]);
+		for (int k = 0; k < PS_COLS; k++)
+			if (k < PS_COLS - 1)
+				printf("%-*s   ", w[k], heads[k]);
+			else
+				printf("%s\n", heads[k]);
 		for (size_t i = 0; i < nrows; i++) {
-			const char **k = (const char **)rows[i].cols;
-			printf("%-*s   %-*s   %-*s   %-*s   %-*s   %-*s   %s\n", w[0], k[0] ? k[0] : "", w[1],
-			       k[1] ? k[1] : "", w[2], k[2] ? k[2] : "", w[3], k[3] ? k[3] : "", w[4], k[4] ? k[4] : "",
-			       w[5], k[5] ? k[5] : "", k[6] ? k[6] : "");
-			for (int j = 0; j < 7; j++)
-				free(rows[i].cols[j]);
+			for (int k = 0; k < PS_COLS; k++) {
+				const char *v = rows[i].cols[k] ? rows[i].cols[k] : "";
+				if (k < PS_COLS - 1)
+					printf("%-*s   ", w[k], v);
+				else
+					printf("%s\n", v);
+				free(rows[i].cols[k]);
+			}
 		}
 	}
 	free(rows);
@@ -635,7 +644,12 @@ static struct json_object *inspect_json(const struct container *c)
 				json_object_object_add(tmpfs, m->target, json_object_new_string(m->options ? m->options : ""));
 			}
 		}
-		json_object_object_add(host, "NetworkMode", json_object_new_string(cfg->net == NET_HOST ? "host" : cfg->net == NET_SLIRP ? "slirp" : "none"));
+		json_object_object_add(host, "NetworkMode", json_object_new_string(cfg->net == NET_HOST ? "host" : cfg->net == NET_SLIRP ? "slirp" : cfg->net == NET_BRIDGE ? "bridge" : "none"));
+		struct json_object *netset = json_object_new_object();
+		json_object_object_add(netset, "Bridge", json_object_new_string(running ? c->st.bridge : ""));
+		json_object_object_add(netset, "IPAddress", json_object_new_string(running ? c->st.ip : ""));
+		json_object_object_add(netset, "RequestedIP", json_object_new_string(cfg->ip ? cfg->ip : ""));
+		json_object_object_add(o, "NetworkSettings", netset);
 		json_object_object_add(host, "AutoRemove", json_object_new_boolean(cfg->rm));
 		/* docker's form: {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "8080"}]} */
 		struct json_object *bindings = json_object_new_object();

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* cmd-run.c: `diyc run`: flags -> configuration, image, claimed name -> container_launch. */
 #include <errno.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 #include "container.h"
 #include "image.h"
 #include "lifecycle.h"
+#include "net-bridge.h"
 #include "paths.h"
 #include "state.h"
 #include "util.h"
@@ -41,7 +44,11 @@ static const char run_usage[] =
 	"      --net, --network MODE  slirp (the default: user-mode networking, tap0 10.0.2.100/24,\n"
 	"                         gateway 10.0.2.2, DNS 10.0.2.3; slirp:allow_host_loopback=true lets\n"
 	"                         the container reach the host's 127.0.0.1 at 10.0.2.2), none (own\n"
-	"                         network namespace with loopback only) or host (the host's network)\n"
+	"                         network namespace with loopback only), host (the host's network)\n"
+	"                         or bridge (a veth on bridge diyc0, made by `sudo diyc network\n"
+	"                         setup`; root's default when it exists; a normal user gets it\n"
+	"                         through diyc-nethelper, as /etc/diyc/nethelper.conf allows)\n"
+	"      --ip ADDRESS       Address of the container on the bridge (default: the lowest free)\n"
 	"      --mtu N            MTU of the slirp network (default 65520)\n"
 	"  -p, --publish [HOST_IP:]HOST_PORT:CONTAINER_PORT[/tcp|/udp]  Publish a container's port\n"
 	"                         on the host (HOST_IP default 0.0.0.0, all addresses); repeatable\n"
@@ -66,7 +73,7 @@ static const char run_usage[] =
 	"executed, 127 when it is not found, 128+N when it is killed by signal N.\n";
 
 enum { OPT_NAME = 256, OPT_RM, OPT_TMPFS, OPT_ENTRYPOINT, OPT_NET, OPT_INIT, OPT_NO_INIT, OPT_VERBOSE, OPT_HELP,
-       OPT_EXPOSE, OPT_MEMORY_SWAP, OPT_PIDS_LIMIT, OPT_CPUS, OPT_CGROUP_MANAGER, OPT_MTU };
+       OPT_EXPOSE, OPT_MEMORY_SWAP, OPT_PIDS_LIMIT, OPT_CPUS, OPT_CGROUP_MANAGER, OPT_MTU, OPT_IP };
 
 static const struct option run_options[] = {
 	{ "name", required_argument, NULL, OPT_NAME },
@@ -86,6 +93,7 @@ static const struct option run_options[] = {
 	{ "net", required_argument, NULL, OPT_NET },
 	{ "network", required_argument, NULL, OPT_NET },
 	{ "mtu", required_argument, NULL, OPT_MTU },
+	{ "ip", required_argument, NULL, OPT_IP },
 	{ "publish", required_argument, NULL, 'p' },
 	{ "memory", required_argument, NULL, 'm' },
 	{ "memory-swap", required_argument, NULL, OPT_MEMORY_SWAP },
@@ -100,7 +108,7 @@ static const struct option run_options[] = {
 };
 
 struct run_flags {
-	const char *name, *hostname, *workdir, *user, *entrypoint;
+	const char *name, *hostname, *workdir, *user, *entrypoint, *ip;
 	bool rm, tty, interactive, init, detach;
 	enum net_mode net;
 	bool net_given;
@@ -114,7 +122,7 @@ struct run_flags {
 	struct slirp_opts slirp;
 };
 
-/* none, host, slirp[:allow_host_loopback=true|false] */
+/* none, host, bridge, slirp[:allow_host_loopback=true|false] */
 static int parse_net(const char *arg, struct run_flags *f)
 {
 	if (!strcmp(arg, "none")) {
@@ -138,16 +146,22 @@ static int parse_net(const char *arg, struct run_flags *f)
 					   "allow_host_loopback=true|false", opt);
 		return 0;
 	}
-	if (!strcmp(arg, "bridge"))
-		return usage_error("run", "network `bridge` is not available in this version of diyc: use none, "
-				   "host or slirp");
-	return usage_error("run", "unknown network `%s`: use none, host or slirp", arg);
+	if (!strcmp(arg, "bridge")) {
+		f->net = NET_BRIDGE;
+		return 0;
+	}
+	return usage_error("run", "unknown network `%s`: use slirp, bridge, none or host", arg);
 }
 
 /* Without --net: slirp, as for every user, where /dev/net/tun can be used. Where it
  * cannot, the container still runs, without network, and says why. */
 static int default_network(struct run_flags *f)
 {
+	/* root: the bridge, as with docker and podman, once root has made it */
+	if (geteuid() == 0 && if_nametoindex(BRIDGE_DEFAULT) != 0) {
+		f->net = NET_BRIDGE;
+		return 0;
+	}
 	f->net = NET_SLIRP;
 	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
 	if (fd >= 0) {
@@ -342,6 +356,13 @@ int cmd_run(int argc, char **argv)
 			mtu_given = true;
 			break;
 		}
+		case OPT_IP: {
+			struct in_addr a;
+			if (inet_pton(AF_INET, optarg, &a) != 1)
+				return usage_error("run", "--ip `%s` is not an IPv4 address (as 172.16.0.10)", optarg);
+			f.ip = optarg;
+			break;
+		}
 		case OPT_INIT:
 			if (parse_bool(optarg, &f.init) < 0)
 				return usage_error("run", "--init takes true or false, not `%s`", optarg);
@@ -363,8 +384,10 @@ int cmd_run(int argc, char **argv)
 		return DIYC_EXIT_RUNTIME;
 	if (mtu_given && f.net != NET_SLIRP)
 		return usage_error("run", "--mtu is for --net=slirp");
-	if (f.n_ports && f.net != NET_SLIRP)
-		return usage_error("run", "-p is for --net=slirp: %s", f.net == NET_HOST
+	if (f.ip && f.net != NET_BRIDGE)
+		return usage_error("run", "--ip is for --net=bridge");
+	if (f.n_ports && f.net != NET_SLIRP && f.net != NET_BRIDGE)
+		return usage_error("run", "-p is for --net=slirp and --net=bridge: %s", f.net == NET_HOST
 				   ? "with --net=host the container uses the host's ports directly"
 				   : "with --net=none the container has no network to publish");
 	if (optind >= argc)
@@ -429,6 +452,7 @@ int cmd_run(int argc, char **argv)
 		.entrypoint_len = ep_len, .env = env, .labels = labels, .exposed = exposed,
 		.hostname = hostname, .workdir = (char *)(f.workdir ? f.workdir : workdir), .user = (char *)user,
 		.net = f.net, .slirp = f.slirp, .ports = f.ports, .n_ports = f.n_ports,
+		.bridge = f.net == NET_BRIDGE ? BRIDGE_DEFAULT : NULL, .ip = (char *)f.ip,
 		.tty = f.tty, .interactive = f.interactive, .init = f.init, .rm = f.rm,
 		.mounts = f.mounts, .n_mounts = f.n_mounts, .limits = f.limits,
 	};

@@ -21,6 +21,7 @@ int cmd_commit(int argc, char **argv);
 int cmd_image(int argc, char **argv);
 int cmd_images(int argc, char **argv);
 int cmd_nsexec(int argc, char **argv);
+int cmd_network(int argc, char **argv);
 
 /* Prints "diyc: MSG" for a bad command line and returns 125. */
 int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

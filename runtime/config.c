@@ -69,10 +69,17 @@ char *config_to_json(const struct container_config *c)
 	add_str(j, "hostname", c->hostname);
 	add_str(j, "workdir", c->workdir);
 	add_str(j, "user", c->user);
-	add_str(j, "network", c->net == NET_HOST ? "host" : c->net == NET_SLIRP ? "slirp" : "none");
+	add_str(j, "network", c->net == NET_HOST ? "host" : c->net == NET_SLIRP ? "slirp" :
+			      c->net == NET_BRIDGE ? "bridge" : "none");
 	if (c->net == NET_SLIRP) {
 		json_object_object_add(j, "mtu", json_object_new_int((int)c->slirp.mtu));
 		json_object_object_add(j, "allow_host_loopback", json_object_new_boolean(c->slirp.allow_host_loopback));
+	}
+	if (c->net == NET_BRIDGE) {
+		add_str(j, "bridge", c->bridge);
+		add_str(j, "ip", c->ip);
+	}
+	if (c->net == NET_SLIRP || c->net == NET_BRIDGE) {
 		struct json_object *ports = json_object_new_array();
 		for (size_t i = 0; i < c->n_ports; i++) {
 			char spec[96];
@@ -345,6 +352,13 @@ int config_from_json(const char *json, struct container_config *c, struct diyc_e
 				r = get_bool(j, "allow_host_loopback", &c->slirp.allow_host_loopback);
 			if (r == 0)
 				r = get_ports(j, c);
+		} else if (!strcmp(net, "bridge")) {
+			c->net = NET_BRIDGE;
+			r = get_str(j, "bridge", true, &c->bridge);
+			if (r == 0)
+				r = get_str(j, "ip", false, &c->ip);
+			if (r == 0)
+				r = get_ports(j, c);
 		} else
 			r = -EINVAL;
 	}
@@ -383,5 +397,7 @@ void config_free(struct container_config *c)
 		mount_entry_free(&c->mounts[i]);
 	free(c->mounts);
 	free(c->ports);
+	free(c->bridge);
+	free(c->ip);
 	memset(c, 0, sizeof(*c));
 }

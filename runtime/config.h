@@ -19,7 +19,8 @@ struct container_config {
 	char *hostname, *workdir, *user; /* workdir, user: NULL when not given */
 	enum net_mode net;
 	struct slirp_opts slirp; /* with net == NET_SLIRP */
-	struct port_map *ports;  /* -p (slirp only) */
+	char *bridge, *ip;       /* with net == NET_BRIDGE: its name, and --ip (NULL: any) */
+	struct port_map *ports;  /* -p (slirp and bridge) */
 	size_t n_ports;
 	bool tty, interactive, init, rm;
 	struct mount_entry *mounts;

@@ -9,6 +9,7 @@
  * error on the container side travels back over the sync socket as one message; the
  * socket is close-on-exec, so EOF tells the parent the command was executed. */
 #include <errno.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
@@ -29,6 +30,7 @@
 #include "init.h"
 #include "mount.h"
 #include "net.h"
+#include "net-bridge.h"
 #include "process.h"
 #include "terminal.h"
 #include "util.h"
@@ -217,6 +219,14 @@ container_child(const struct container_spec *spec, int syncfd)
 	}
 	if (rootfs_setup(spec, &err) < 0)
 		goto fail;
+	if (spec->net == NET_BRIDGE) {
+		/* the parent made our veth meanwhile: its address comes over the sync socket */
+		struct lease_grant g;
+		if (recv(syncfd, &g, sizeof(g), 0) != (ssize_t)sizeof(g))
+			_exit(DIYC_EXIT_RUNTIME); /* the parent failed, and says why */
+		if (bridge_configure_peer(&g, &err) < 0)
+			goto fail;
+	}
 	if (spec->tty && pty_to_parent(syncfd, &slave, &err) < 0)
 		goto fail;
 	struct process_user u;
@@ -362,6 +372,19 @@ int supervise(pid_t pid, int syncfd, const struct supervise_opts *o, int *status
 	_cleanup_free_ struct pollfd *p = malloc(cap * sizeof(*p));
 	if (!p)
 		return diyc_error(err, ENOMEM, "supervise");
+	if (o->grant && o->grant->veth[0] && o->n_ports) {
+		/* on a bridge the container's address is reachable from here */
+		char addr[INET_ADDRSTRLEN];
+		inet_ntop(AF_INET, &o->grant->addr, addr, sizeof(addr));
+		signal(SIGPIPE, SIG_IGN);
+		if (port_relay_start(o->ports, o->n_ports, o->port_fds, 0, false, addr, &relay, err) < 0) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			if (!err->status)
+				err->status = DIYC_EXIT_RUNTIME;
+			return -(err->errnum ? err->errnum : EINVAL);
+		}
+	}
 
 	while (!exited) {
 		int n = 0, i_sig = n++, i_sync = -1, i_master = -1, i_in = -1;
@@ -516,17 +539,30 @@ int spawn_in_namespaces(unsigned long flags, const struct userns_plan *plan, int
 	if (r == 0)
 		r = userns_maps_finish(&maps, err);
 	diyc_debug("id maps written");
+	/* the bridge's veth is made while the child builds its root filesystem */
+	_cleanup_close_ int netns = -1, userns = -1;
+	if (r == 0 && o->bridge)
+		r = bridge_open_ns(pid, flags & CLONE_NEWUSER, &netns, &userns, err);
 	if (r == 0 && write(syncfd, "g", 1) != 1)
 		r = diyc_error(err, errno, "release the child");
+	if (r == 0 && o->bridge) {
+		r = bridge_attach(netns, userns, o->bridge, o->bridge_ip, o->grant, err);
+		if (r == 0 && send(syncfd, o->grant, sizeof(*o->grant), MSG_NOSIGNAL) != (ssize_t)sizeof(*o->grant))
+			r = diyc_error(err, errno, "pass the bridge's address to the container");
+	}
 	if (r == 0 && o->released)
 		r = o->released(o->hook_arg, pid, err);
 	if (r < 0) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
+		if (o->bridge)
+			bridge_detach(o->grant);
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		return r;
 	}
 	r = supervise(pid, syncfd, o, status, err);
+	if (o->bridge)
+		bridge_detach(o->grant);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return r;
 }
@@ -546,6 +582,13 @@ int container_run(const struct container_spec *spec, const struct supervise_opts
 	o.tty = spec->tty;
 	o.forward_winch = !spec->tty;
 	o.slirp = spec->net == NET_SLIRP ? &spec->slirp : NULL;
+	struct lease_grant grant = { 0 };
+	if (spec->net == NET_BRIDGE) {
+		o.bridge = spec->bridge;
+		o.bridge_ip = spec->bridge_ip;
+		if (!o.grant)
+			o.grant = &grant;
+	}
 	o.ports = spec->ports;
 	o.port_fds = spec->port_fds;
 	o.n_ports = spec->n_ports;

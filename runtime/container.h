@@ -7,12 +7,13 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "error.h"
+#include "net-lease.h"
 #include "net-ports.h"
 #include "net-slirp.h"
 #include "userns.h"
 #include "volume.h"
 
-enum net_mode { NET_NONE, NET_HOST, NET_SLIRP };
+enum net_mode { NET_NONE, NET_HOST, NET_SLIRP, NET_BRIDGE };
 
 struct container_spec {
 	const char *name;
@@ -29,6 +30,8 @@ struct container_spec {
 	bool tty, interactive, init;
 	enum net_mode net;
 	struct slirp_opts slirp; /* --net=slirp */
+	const char *bridge;     /* --net=bridge: its name, and --ip (NULL: any free address) */
+	const char *bridge_ip;
 	const struct port_map *ports; /* -p, with the host sockets bound for them */
 	int *port_fds;
 	size_t n_ports;
@@ -59,7 +62,9 @@ struct supervise_opts {
 	bool tty, interactive;
 	bool forward_winch; /* no pty: forward SIGWINCH as a signal */
 	const struct slirp_opts *slirp; /* run the slirp stack on the tap fd the child sends */
-	const struct port_map *ports;   /* and relay these published ports (slirp only) */
+	const char *bridge, *bridge_ip; /* or plug the container into this bridge */
+	struct lease_grant *grant;      /* what it got there, set before the released hook */
+	const struct port_map *ports;   /* and relay these published ports */
 	int *port_fds;
 	size_t n_ports;
 	bool join_userns;               /* the container has a user namespace of its own */

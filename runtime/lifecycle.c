@@ -8,6 +8,7 @@
  * (running, then exited with the status), and is the parent of the container's PID 1,
  * which the kernel kills (PR_SET_PDEATHSIG) if the monitor dies. So "running" is never
  * a stale record: no monitor, no container. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -44,6 +45,7 @@ struct launch_ctx {
 	int result_fd;
 	int *port_fds; /* cfg->n_ports host sockets, bound by container_launch */
 	int userns_fd; /* the container's user namespace, kept to remove its files at the end */
+	struct lease_grant grant; /* --net=bridge: its address there */
 };
 
 static int launch_prepare(void *arg, struct diyc_error *err)
@@ -76,6 +78,10 @@ static int launch_released(void *arg, pid_t pid, struct diyc_error *err)
 	/* so that exec, stats and rm find the cgroup, also after a crash of the monitor */
 	snprintf(st->cgroup, sizeof(st->cgroup), "%s", x->cg.path);
 	snprintf(st->cgroup_scope, sizeof(st->cgroup_scope), "%s", x->cg.scope);
+	if (x->grant.veth[0]) {
+		inet_ntop(AF_INET, &x->grant.addr, st->ip, sizeof(st->ip));
+		snprintf(st->bridge, sizeof(st->bridge), "%s", x->grant.bridge);
+	}
 	/* only true while a monitor holds the lock: no need to survive a power loss */
 	int r = container_write_state(x->c, st, false, err);
 	if (r < 0)
@@ -146,6 +152,7 @@ static void launch_finish(struct launch_ctx *x, const struct userns_plan *given,
 		if (x->released) {
 			x->st.status = STATUS_EXITED;
 			x->st.exit_code = status;
+			x->st.ip[0] = x->st.bridge[0] = '\0'; /* the lease was given back */
 			/* empty when cgroup_teardown removed it; else for `rm` to try again */
 			snprintf(x->st.cgroup, sizeof(x->st.cgroup), "%s", x->cg.path);
 			snprintf(x->st.cgroup_scope, sizeof(x->st.cgroup_scope), "%s", x->cg.scope);
@@ -177,7 +184,7 @@ static void spec_from(struct container_spec *spec, const struct container *c, co
 		.argv = cfg->command, .env = cfg->env, .workdir_in = cfg->workdir, .user = cfg->user,
 		.tty = cfg->tty, .interactive = interactive, .init = cfg->init, .net = cfg->net, .slirp = cfg->slirp,
 		.userns = plan, .mounts = cfg->mounts, .n_mounts = cfg->n_mounts, .cgroup_fd = -1,
-		.ports = cfg->ports, .n_ports = cfg->n_ports,
+		.ports = cfg->ports, .n_ports = cfg->n_ports, .bridge = cfg->bridge, .bridge_ip = cfg->ip,
 	};
 }
 
@@ -191,7 +198,7 @@ static int run_monitored(struct launch_ctx *x, const struct image *img, const st
 	struct supervise_opts hooks = {
 		/* a detached container's stdin is the monitor's: nothing to relay */
 		.interactive = interactive && !x->o->detach, .prepare = launch_prepare, .released = launch_released,
-		.started = launch_started, .hook_arg = x,
+		.started = launch_started, .hook_arg = x, .grant = &x->grant,
 	};
 	*status = DIYC_EXIT_RUNTIME;
 	int r = 0;

@@ -28,6 +28,7 @@ static const char usage[] =
 	"  commit    Make a new image from a container's changes\n"
 	"  image     Manage images (import, ls, rm, inspect, prune, export)\n"
 	"  images    List images (same as `image ls`)\n"
+	"  network   Set up, remove and show the bridge for --net=bridge\n"
 	"  nsexec    Run a host command in new namespaces\n"
 	"\n"
 	"Options:\n"
@@ -54,6 +55,7 @@ static const struct {
 	{ "commit", cmd_commit },
 	{ "image", cmd_image },
 	{ "images", cmd_images },
+	{ "network", cmd_network },
 	{ "nsexec", cmd_nsexec },
 };
 

@@ -371,7 +371,8 @@ int port_relay_start(const struct port_map *maps, size_t n, int *listen_fds, pid
 		return diyc_error(err, ENOMEM, "publish ports");
 	}
 	pr->maker = -1;
-	int r = socket_maker_start(pid, join_userns, &pr->maker_pid, &pr->maker, err);
+	/* pid 0: the container's address is reachable from here (a bridge), no maker needed */
+	int r = pid ? socket_maker_start(pid, join_userns, &pr->maker_pid, &pr->maker, err) : 0;
 	if (r < 0) {
 		free(pr->ls);
 		free(pr);
@@ -426,6 +427,10 @@ static int new_pipe(struct half *h)
 /* A socket of the container's namespace, from the maker. */
 static int container_socket(struct port_relay *pr, enum port_proto proto)
 {
+	if (pr->maker < 0) {
+		int fd = socket(AF_INET, (proto == PORT_UDP ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		return fd < 0 ? -errno : fd;
+	}
 	if (send(pr->maker, proto == PORT_UDP ? "u" : "t", 1, MSG_NOSIGNAL) != 1)
 		return -EPIPE;
 	int fd = -1;

@@ -36,7 +36,8 @@ void ports_close(int *fds, size_t n);
 
 /* The relay of the published ports, run in the supervisor's poll loop. pid is the
  * container's PID 1: a helper process joins its network namespace and makes the sockets
- * that connect to container_ip. Takes the fds of listen_fds (set to -1). */
+ * that connect to container_ip; 0 when container_ip is reachable from the caller's own
+ * namespace (a bridge). Takes the fds of listen_fds (set to -1). */
 struct port_relay;
 int port_relay_start(const struct port_map *maps, size_t n, int *listen_fds, pid_t pid, bool join_userns,
 		     const char *container_ip, struct port_relay **out, struct diyc_error *err);

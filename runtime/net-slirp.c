@@ -23,12 +23,14 @@
 #include <unistd.h>
 #include <slirp/libslirp.h>
 #include "dl.h"
+#include "net.h"
 #include "net-slirp.h"
 #include "util.h"
 
 #define TAP_NAME "tap0"
 #define TAP_ADDR SLIRP_GUEST_ADDR
 #define GATEWAY "10.0.2.2"
+#define PREFIX 24
 #define NETMASK "255.255.255.0"
 #define PREFIX6 "fd00::"
 #define TAP_ADDR6 "fd00::100"
@@ -88,19 +90,6 @@ static int tap_setup_ipv6(struct diyc_error *err)
 	return 0;
 }
 
-static int set_addr(int s, unsigned long req, const char *name, const char *addr, const char *what,
-		    struct diyc_error *err)
-{
-	struct ifreq ifr = { 0 };
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
-	struct sockaddr_in *sin = (struct sockaddr_in *)&ifr.ifr_addr;
-	sin->sin_family = AF_INET;
-	inet_pton(AF_INET, addr, &sin->sin_addr);
-	if (ioctl(s, req, &ifr) < 0)
-		return diyc_error(err, errno, "set the %s of %s", what, name);
-	return 0;
-}
-
 int slirp_tap_setup(const struct slirp_opts *o, int *fd, struct diyc_error *err)
 {
 	_cleanup_close_ int tap = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
@@ -123,35 +112,12 @@ int slirp_tap_setup(const struct slirp_opts *o, int *fd, struct diyc_error *err)
 	 * namespace, so nothing is left) */
 	if (ioctl(tap, TUNSETPERSIST, 1) < 0)
 		return diyc_error(err, errno, "make " TAP_NAME " persistent");
-	_cleanup_close_ int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return diyc_error(err, errno, "socket to configure " TAP_NAME);
-	ifr = (struct ifreq){ 0 };
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), TAP_NAME);
-	ifr.ifr_mtu = (int)o->mtu;
-	if (ioctl(s, SIOCSIFMTU, &ifr) < 0)
-		return diyc_error(err, errno, "set the MTU of " TAP_NAME " to %u", o->mtu);
-	int r = set_addr(s, SIOCSIFADDR, TAP_NAME, TAP_ADDR, "address", err);
-	if (r == 0)
-		r = set_addr(s, SIOCSIFNETMASK, TAP_NAME, NETMASK, "netmask", err);
+	struct in_addr addr, gateway;
+	inet_pton(AF_INET, TAP_ADDR, &addr);
+	inet_pton(AF_INET, GATEWAY, &gateway);
+	int r = iface_ipv4_up(TAP_NAME, addr, PREFIX, gateway, o->mtu, err);
 	if (r < 0)
 		return r;
-	ifr = (struct ifreq){ 0 };
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), TAP_NAME);
-	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
-		return diyc_error(err, errno, "read the flags of " TAP_NAME);
-	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
-		return diyc_error(err, errno, "bring up " TAP_NAME);
-	struct rtentry rt = { 0 };
-	struct sockaddr_in *gw = (struct sockaddr_in *)&rt.rt_gateway, *dst = (struct sockaddr_in *)&rt.rt_dst,
-			   *mask = (struct sockaddr_in *)&rt.rt_genmask;
-	gw->sin_family = dst->sin_family = mask->sin_family = AF_INET;
-	inet_pton(AF_INET, GATEWAY, &gw->sin_addr);
-	rt.rt_flags = RTF_UP | RTF_GATEWAY;
-	rt.rt_dev = (char *)TAP_NAME;
-	if (ioctl(s, SIOCADDRT, &rt) < 0)
-		return diyc_error(err, errno, "add the default route via " GATEWAY);
 	if (o->ipv6 && tap_setup_ipv6(err) < 0)
 		return -err->errnum;
 	*fd = steal_fd(&tap);

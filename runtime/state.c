@@ -287,6 +287,8 @@ int container_refresh(struct container *c, struct diyc_error *err)
 		copy_json_str(j, "finished_at", st->finished_at, sizeof(st->finished_at));
 		copy_json_str(j, "cgroup", st->cgroup, sizeof(st->cgroup));
 		copy_json_str(j, "cgroup_scope", st->cgroup_scope, sizeof(st->cgroup_scope));
+		copy_json_str(j, "ip", st->ip, sizeof(st->ip));
+		copy_json_str(j, "bridge", st->bridge, sizeof(st->bridge));
 		struct json_object *v;
 		st->oom_killed = json_object_object_get_ex(j, "oom_killed", &v) && json_object_get_boolean(v);
 	}
@@ -319,6 +321,10 @@ int container_write_state(struct container *c, const struct container_state *st,
 	json_object_object_add(j, "cgroup", json_object_new_string(st->cgroup));
 	json_object_object_add(j, "cgroup_scope", json_object_new_string(st->cgroup_scope));
 	json_object_object_add(j, "oom_killed", json_object_new_boolean(st->oom_killed));
+	if (st->ip[0]) {
+		json_object_object_add(j, "ip", json_object_new_string(st->ip));
+		json_object_object_add(j, "bridge", json_object_new_string(st->bridge));
+	}
 	const char *s = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN);
 	int r = durable ? write_file_atomic(c->dirfd, "state.json", s, strlen(s), 0600)
 			: write_file_atomic_nosync(c->dirfd, "state.json", s, strlen(s), 0600);

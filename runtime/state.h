@@ -41,6 +41,8 @@ struct container_state {
 	char started_at[32], finished_at[32];
 	char cgroup[PATH_MAX];  /* its cgroup under /sys/fs/cgroup while it runs, "" when none */
 	char cgroup_scope[256]; /* the systemd scope holding that cgroup, "" when none */
+	char ip[16];            /* its address on the bridge while it runs, "" when none */
+	char bridge[16];        /* and that bridge */
 };
 
 /* An open container. The lock file has two byte-range locks (OFD locks, tied to the

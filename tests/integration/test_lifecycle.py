@@ -173,7 +173,7 @@ def test_ps(s):
 
     res = dt.assert_ok(s.diyc("ps"))
     header = res.stdout.splitlines()[0].split()
-    assert header == ["NAME", "IMAGE", "COMMAND", "STATUS", "STARTED", "PID", "PORTS"], dt.describe(res)
+    assert header == ["NAME", "IMAGE", "COMMAND", "STATUS", "STARTED", "PID", "ADDRESS", "PORTS"], dt.describe(res)
     r = rows(res.stdout, running)
     assert len(r) == 1 and "running" in r[0] and "busybox" in r[0], dt.describe(res)
     assert str(dt.container_pid(s, running)) in r[0].split(), dt.describe(res)
@@ -229,7 +229,7 @@ def test_ps_empty_store(empty_store):
     res = dt.assert_ok(empty_store.diyc("ps", "-a", "-q"))
     assert res.stdout == "", dt.describe(res)
     res = dt.assert_ok(empty_store.diyc("ps"))
-    assert res.stdout.split() in ([], ["NAME", "IMAGE", "COMMAND", "STATUS", "STARTED", "PID", "PORTS"]), dt.describe(res)
+    assert res.stdout.split() in ([], ["NAME", "IMAGE", "COMMAND", "STATUS", "STARTED", "PID", "ADDRESS", "PORTS"]), dt.describe(res)
 
 
 # -- stop, kill ------------------------------------------------------------------------------

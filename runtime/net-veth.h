@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/* net-veth.h: links on the host made over netlink (libnl-3 route): the bridge, and the
+ * veth pairs that plug containers into it. Shared by diyc and diyc-nethelper. */
+#pragma once
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include "error.h"
+
+struct netlink;
+
+/* A bridge as the kernel has it. addr/prefix: its first IPv4 address (prefix 0: none). */
+struct bridge_info {
+	int ifindex;
+	unsigned mtu;
+	bool up;
+	struct in_addr addr;
+	int prefix;
+};
+
+int netlink_open(struct netlink **nl, struct diyc_error *err);
+void netlink_close(struct netlink *nl);
+
+/* -ENODEV (err set) when there is no link `name`, -EMEDIUMTYPE when it is not a bridge. */
+int bridge_query(struct netlink *nl, const char *name, struct bridge_info *out, struct diyc_error *err);
+/* A new bridge `name` with addr/prefix, up. */
+int bridge_create(struct netlink *nl, const char *name, struct in_addr addr, int prefix, struct diyc_error *err);
+
+/* A veth pair: host_name plugged into the bridge bridge_ifindex and up, its peer
+ * peer_name created directly in the network namespace netns_fd (left down). Both get mtu. */
+int veth_create(struct netlink *nl, const char *host_name, int bridge_ifindex, unsigned mtu, int netns_fd,
+		const char *peer_name, struct diyc_error *err);
+
+/* Deletes link `name` of the caller's network namespace: -ENODEV when there is none. */
+int link_delete(struct netlink *nl, const char *name, struct diyc_error *err);
+/* Whether the caller's network namespace has a link `name`. */
+bool link_exists(const char *name);
