@@ -18,7 +18,8 @@
  *     the host's, not root's, not another user's), with an address of the bridge's
  *     subnet that nobody holds. The helper never enters the caller's namespaces.
  *   - release: give back a lease of the caller's own and delete its veth.
- * How: fds 0-2 are made valid before any file is opened; the environment is cleared;
+ * How: fds 0-2 are made valid before any file is opened; the environment is cleared
+ * before libnl is loaded (dlopen: its constructors read NLDBG, NLCB, NLSYSCONFDIR);
  * only CAP_NET_ADMIN is kept (euid 0 stays, to own the lease files in /run/diyc/net);
  * the grammar is fixed and every argument is checked before use; the config must be
  * root's and unwritable by others, as must every directory above it, and any fault in
@@ -133,6 +134,7 @@ static int conf_allowance(const char *text, size_t len, const char *user, in_gro
 			  const char *bridge, unsigned *count, struct diyc_error *err)
 {
 	*count = 0;
+	unsigned best = 0;
 	if (len > CONF_SIZE_MAX)
 		return diyc_error_plain(err, EFBIG, "is larger than %d bytes", CONF_SIZE_MAX);
 	if (memchr(text, '\0', len))
@@ -189,9 +191,11 @@ static int conf_allowance(const char *text, size_t len, const char *user, in_gro
 		if (strcmp(tok[2], bridge) != 0)
 			continue;
 		bool match = group ? in_group(who, arg) : strcmp(who, user) == 0;
-		if (match && v > *count)
-			*count = v;
+		if (match && v > best)
+			best = v;
 	}
+	/* only a whole file that is good allows anything */
+	*count = best;
 	return 0;
 }
 

@@ -39,7 +39,7 @@ static int need_root(const char *what)
 {
 	if (geteuid() == 0)
 		return 0;
-	struct diyc_error err;
+	struct diyc_error err = { 0 };
 	diyc_error_plain(&err, EPERM, "`diyc network %s` changes the host's network and needs root: run `sudo diyc "
 			 "network %s`", what, what);
 	return fail(&err);
@@ -55,7 +55,7 @@ static int setup_cmd(int argc, char **argv)
 	const char *subnet = BRIDGE_DEFAULT_SUBNET;
 	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': subnet = optarg; break;
 		case 'H': fputs(network_usage, stdout); return 0;
@@ -81,7 +81,7 @@ static int teardown_cmd(int argc, char **argv)
 {
 	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+", help_only, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:", help_only, NULL)) != -1) {
 		if (c == 'H') {
 			fputs(network_usage, stdout);
 			return 0;
@@ -119,7 +119,7 @@ static int ls_cmd(int argc, char **argv)
 	bool json = false;
 	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			if (!strcmp(optarg, "json"))

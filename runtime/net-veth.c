@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* net-veth.c: the bridge and the veth pairs on the host, over netlink with libnl-3
- * (route). diyc loads libnl with dlopen() at first use, as it does its other optional
- * libraries, so that runs without a bridge do not pay for mapping it; diyc-nethelper
- * (built with NETLINK_LINKED) links it. */
+ * (route). libnl is loaded with dlopen() at first use: diyc runs without a bridge do not
+ * pay for mapping it, and the set-uid diyc-nethelper loads it only after clearing its
+ * environment, because libnl's constructors read variables (NLDBG turns on debug output,
+ * NLSYSCONFDIR chooses a file to read) as soon as it is loaded. */
 #include <errno.h>
 #include <net/if.h>
 #include <stdlib.h>
@@ -32,15 +33,9 @@ static struct nl_fns {
 
 static int nl_load(struct diyc_error *err)
 {
-#ifdef NETLINK_LINKED
-#define NL_SELF(f) .f = f,
-	L = (struct nl_fns){ NL_FUNCS(NL_SELF) };
-	return 0;
-#else
 	static const char *const names[] = { NL_FUNCS(DL_NAME) };
 	return dl_load("libnl-route-3.so.200", "libnl-route-3-200", names, (void **)&L,
 		       sizeof(names) / sizeof(names[0]), err);
-#endif
 }
 
 struct netlink {
