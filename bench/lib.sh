@@ -456,3 +456,115 @@ bench_sleep() {
   sleep "$1" &
   wait $! || true
 }
+
+# --- the bridge, in a network namespace of the benchmark's own (root only) ---------------
+# net-throughput's diyc-bridge rows and bridge-start. The host's network is never touched:
+# bench_bridge_start COUNT makes a network and mount namespace (unshare -n -m, private
+# propagation) held by a root process, BENCH_BR_PID, in which lo is up, a tmpfs is on /run
+# (diyc's leases: /run/diyc/net) and an overlay over /etc (upper dir in BENCH_TMP) holds
+# /etc/diyc/nethelper.conf, letting the bench user hold COUNT addresses on diyc0. diyc (the
+# DIYC binary) and the diyc-nethelper next to it are installed in BENCH_BR_BIN, a directory
+# of root's that everyone may search, the helper set-uid root (BENCH_BR_DIYC,
+# BENCH_BR_HELPER), and `diyc network setup` makes diyc0 (172.16.0.1/16, forwarding, NAT)
+# in there. bench_br_root CMD and bench_br_user CMD run CMD in those namespaces (as root; as
+# the bench user in the clean environment). bench_bridge_stop ends the holder: the
+# namespaces, with the bridge, the leases and the /etc overlay, go with the last process in
+# them. Expects DIYC (absolute, see bench_resolve_diyc) and LOG.
+BENCH_BR_PID="" BENCH_BR_NET="" BENCH_BR_SUBNET=""
+
+bench_br_root() { (cd / && exec nsenter -t "$BENCH_BR_PID" -n -m -- "$@"); }
+bench_br_user() {
+  # shellcheck disable=SC2046
+  (cd / && exec nsenter -t "$BENCH_BR_PID" -n -m -- runuser -u "$BENCH_USER" -- $(bench_env) "$@")
+}
+
+# bench_end_child PID: SIGKILL to a background child of this shell (the benchmark's own:
+# a child's pid cannot be reused before it is waited for), then waits for it.
+bench_end_child() {
+  case "$1" in ''|*[!0-9]*) return 0 ;; esac
+  kill -KILL "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+
+bench_bridge_start() {
+  bench_is_root || { BENCH_REASON="needs root (a private network namespace with the bridge, the set-uid diyc-nethelper)"; return 1; }
+  for c in ip nsenter unshare runuser; do
+    command -v "$c" >/dev/null 2>&1 || { BENCH_REASON="$c not found"; return 1; }
+  done
+  h=$(dirname "$DIYC")/diyc-nethelper
+  [ -x "$h" ] || { BENCH_REASON="no $h (it is built with diyc)"; return 1; }
+  BENCH_BR_BIN=$BENCH_TMP/bridge-bin
+  BENCH_BR_DIYC=$BENCH_BR_BIN/diyc
+  BENCH_BR_HELPER=$BENCH_BR_BIN/diyc-nethelper
+  if ! { mkdir -m 755 "$BENCH_BR_BIN" && chown 0:0 "$BENCH_BR_BIN" &&
+         install -o 0 -g 0 -m 755 "$DIYC" "$BENCH_BR_DIYC" &&
+         install -o 0 -g 0 -m 4755 "$h" "$BENCH_BR_HELPER"; } > "$LOG/bridge-install" 2>&1; then
+    BENCH_REASON="cannot install diyc and diyc-nethelper in $BENCH_BR_BIN: $(bench_reason_of "$LOG/bridge-install" 1)"
+    return 1
+  fi
+  case ",$(findmnt -n -o OPTIONS -T "$BENCH_BR_BIN" 2>/dev/null)," in
+    *,nosuid,*) BENCH_REASON="$BENCH_BR_BIN is on a nosuid mount: the set-uid helper cannot work there (set TMPDIR)"; return 1 ;;
+  esac
+  ov=$BENCH_TMP/bridge-etc
+  # the overlay's root takes the upper dir's owner and mode: /etc's (root's, 755)
+  mkdir -m 700 "$ov" "$ov/upper" "$ov/work" && chown 0:0 "$ov/upper" && chmod --reference=/etc "$ov/upper" ||
+    { BENCH_REASON="cannot create $ov"; return 1; }
+  ready=$BENCH_TMP/bridge.ready
+  rm -f "$ready"
+  # the holder: unshare and sh exec in place, so $! is its pid
+  # shellcheck disable=SC2016
+  (cd / && exec unshare -n -m --propagation private sh -c '
+    set -e
+    ip link set lo up
+    mount -t tmpfs -o mode=755,size=16m tmpfs /run
+    mount -t overlay overlay -o "lowerdir=/etc,upperdir=$1/upper,workdir=$1/work" /etc
+    mkdir -p /etc/diyc
+    chown 0:0 /etc/diyc
+    chmod 755 /etc/diyc
+    printf "# diyc benchmark: a private overlay over /etc, in a private network namespace\n%s bridge diyc0 count %s\n" \
+      "$3" "$4" > /etc/diyc/nethelper.conf
+    chown 0:0 /etc/diyc/nethelper.conf
+    chmod 644 /etc/diyc/nethelper.conf
+    : > "$2"
+    exec sleep 2147483647' sh "$ov" "$ready" "$BENCH_USER" "$1") > "$LOG/bridge-ns" 2>&1 < /dev/null &
+  BENCH_BR_PID=$!
+  i=0
+  while [ ! -e "$ready" ]; do
+    i=$((i + 1))
+    if [ "$i" -gt 100 ] || ! kill -0 "$BENCH_BR_PID" 2>/dev/null; then
+      BENCH_REASON="private namespaces: $(bench_reason_of "$LOG/bridge-ns" 1)"
+      bench_bridge_stop
+      return 1
+    fi
+    sleep 0.1
+  done
+  BENCH_BR_NET=$(readlink "/proc/$BENCH_BR_PID/ns/net" 2>/dev/null || true)
+  if [ -z "$BENCH_BR_NET" ] || [ "$BENCH_BR_NET" = "$(readlink /proc/self/ns/net)" ] ||
+     [ "$(readlink "/proc/$BENCH_BR_PID/ns/mnt")" = "$(readlink /proc/self/ns/mnt)" ]; then
+    BENCH_REASON="the namespaces are not private (net '$BENCH_BR_NET'): not touching the host's network"
+    bench_bridge_stop
+    return 1
+  fi
+  if ! bench_br_root "$BENCH_BR_DIYC" network setup > "$LOG/bridge-setup" 2>&1 < /dev/null; then
+    BENCH_REASON="diyc network setup failed: $(bench_reason_of "$LOG/bridge-setup" 1)"
+    bench_bridge_stop
+    return 1
+  fi
+  BENCH_BR_SUBNET=$(bench_br_root ip -o -4 addr show dev diyc0 2>/dev/null | awk '{ print $4; exit }')
+  BENCH_BR_MTU=$(bench_br_root ip -o link show dev diyc0 2>/dev/null | awk '{ for (i = 1; i < NF; i++) if ($i == "mtu") { print $(i + 1); exit } }')
+}
+
+# bench_bridge_stop: ends the holder (a child of this shell); warns about any process still
+# in its network namespace (the scripts end the bench user's by their pids before).
+bench_bridge_stop() {
+  [ -n "$BENCH_BR_PID" ] || return 0
+  bench_end_child "$BENCH_BR_PID"
+  if [ -n "$BENCH_BR_NET" ]; then
+    left=""
+    for p in $(ps -e -o pid=); do
+      [ "$(readlink "/proc/$p/ns/net" 2>/dev/null)" != "$BENCH_BR_NET" ] || left="$left $p($(bench_comm "$p"))"
+    done
+    [ -z "$left" ] || bench_log "warning: processes still in the bridge's private network namespace:$left"
+  fi
+  BENCH_BR_PID="" BENCH_BR_NET=""
+}

@@ -547,8 +547,9 @@ int spawn_in_namespaces(unsigned long flags, const struct userns_plan *plan, int
 		r = diyc_error(err, errno, "release the child");
 	if (r == 0 && o->bridge) {
 		r = bridge_attach(netns, userns, o->bridge, o->bridge_ip, o->grant, err);
-		if (r == 0 && send(syncfd, o->grant, sizeof(*o->grant), MSG_NOSIGNAL) != (ssize_t)sizeof(*o->grant))
-			r = diyc_error(err, errno, "pass the bridge's address to the container");
+		/* a child that cannot take it has failed on its own: supervise() reports why */
+		if (r == 0)
+			send(syncfd, o->grant, sizeof(*o->grant), MSG_NOSIGNAL);
 	}
 	if (r == 0 && o->released)
 		r = o->released(o->hook_arg, pid, err);

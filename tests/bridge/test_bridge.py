@@ -136,14 +136,16 @@ def leases():
 
 
 def snapshot():
-    """What a refused call must not change (an empty lock file may appear)."""
+    """What a refused call must not change (an empty lock or lease file may appear)."""
     files = {}
     if os.path.isdir(NETDIR):
         for n in sorted(os.listdir(NETDIR)):
             if n.endswith(".lock"):
                 continue
             with open(os.path.join(NETDIR, n), "rb") as f:
-                files[n] = f.read()
+                data = f.read()
+            if data or not n.endswith(".leases"):   # no leases: an empty file, or none
+                files[n] = data
     return links(), files
 
 
@@ -436,6 +438,17 @@ def test_stop_and_rm_leave_no_veth_or_lease(user):
     res = ok(user.diyc("run", "--rm", "--net=bridge", "busybox", "ip", "-4", "-o", "addr", "show", "eth0"))
     assert "172.16." in res.stdout
     assert our_veths() == [] and leases() == []
+
+
+def test_command_not_found_on_the_bridge_leaves_nothing(user):
+    before = snapshot()
+    res = user.diyc("run", "--rm", "--net=bridge", "busybox", "no-such-command")
+    assert res.returncode == 127 and "no-such-command" in res.stderr, describe(res)
+    assert snapshot() == before
+    res = user.diyc("run", "--name", "br-x", "--net=bridge", "busybox", "sh", "-c", "exit 7")
+    assert res.returncode == 7, describe(res)
+    assert snapshot() == before
+    ok(user.diyc("rm", "br-x"))
 
 
 def test_kill_9_of_diyc_leaves_nothing_after_the_next_call(user):
