@@ -16,6 +16,7 @@
 #include "net-veth.h"
 
 #define LEASES_FILE_MAX (4 << 20)
+#define LOCK_WAIT_MS 10000
 
 bool bridge_name_valid(const char *name)
 {
@@ -211,12 +212,21 @@ static int db_open(const char *bridge, bool exclusive, struct lease_db *db, stru
 		db_close(db);
 		return r;
 	}
-	while (flock(db->lockfd, exclusive ? LOCK_EX : LOCK_SH) < 0) {
-		if (errno != EINTR) {
+	/* bounded: a holder stopped by its caller (SIGSTOP) must not hold everyone up */
+	for (int waited_ms = 0; flock(db->lockfd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) < 0;) {
+		if (errno != EWOULDBLOCK && errno != EINTR) {
 			r = diyc_error(err, errno, "lock `%s/%s`", DIYC_NET_RUNDIR, name);
 			db_close(db);
 			return r;
 		}
+		if (waited_ms >= LOCK_WAIT_MS) {
+			r = diyc_error_plain(err, EBUSY, "the leases of bridge `%s` stayed locked for %d s (a stopped "
+					     "diyc-nethelper?): try again", bridge, LOCK_WAIT_MS / 1000);
+			db_close(db);
+			return r;
+		}
+		usleep(waited_ms < 20 ? 500 : 5000);
+		waited_ms += waited_ms < 20 ? 1 : 5;
 	}
 	r = read_leases(db, err);
 	if (r < 0)
