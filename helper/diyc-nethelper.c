@@ -17,10 +17,13 @@
  *     the caller (owned by a user namespace whose owner is the caller's real uid: not
  *     the host's, not root's, not another user's), with an address of the bridge's
  *     subnet that nobody holds. The helper never enters the caller's namespaces.
- *   - release: give back a lease of the caller's own and delete its veth.
+ *   - release: give back a lease of the caller's own and delete its veth, on a bridge
+ *     the config lets the caller use; it creates nothing.
  * How: fds 0-2 are made valid before any file is opened; the environment is cleared
  * before libnl is loaded (dlopen: its constructors read NLDBG, NLCB, NLSYSCONFDIR);
- * only CAP_NET_ADMIN is kept (euid 0 stays, to own the lease files in /run/diyc/net);
+ * all its uids become 0 once the caller's are read (so the caller cannot signal it, say
+ * SIGSTOP it while it holds the lease lock) and only CAP_NET_ADMIN is kept; the umask
+ * is its own;
  * the grammar is fixed and every argument is checked before use; the config must be
  * root's and unwritable by others, as must every directory above it, and any fault in
  * it refuses everything; every refused namespace gets one identical message, so the
@@ -212,7 +215,7 @@ static void __attribute__((noreturn, format(printf, 2, 3))) die(int status, cons
 	va_end(ap);
 	/* control characters of the caller's own arguments are not echoed raw */
 	for (char *p = msg; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
 			*p = '?';
 	dprintf(2, "diyc-nethelper: %s\n", msg);
 	_exit(status);
@@ -272,7 +275,7 @@ static void check_namespaces(uid_t ruid)
 	/* never the namespace the helper runs in (the host's, normally) */
 	int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (self < 0)
-		die(EXIT_REFUSED, "cannot open /proc/self/ns/net: %s", strerror(errno));
+		die(EXIT_REFUSED, "%s", ns_refused);
 	bool own = same_file(self, NETNS_FD);
 	close(self);
 	if (own)
@@ -353,14 +356,62 @@ static bool caller_in_group(const char *name, void *arg)
 	return false;
 }
 
+/* The count nethelper.conf gives the caller on bridge (root: no limit, 0). Refuses, with
+ * a message, a caller it gives nothing. */
+static unsigned allowance_of(uid_t ruid, gid_t rgid, const char *bridge)
+{
+	if (ruid == 0)
+		return 0;
+	struct passwd *pw = getpwuid(ruid);
+	if (!pw)
+		die(EXIT_REFUSED, "uid %u has no name in the user database", (unsigned)ruid);
+	char user[64];
+	snprintf(user, sizeof(user), "%s", pw->pw_name);
+	struct caller c;
+	c.ngids = getgroups(NGROUPS_MAX, c.gids);
+	if (c.ngids < 0)
+		c.ngids = 0;
+	c.gids[c.ngids++] = rgid;
+	size_t len;
+	char *text = read_conf(&len);
+	struct diyc_error err = { 0 };
+	unsigned quota;
+	int r = conf_allowance(text, len, user, caller_in_group, &c, bridge, &quota, &err);
+	free(text);
+	if (r < 0)
+		die(EXIT_REFUSED, "%s %s; refusing everything", DIYC_NETHELPER_CONF, err.msg);
+	if (quota == 0)
+		die(EXIT_REFUSED, "%s does not let %s use bridge `%s` (root adds a line `%s bridge %s count N`)",
+		    DIYC_NETHELPER_CONF, user, bridge, user, bridge);
+	return quota;
+}
+
+/* Only fds 0-2 (and 3, 4 for add) of the caller stay open. */
+static void close_others(int from)
+{
+	if (syscall(SYS_close_range, from, ~0U, 0) == 0)
+		return;
+	struct rlimit rl;
+	int max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max < 65536 ? (int)rl.rlim_max : 65536;
+	for (int fd = from; fd < max; fd++)
+		close(fd);
+}
+
 int main(int argc, char **argv)
 {
 	sanitize_stdio();
 	clearenv();
-	/* a write past a limit the caller set fails with EFBIG instead of killing us midway */
+	/* the files it makes get the modes it asks for, whatever the caller's umask */
+	umask(022);
+	/* a write past a limit the caller set fails with EFBIG instead of killing us midway;
+	 * and no stopping from the caller's terminal while the lease lock is held */
 	signal(SIGXFSZ, SIG_IGN);
+	signal(SIGTSTP, SIG_IGN);
+	signal(SIGTTIN, SIG_IGN);
+	signal(SIGTTOU, SIG_IGN);
 	prctl(PR_SET_DUMPABLE, 0);
 	uid_t ruid = getuid();
+	gid_t rgid = getgid();
 	struct diyc_error err = { 0 };
 	struct request req;
 	if (args_parse(argc, argv, &req, &err) < 0)
@@ -368,39 +419,20 @@ int main(int argc, char **argv)
 	if (geteuid() != 0)
 		die(EXIT_REFUSED, "is not running as root: it must be installed set-uid root "
 		    "(chown root diyc-nethelper && chmod 4755 diyc-nethelper)");
-	/* nothing of the caller's but fds 0-4 stays open here */
-	syscall(SYS_close_range, req.op == REQ_ADD ? USERNS_FD + 1 : 3, ~0U, 0);
+	/* root in all its ids: the caller can no longer signal it (SIGSTOP while it holds the
+	 * lease lock); who the caller is was read above */
+	if (setresuid(0, 0, 0) < 0)
+		die(EXIT_REFUSED, "setresuid: %s", strerror(errno));
+	close_others(req.op == REQ_ADD ? USERNS_FD + 1 : 3);
 	keep_only_net_admin();
 
+	unsigned quota = allowance_of(ruid, rgid, req.bridge);
 	if (req.op == REQ_RELEASE) {
 		if (lease_release(req.bridge, ruid, ruid == 0, req.addr, &err) < 0)
 			die(EXIT_REFUSED, "%s", err.msg);
 		return EXIT_OK;
 	}
-
 	check_namespaces(ruid);
-	unsigned quota = 0;
-	if (ruid != 0) {
-		struct passwd *pw = getpwuid(ruid);
-		if (!pw)
-			die(EXIT_REFUSED, "uid %u has no name in the user database", (unsigned)ruid);
-		char user[64];
-		snprintf(user, sizeof(user), "%s", pw->pw_name);
-		struct caller c;
-		c.ngids = getgroups(NGROUPS_MAX, c.gids);
-		if (c.ngids < 0)
-			c.ngids = 0;
-		c.gids[c.ngids++] = getgid();
-		size_t len;
-		char *text = read_conf(&len);
-		int r = conf_allowance(text, len, user, caller_in_group, &c, req.bridge, &quota, &err);
-		free(text);
-		if (r < 0)
-			die(EXIT_REFUSED, "%s %s; refusing everything", DIYC_NETHELPER_CONF, err.msg);
-		if (quota == 0)
-			die(EXIT_REFUSED, "%s does not let %s use bridge `%s` (root adds a line `%s bridge %s count N`)",
-			    DIYC_NETHELPER_CONF, user, req.bridge, user, req.bridge);
-	}
 	struct lease_grant g;
 	if (lease_acquire(req.bridge, ruid, req.have_addr ? &req.addr : NULL, quota, NETNS_FD, &g, &err) < 0)
 		die(EXIT_REFUSED, "%s", err.msg);

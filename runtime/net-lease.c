@@ -122,7 +122,9 @@ static int open_rundir(bool create, struct diyc_error *err)
 				continue;
 			char c = *s;
 			*s = '\0';
-			if (mkdir(path, 0755) < 0 && errno != EEXIST)
+			if (mkdir(path, 0755) == 0)
+				chmod(path, 0755); /* whatever the umask */
+			else if (errno != EEXIST)
 				return diyc_error(err, errno, "create `%s`", path);
 			if (!c)
 				break;
@@ -182,29 +184,36 @@ static int read_leases(struct lease_db *db, struct diyc_error *err)
 	return 0;
 }
 
-/* Opens bridge's database and reads it, under an exclusive lock (to change it) or a
- * shared one (to read it; a database never written reads as empty). */
-static int db_open(const char *bridge, bool exclusive, struct lease_db *db, struct diyc_error *err)
+/* Opens bridge's database and reads it, under an exclusive lock (to change it; create:
+ * making its files if need be) or, for root, a shared one. A normal user reads the leases
+ * without the lock, which is root's alone (0600: nobody else can hold it): the file is
+ * replaced whole, never changed in place. A database never written reads as empty. */
+static int db_open(const char *bridge, bool exclusive, bool create, struct lease_db *db, struct diyc_error *err)
 {
 	memset(db, 0, sizeof(*db));
 	db->dirfd = db->lockfd = -1;
 	if (!bridge_name_valid(bridge))
 		return diyc_error_plain(err, EINVAL, "`%.40s` is not a bridge name", bridge);
 	snprintf(db->bridge, sizeof(db->bridge), "%s", bridge);
-	int r = open_rundir(exclusive, err);
+	int r = open_rundir(create, err);
 	if (r < 0) {
-		if (!exclusive && r == -ENOENT)
+		if (!create && r == -ENOENT)
 			return 0;
 		return r;
 	}
 	db->dirfd = r;
+	if (!exclusive && geteuid() != 0) {
+		r = read_leases(db, err);
+		if (r < 0)
+			db_close(db);
+		return r;
+	}
 	char name[IFNAMSIZ + 16];
 	snprintf(name, sizeof(name), "%s.lock", bridge);
-	db->lockfd = openat(db->dirfd, name, (exclusive ? O_RDWR | O_CREAT : O_RDONLY) | O_NOFOLLOW | O_CLOEXEC,
-			    0644);
+	db->lockfd = openat(db->dirfd, name, O_RDWR | (create ? O_CREAT : 0) | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (db->lockfd < 0) {
 		r = -errno;
-		if (!exclusive && r == -ENOENT) {
+		if (!create && r == -ENOENT) {
 			db_close(db);
 			return 0;
 		}
@@ -212,6 +221,14 @@ static int db_open(const char *bridge, bool exclusive, struct lease_db *db, stru
 		db_close(db);
 		return r;
 	}
+	struct stat st;
+	if (fstat(db->lockfd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0) {
+		db_close(db);
+		return diyc_error_plain(err, EPERM, "`%s/%s` is not a lock file of root's: remove it",
+					DIYC_NET_RUNDIR, name);
+	}
+	if ((st.st_mode & 07777) != 0600)
+		fchmod(db->lockfd, 0600); /* one made by an older diyc, or under another umask */
 	/* bounded: a holder stopped by its caller (SIGSTOP) must not hold everyone up */
 	for (int waited_ms = 0; flock(db->lockfd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) < 0;) {
 		if (errno != EWOULDBLOCK && errno != EINTR) {
@@ -243,6 +260,7 @@ static int db_save(struct lease_db *db, struct diyc_error *err)
 	int fd = openat(db->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return diyc_error(err, errno, "create `%s/%s`", DIYC_NET_RUNDIR, tmp);
+	fchmod(fd, 0644); /* readable by all (`diyc network ls`), whatever the umask */
 	FILE *f = fdopen(fd, "w");
 	if (!f) {
 		close(fd);
@@ -268,15 +286,21 @@ static int db_save(struct lease_db *db, struct diyc_error *err)
 	return 0;
 }
 
-/* Drops the leases whose veth is gone; returns how many. */
-static size_t db_reclaim(struct lease_db *db)
+/* Drops the leases whose veth is gone; returns how many, or a negative errno when a
+ * veth's presence cannot be told (then nothing is dropped). */
+static int db_reclaim(struct lease_db *db, struct diyc_error *err)
 {
+	for (size_t i = 0; i < db->n; i++) {
+		int st = link_state(db->v[i].veth);
+		if (st < 0)
+			return diyc_error(err, -st, "look up link `%s`", db->v[i].veth);
+	}
 	size_t kept = 0, n = db->n;
 	for (size_t i = 0; i < n; i++)
-		if (link_exists(db->v[i].veth))
+		if (link_state(db->v[i].veth) != 0)
 			db->v[kept++] = db->v[i];
 	db->n = kept;
-	return n - kept;
+	return (int)(n - kept);
 }
 
 static struct lease *db_find(struct lease_db *db, struct in_addr a)
@@ -303,7 +327,7 @@ static bool addr_free(struct lease_db *db, const struct bridge_info *b, uint32_t
 		return false;
 	char veth[IFNAMSIZ];
 	lease_veth_name(in, veth);
-	return !link_exists(veth);
+	return link_state(veth) == 0; /* a left-over link, or one that cannot be looked up: not free */
 }
 
 static int pick_address(struct lease_db *db, const struct bridge_info *b, const struct in_addr *want,
@@ -362,10 +386,13 @@ int lease_acquire(const char *bridge, uid_t uid, const struct in_addr *want, uns
 		goto out_nl;
 	}
 	struct lease_db db;
-	r = db_open(bridge, true, &db, err);
+	r = db_open(bridge, true, true, &db, err);
 	if (r < 0)
 		goto out_nl;
-	bool changed = db_reclaim(&db) > 0;
+	r = db_reclaim(&db, err);
+	if (r < 0)
+		goto out_db;
+	bool changed = r > 0;
 	size_t held = 0;
 	for (size_t i = 0; i < db.n; i++)
 		held += db.v[i].uid == uid;
@@ -374,6 +401,10 @@ int lease_acquire(const char *bridge, uid_t uid, const struct in_addr *want, uns
 				     "uid %u holds %zu of the %u addresses it may have on bridge `%s`: stop a "
 				     "container, or ask root to raise its count in /etc/diyc/nethelper.conf",
 				     (unsigned)uid, held, quota, bridge);
+		goto out_save;
+	}
+	if (db.n >= LEASES_MAX) {
+		r = diyc_error_plain(err, EDQUOT, "bridge `%s` has %d leases, as many as diyc keeps", bridge, LEASES_MAX);
 		goto out_save;
 	}
 	struct in_addr addr = { 0 };
@@ -397,6 +428,11 @@ int lease_acquire(const char *bridge, uid_t uid, const struct in_addr *want, uns
 		goto out_db;
 	r = veth_create(nl, l->veth, b.ifindex, b.mtu, netns_fd, BRIDGE_PEER_NAME, err);
 	if (r < 0) {
+		/* the kernel may have made it though libnl failed after sending (out of memory for
+		 * the answer): the lease goes only with the veth, a stale lease being harmless */
+		struct diyc_error ignored;
+		if (link_state(l->veth) != 0 && link_delete(nl, l->veth, &ignored) < 0 && link_state(l->veth) != 0)
+			goto out_db;
 		db.n--;
 		changed = true;
 		goto out_save;
@@ -423,19 +459,28 @@ out_nl:
 
 int lease_release(const char *bridge, uid_t uid, bool any_owner, struct in_addr addr, struct diyc_error *err)
 {
-	struct lease_db db;
-	int r = db_open(bridge, true, &db, err);
-	if (r < 0)
-		return r;
-	db_reclaim(&db);
-	struct lease *l = db_find(&db, addr);
 	char a[INET_ADDRSTRLEN];
 	addr_str(addr, a);
+	struct lease_db db;
+	/* never creates anything: no database, no lease to give back */
+	int r = db_open(bridge, true, false, &db, err);
+	if (r < 0)
+		return r;
+	if (db.lockfd < 0) {
+		db_close(&db);
+		return diyc_error_plain(err, ENOENT, "no container holds %s on bridge `%s`", a, bridge);
+	}
+	r = db_reclaim(&db, err);
+	if (r < 0) {
+		db_close(&db);
+		return r;
+	}
+	bool changed = r > 0;
+	struct lease *l = db_find(&db, addr);
 	if (!l) {
 		r = diyc_error_plain(err, ENOENT, "no container holds %s on bridge `%s`", a, bridge);
 	} else if (!any_owner && l->uid != uid) {
 		r = diyc_error_plain(err, EPERM, "%s on bridge `%s` is not yours", a, bridge);
-		l = NULL;
 	} else {
 		struct netlink *nl = NULL;
 		r = netlink_open(&nl, err);
@@ -445,14 +490,18 @@ int lease_release(const char *bridge, uid_t uid, bool any_owner, struct in_addr 
 			if (r == -ENODEV)
 				r = 0; /* gone with its namespace meanwhile */
 		}
-		if (r == 0)
+		if (r == 0) {
 			*l = db.v[--db.n];
+			changed = true;
+		}
 	}
-	struct diyc_error save_err;
-	int s = db_save(&db, &save_err);
-	if (r == 0 && s < 0) {
-		*err = save_err;
-		r = s;
+	if (changed) {
+		struct diyc_error save_err;
+		int s = db_save(&db, &save_err);
+		if (r == 0 && s < 0) {
+			*err = save_err;
+			r = s;
+		}
 	}
 	db_close(&db);
 	return r;
@@ -461,10 +510,13 @@ int lease_release(const char *bridge, uid_t uid, bool any_owner, struct in_addr 
 int lease_list(const char *bridge, struct lease **out, size_t *n, struct diyc_error *err)
 {
 	struct lease_db db;
-	int r = db_open(bridge, false, &db, err);
-	if (r < 0)
+	int r = db_open(bridge, false, false, &db, err);
+	if (r == 0)
+		r = db_reclaim(&db, err);
+	if (r < 0) {
+		db_close(&db);
 		return r;
-	db_reclaim(&db);
+	}
 	*out = db.v;
 	*n = db.n;
 	db.v = NULL;
@@ -474,19 +526,18 @@ int lease_list(const char *bridge, struct lease **out, size_t *n, struct diyc_er
 
 int lease_forget(const char *bridge, struct diyc_error *err)
 {
-	if (!bridge_name_valid(bridge))
-		return diyc_error_plain(err, EINVAL, "`%.40s` is not a bridge name", bridge);
-	int dirfd = open(DIYC_NET_RUNDIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (dirfd < 0)
-		return errno == ENOENT ? 0 : diyc_error(err, errno, "open `%s`", DIYC_NET_RUNDIR);
+	/* under the lock, so that nobody is changing the files being removed */
+	struct lease_db db;
+	int r = db_open(bridge, true, false, &db, err);
+	if (r < 0 || db.dirfd < 0)
+		return r;
 	static const char *const suffixes[] = { ".leases", ".leases~", ".lock" };
-	int r = 0;
 	for (size_t i = 0; i < 3; i++) {
 		char name[IFNAMSIZ + 16];
 		snprintf(name, sizeof(name), "%s%s", bridge, suffixes[i]);
-		if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT && r == 0)
+		if (unlinkat(db.dirfd, name, 0) < 0 && errno != ENOENT && r == 0)
 			r = diyc_error(err, errno, "remove `%s/%s`", DIYC_NET_RUNDIR, name);
 	}
-	close(dirfd);
+	db_close(&db);
 	return r;
 }

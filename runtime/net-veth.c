@@ -7,7 +7,11 @@
 #include <errno.h>
 #include <net/if.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
@@ -230,7 +234,14 @@ int link_delete(struct netlink *nl, const char *name, struct diyc_error *err)
 	return 0;
 }
 
-bool link_exists(const char *name)
+int link_state(const char *name)
 {
-	return if_nametoindex(name) != 0;
+	int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return -errno;
+	struct ifreq ifr = { 0 };
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	int r = ioctl(s, SIOCGIFINDEX, &ifr) == 0 ? 1 : errno == ENODEV ? 0 : -errno;
+	close(s);
+	return r;
 }

@@ -33,5 +33,6 @@ int veth_create(struct netlink *nl, const char *host_name, int bridge_ifindex, u
 
 /* Deletes link `name` of the caller's network namespace: -ENODEV when there is none. */
 int link_delete(struct netlink *nl, const char *name, struct diyc_error *err);
-/* Whether the caller's network namespace has a link `name`. */
-bool link_exists(const char *name);
+/* Whether the caller's network namespace has a link `name`: 1, 0 (it has none), or a
+ * negative errno when that cannot be told (never taken for "none"). */
+int link_state(const char *name);

@@ -712,3 +712,52 @@ def test_helper_refuses_release_of_another_users_lease(user, own_ns):
     finally:
         subprocess.run([DIYC, "rm", "-f", "rootc"], capture_output=True)
         p.wait(timeout=30)
+
+
+def test_helper_files_keep_their_modes_under_any_umask(user, own_ns):
+    env_umask = ["sh", "-c", 'umask 777; exec "$0" "$@"', HELPER]
+    res = user.run(env_umask + ["add", BRIDGE], fds={3: own_ns.net, 4: own_ns.user})
+    assert res.returncode == 0, describe(res)
+    addr = res.stdout.split()[1].split("/")[0]
+    ok(user.run(env_umask + ["release", BRIDGE, addr]))
+    modes = {n: os.stat(os.path.join(NETDIR, n)).st_mode & 0o7777 for n in os.listdir(NETDIR)}
+    assert modes[BRIDGE + ".leases"] == 0o644 and modes[BRIDGE + ".lock"] == 0o600, modes
+    assert os.stat(NETDIR).st_mode & 0o7777 == 0o755
+    # and the next call of another umask works
+    res = helper(user, "add", BRIDGE, fds={3: own_ns.net, 4: own_ns.user})
+    assert res.returncode == 0, describe(res)
+    ok(helper(user, "release", BRIDGE, res.stdout.split()[1].split("/")[0]))
+
+
+def test_user_cannot_hold_the_lease_lock(user):
+    # the lock is root's alone: a user cannot take it and stall everyone's calls
+    res = user.run(["flock", "-n", "-x", os.path.join(NETDIR, BRIDGE + ".lock"), "true"])
+    assert res.returncode != 0 and "Permission denied" in res.stderr, describe(res)
+    assert "ADDRESS" in ok(user.diyc("network", "ls")).stdout or leases() == []
+
+
+def test_helper_release_creates_nothing(user):
+    before = snapshot()
+    for br in ("br0", "nosuchbr", BRIDGE):
+        res = helper(user, "release", br, "1.1.1.1")
+        assert res.returncode == 1, describe(res)
+    assert snapshot() == before
+    assert not [n for n in os.listdir(NETDIR) if n.startswith(("br0", "nosuchbr"))]
+
+
+def test_helper_waits_for_the_lock_a_bounded_time_and_cannot_be_stopped_by_the_caller(user, own_ns):
+    import fcntl
+    fd = os.open(os.path.join(NETDIR, BRIDGE + ".lock"), os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        p = user.popen([HELPER, "add", BRIDGE], fds={3: own_ns.net, 4: own_ns.user})
+        time.sleep(0.3)
+        assert p.poll() is None, "the helper waits for the lock"
+        # its ids are all root's now: the caller cannot stop it while it waits or holds the lock
+        res = user.run(["kill", "-STOP", str(p.pid)])
+        assert res.returncode != 0, describe(res)
+        out, err = p.communicate(timeout=30)
+        assert p.returncode == 1 and "stayed locked" in err, (p.returncode, out, err)
+    finally:
+        os.close(fd)
+    assert leases() == [] and our_veths() == []
