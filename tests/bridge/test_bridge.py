@@ -761,3 +761,30 @@ def test_helper_waits_for_the_lock_a_bounded_time_and_cannot_be_stopped_by_the_c
     finally:
         os.close(fd)
     assert leases() == [] and our_veths() == []
+
+
+def test_iptables_fallback_where_nft_is_missing(tmp_path):
+    nft = shutil.which("nft")
+    ipt = shutil.which("iptables")
+    if not ipt:
+        pytest.skip("iptables is not installed: the fallback cannot be tried")
+    ok(subprocess.run([DIYC, "network", "teardown"], capture_output=True, text=True))
+    blank = tmp_path / "no-nft"
+    blank.write_text("")
+    os.chmod(blank, 0o644)   # not executable: diyc must not find nft
+    subprocess.run(["mount", "--bind", str(blank), nft], check=True)
+    rule = ["-t", "nat", "-C", "POSTROUTING", "-s", "172.16.0.0/16", "!", "-o", BRIDGE,
+            "-m", "comment", "--comment", "diyc_" + BRIDGE, "-j", "MASQUERADE"]
+    try:
+        ok(subprocess.run([DIYC, "network", "setup"], capture_output=True, text=True))
+        ok(subprocess.run([DIYC, "network", "setup"], capture_output=True, text=True))
+        ok(subprocess.run([ipt, "-w", *rule], capture_output=True, text=True))
+        listing = subprocess.run([ipt, "-w", "-t", "nat", "-S", "POSTROUTING"], capture_output=True, text=True).stdout
+        assert listing.count("diyc_" + BRIDGE) == 1, "setup twice adds the rule once\n" + listing
+        ok(subprocess.run([DIYC, "network", "teardown"], capture_output=True, text=True))
+        assert subprocess.run([ipt, "-w", *rule], capture_output=True, text=True).returncode != 0
+        assert BRIDGE not in links()
+    finally:
+        subprocess.run(["umount", nft], check=True)
+        ok(subprocess.run([DIYC, "network", "setup"], capture_output=True, text=True))
+    assert nft_table().returncode == 0
