@@ -470,7 +470,7 @@ bench_sleep() {
 # the bench user in the clean environment). bench_bridge_stop ends the holder: the
 # namespaces, with the bridge, the leases and the /etc overlay, go with the last process in
 # them. Expects DIYC (absolute, see bench_resolve_diyc) and LOG.
-BENCH_BR_PID="" BENCH_BR_NET="" BENCH_BR_SUBNET=""
+BENCH_BR_PID="" BENCH_BR_NET="" BENCH_BR_SUBNET="" BENCH_BR_MTU=""
 
 bench_br_root() { (cd / && exec nsenter -t "$BENCH_BR_PID" -n -m -- "$@"); }
 bench_br_user() {
