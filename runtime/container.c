@@ -550,6 +550,10 @@ int spawn_in_namespaces(unsigned long flags, const struct userns_plan *plan, int
 		/* a child that cannot take it has failed on its own: supervise() reports why */
 		if (r == 0)
 			send(syncfd, o->grant, sizeof(*o->grant), MSG_NOSIGNAL);
+		/* not kept: the namespace must go with the container, taking its veth along */
+		close(steal_fd(&netns));
+		if (userns >= 0)
+			close(steal_fd(&userns));
 	}
 	if (r == 0 && o->released)
 		r = o->released(o->hook_arg, pid, err);

@@ -11,12 +11,14 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "net-lease.h"
 #include "net-veth.h"
 
 #define LEASES_FILE_MAX (4 << 20)
 #define LOCK_WAIT_MS 10000
+#define VETH_GONE_WAIT_MS 2000
 
 bool bridge_name_valid(const char *name)
 {
@@ -350,6 +352,13 @@ static int pick_address(struct lease_db *db, const struct bridge_info *b, const 
 		if (want->s_addr == b->addr.s_addr)
 			return diyc_error_plain(err, EADDRNOTAVAIL, "%s is the address of bridge `%s` itself", a,
 						db->bridge);
+		if (!db_find(db, *want)) {
+			/* no lease but a veth: one given back a moment ago, being deleted */
+			char veth[IFNAMSIZ];
+			lease_veth_name(*want, veth);
+			for (int i = 0; i < VETH_GONE_WAIT_MS / 5 && link_state(veth) == 1; i++)
+				usleep(5000);
+		}
 		if (!addr_free(db, b, w))
 			return diyc_error_plain(err, EADDRINUSE,
 						"%s is taken on bridge `%s`: choose another, or leave --ip out", a,
@@ -457,6 +466,36 @@ out_nl:
 	return r;
 }
 
+/* Deletes veth in a child of its own, which the caller does not wait for: deleting a
+ * link waits some 20 ms for the kernel (RCU grace periods), and at the end of a
+ * container the kernel removes it anyway with the namespace. */
+static void delete_in_background(const char *veth)
+{
+	pid_t p = fork();
+	if (p != 0) {
+		if (p > 0)
+			waitpid(p, NULL, 0); /* the middle child exits at once */
+		return;
+	}
+	if (fork() != 0)
+		_exit(0);
+	setsid();
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0) {
+		/* nothing of the caller's stays open: it waits for EOF on its pipes */
+		dup3(null, 0, 0);
+		dup3(null, 1, 0);
+		dup3(null, 2, 0);
+	}
+	struct netlink *nl = NULL;
+	struct diyc_error ignored;
+	if (link_state(veth) == 1 && netlink_open(&nl, &ignored) == 0) {
+		link_delete(nl, veth, &ignored);
+		netlink_close(nl);
+	}
+	_exit(0);
+}
+
 int lease_release(const char *bridge, uid_t uid, bool any_owner, struct in_addr addr, struct diyc_error *err)
 {
 	char a[INET_ADDRSTRLEN];
@@ -476,24 +515,16 @@ int lease_release(const char *bridge, uid_t uid, bool any_owner, struct in_addr 
 		return r;
 	}
 	bool changed = r > 0;
+	char veth[IFNAMSIZ] = "";
 	struct lease *l = db_find(&db, addr);
 	if (!l) {
 		r = diyc_error_plain(err, ENOENT, "no container holds %s on bridge `%s`", a, bridge);
 	} else if (!any_owner && l->uid != uid) {
 		r = diyc_error_plain(err, EPERM, "%s on bridge `%s` is not yours", a, bridge);
 	} else {
-		struct netlink *nl = NULL;
-		r = netlink_open(&nl, err);
-		if (r == 0) {
-			r = link_delete(nl, l->veth, err);
-			netlink_close(nl);
-			if (r == -ENODEV)
-				r = 0; /* gone with its namespace meanwhile */
-		}
-		if (r == 0) {
-			*l = db.v[--db.n];
-			changed = true;
-		}
+		memcpy(veth, l->veth, IFNAMSIZ);
+		*l = db.v[--db.n];
+		changed = true;
 	}
 	if (changed) {
 		struct diyc_error save_err;
@@ -504,6 +535,10 @@ int lease_release(const char *bridge, uid_t uid, bool any_owner, struct in_addr 
 		}
 	}
 	db_close(&db);
+	/* the lease is gone first: its veth, while it lasts, keeps the address from being
+	 * given again (see addr_free) */
+	if (r == 0 && veth[0])
+		delete_in_background(veth);
 	return r;
 }
 

@@ -45,8 +45,9 @@ void lease_veth_name(struct in_addr addr, char name[IFNAMSIZ]);
  * netns_fd. quota: the most leases uid may hold on the bridge, 0 for no limit. */
 int lease_acquire(const char *bridge, uid_t uid, const struct in_addr *want, unsigned quota, int netns_fd,
 		  struct lease_grant *out, struct diyc_error *err);
-/* Gives back uid's lease of addr on bridge and deletes its veth; any_owner: whoever
- * holds it (root). -ENOENT when there is no such lease, -EPERM when it is another's. */
+/* Gives back uid's lease of addr on bridge and deletes its veth (in the background: the
+ * kernel takes its time); any_owner: whoever holds it (root). -ENOENT when there is no
+ * such lease, -EPERM when it is another's. */
 int lease_release(const char *bridge, uid_t uid, bool any_owner, struct in_addr addr, struct diyc_error *err);
 /* The live leases of bridge (stale ones left out), read under a shared lock. *out is
  * malloc'ed; none is 0 leases, also when the bridge never had any. */
