@@ -469,7 +469,7 @@ out_nl:
 /* Deletes veth in a child of its own, which the caller does not wait for: deleting a
  * link waits some 20 ms for the kernel (RCU grace periods), and at the end of a
  * container the kernel removes it anyway with the namespace. */
-static void delete_in_background(const char *veth)
+static void delete_in_background(int ifindex)
 {
 	pid_t p = fork();
 	if (p != 0) {
@@ -487,10 +487,12 @@ static void delete_in_background(const char *veth)
 		dup3(null, 1, 0);
 		dup3(null, 2, 0);
 	}
+	/* by index: once the lease is gone, a new veth of the same name may be made for
+	 * someone else before this runs */
 	struct netlink *nl = NULL;
 	struct diyc_error ignored;
-	if (link_state(veth) == 1 && netlink_open(&nl, &ignored) == 0) {
-		link_delete(nl, veth, &ignored);
+	if (netlink_open(&nl, &ignored) == 0) {
+		link_delete_index(nl, ifindex, &ignored);
 		netlink_close(nl);
 	}
 	_exit(0);
@@ -515,14 +517,15 @@ int lease_release(const char *bridge, uid_t uid, bool any_owner, struct in_addr 
 		return r;
 	}
 	bool changed = r > 0;
-	char veth[IFNAMSIZ] = "";
+	int ifindex = 0;
 	struct lease *l = db_find(&db, addr);
 	if (!l) {
 		r = diyc_error_plain(err, ENOENT, "no container holds %s on bridge `%s`", a, bridge);
 	} else if (!any_owner && l->uid != uid) {
 		r = diyc_error_plain(err, EPERM, "%s on bridge `%s` is not yours", a, bridge);
 	} else {
-		memcpy(veth, l->veth, IFNAMSIZ);
+		/* its index, read under the lock, while the name is still the lease's */
+		ifindex = link_index(l->veth);
 		*l = db.v[--db.n];
 		changed = true;
 	}
@@ -537,8 +540,8 @@ int lease_release(const char *bridge, uid_t uid, bool any_owner, struct in_addr 
 	db_close(&db);
 	/* the lease is gone first: its veth, while it lasts, keeps the address from being
 	 * given again (see addr_free) */
-	if (r == 0 && veth[0])
-		delete_in_background(veth);
+	if (r == 0 && ifindex > 0)
+		delete_in_background(ifindex);
 	return r;
 }
 

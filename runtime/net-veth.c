@@ -25,7 +25,7 @@
 	X(nl_cache_get_first) X(nl_cache_get_next) X(nl_cache_free) \
 	X(rtnl_link_alloc) X(rtnl_link_put) X(rtnl_link_add) X(rtnl_link_delete) X(rtnl_link_get_kernel) \
 	X(rtnl_link_set_name) X(rtnl_link_set_flags) X(rtnl_link_get_flags) X(rtnl_link_set_mtu) \
-	X(rtnl_link_get_mtu) X(rtnl_link_get_ifindex) X(rtnl_link_set_master) X(rtnl_link_set_type) \
+	X(rtnl_link_get_mtu) X(rtnl_link_get_ifindex) X(rtnl_link_set_ifindex) X(rtnl_link_set_master) X(rtnl_link_set_type) \
 	X(rtnl_link_get_type) X(rtnl_link_set_ns_fd) X(rtnl_link_veth_alloc) X(rtnl_link_veth_get_peer) \
 	X(rtnl_addr_alloc) X(rtnl_addr_put) X(rtnl_addr_alloc_cache) X(rtnl_addr_add) X(rtnl_addr_set_ifindex) \
 	X(rtnl_addr_get_ifindex) X(rtnl_addr_get_family) X(rtnl_addr_set_local) X(rtnl_addr_get_local) \
@@ -234,14 +234,36 @@ int link_delete(struct netlink *nl, const char *name, struct diyc_error *err)
 	return 0;
 }
 
-int link_state(const char *name)
+int link_index(const char *name)
 {
 	int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (s < 0)
 		return -errno;
 	struct ifreq ifr = { 0 };
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
-	int r = ioctl(s, SIOCGIFINDEX, &ifr) == 0 ? 1 : errno == ENODEV ? 0 : -errno;
+	int r = ioctl(s, SIOCGIFINDEX, &ifr) == 0 ? ifr.ifr_ifindex : errno == ENODEV ? 0 : -errno;
 	close(s);
 	return r;
+}
+
+int link_state(const char *name)
+{
+	int r = link_index(name);
+	return r > 0 ? 1 : r;
+}
+
+int link_delete_index(struct netlink *nl, int ifindex, struct diyc_error *err)
+{
+	struct rtnl_link *link = L.rtnl_link_alloc();
+	if (!link)
+		return diyc_error(err, ENOMEM, "netlink");
+	L.rtnl_link_set_ifindex(link, ifindex);
+	int r = L.rtnl_link_delete(nl->sock, link);
+	L.rtnl_link_put(link);
+	if (r < 0) {
+		char name[16];
+		snprintf(name, sizeof(name), "%d", ifindex);
+		return nl_fail(err, r, "delete the link of index", name);
+	}
+	return 0;
 }

@@ -36,3 +36,8 @@ int link_delete(struct netlink *nl, const char *name, struct diyc_error *err);
 /* Whether the caller's network namespace has a link `name`: 1, 0 (it has none), or a
  * negative errno when that cannot be told (never taken for "none"). */
 int link_state(const char *name);
+/* The index of link `name`, 0 when there is none, or a negative errno. */
+int link_index(const char *name);
+/* Deletes the link of index ifindex (a name may be taken again by a new link meanwhile;
+ * an index is not): -ENODEV when it is gone. */
+int link_delete_index(struct netlink *nl, int ifindex, struct diyc_error *err);
