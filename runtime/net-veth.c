@@ -106,7 +106,14 @@ static int first_ipv4(struct netlink *nl, int ifindex, struct bridge_info *out, 
 		      struct diyc_error *err)
 {
 	struct nl_cache *cache;
-	int r = L.rtnl_addr_alloc_cache(nl->sock, &cache);
+	int r;
+	/* a dump that links came or went during is interrupted (NLE_DUMP_INTR): on a host
+	 * where containers start and end, that happens; ask again */
+	for (int tries = 0;; tries++) {
+		r = L.rtnl_addr_alloc_cache(nl->sock, &cache);
+		if (r != -NLE_DUMP_INTR || tries == 20)
+			break;
+	}
 	if (r < 0)
 		return nl_fail(err, r, "list the addresses of", name);
 	for (struct nl_object *o = L.nl_cache_get_first(cache); o; o = L.nl_cache_get_next(o)) {
