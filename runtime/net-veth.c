@@ -223,6 +223,9 @@ int veth_create(struct netlink *nl, const char *host_name, int bridge_ifindex, u
 	int r = L.rtnl_link_add(nl->sock, veth, NLM_F_CREATE | NLM_F_EXCL);
 	L.rtnl_link_put(peer);
 	L.rtnl_link_put(veth);
+	if (r < 0 && nl_errno(r) == EEXIST)
+		return diyc_error_plain(err, EEXIST, "create the veth pair `%s`: a link `%s` exists already, or a "
+					"`%s` in the container's network namespace", host_name, host_name, peer_name);
 	if (r < 0)
 		return nl_fail(err, r, "create the veth pair", host_name);
 	return 0;

@@ -739,7 +739,9 @@ def test_helper_files_keep_their_modes_under_any_umask(user, own_ns):
     modes = {n: os.stat(os.path.join(NETDIR, n)).st_mode & 0o7777 for n in os.listdir(NETDIR)}
     assert modes[BRIDGE + ".leases"] == 0o644 and modes[BRIDGE + ".lock"] == 0o600, modes
     assert os.stat(NETDIR).st_mode & 0o7777 == 0o755
-    # and the next call of another umask works
+    # and the next call of another umask works (once the last pair, whose eth0 is in the
+    # same namespace, is gone)
+    settled()
     res = helper(user, "add", BRIDGE, fds={3: own_ns.net, 4: own_ns.user})
     assert res.returncode == 0, describe(res)
     ok(helper(user, "release", BRIDGE, res.stdout.split()[1].split("/")[0]))
@@ -804,3 +806,26 @@ def test_iptables_fallback_where_nft_is_missing(tmp_path):
         subprocess.run(["umount", nft], check=True)
         ok(subprocess.run([DIYC, "network", "setup"], capture_output=True, text=True))
     assert nft_table().returncode == 0
+
+
+def test_helper_with_eth0_taken_in_the_namespace(user):
+    p = user.popen(["unshare", "-Urn", "sh", "-c", "ip link add eth0 type veth peer name x0 && exec sleep 120"])
+    try:
+        def has_eth0():
+            r = subprocess.run(["nsenter", f"--net=/proc/{p.pid}/ns/net", "ip", "-o", "link"],
+                               capture_output=True, text=True)
+            return re.search(r" eth0[@:]", r.stdout) is not None
+        wait_until(has_eth0, what="eth0 in the user's namespace")
+        net = os.open(f"/proc/{p.pid}/ns/net", os.O_RDONLY)
+        usr = os.open(f"/proc/{p.pid}/ns/user", os.O_RDONLY)
+        try:
+            before = snapshot()
+            res = helper(user, "add", BRIDGE, fds={3: net, 4: usr})
+            assert res.returncode == 1 and "`eth0` in the container's network namespace" in res.stderr, describe(res)
+            assert snapshot() == before
+        finally:
+            os.close(net)
+            os.close(usr)
+    finally:
+        p.kill()
+        p.wait()
