@@ -149,9 +149,7 @@ static int ls_cmd(int argc, char **argv)
 		return fail(&err);
 	char subnet[32] = "", addr[INET_ADDRSTRLEN] = "";
 	if (exists && b.prefix) {
-		struct in_addr net = { htonl(ntohl(b.addr.s_addr) & (~0U << (32 - b.prefix))) };
-		inet_ntop(AF_INET, &net, subnet, sizeof(subnet));
-		snprintf(subnet + strlen(subnet), sizeof(subnet) - strlen(subnet), "/%d", b.prefix);
+		subnet_format(b.addr, b.prefix, subnet);
 		inet_ntop(AF_INET, &b.addr, addr, sizeof(addr));
 	}
 	char who[64];

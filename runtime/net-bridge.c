@@ -413,8 +413,7 @@ int bridge_setup(const char *bridge, struct in_addr net, int prefix, struct diyc
 		return diyc_error_plain(err, EINVAL, "`%s` is not a bridge name", bridge);
 	struct in_addr gw = { htonl(ntohl(net.s_addr) + 1) };
 	char subnet[32], gws[INET_ADDRSTRLEN];
-	inet_ntop(AF_INET, &net, subnet, sizeof(subnet));
-	snprintf(subnet + strlen(subnet), sizeof(subnet) - strlen(subnet), "/%d", prefix);
+	subnet_format(net, prefix, subnet);
 	inet_ntop(AF_INET, &gw, gws, sizeof(gws));
 
 	struct netlink *nl = NULL;
@@ -474,11 +473,7 @@ int bridge_teardown(const char *bridge, struct diyc_error *err)
 	struct bridge_info b;
 	char subnet[32] = "";
 	if (bridge_query(nl, bridge, &b, err) == 0) {
-		if (b.prefix) {
-			struct in_addr net = { htonl(ntohl(b.addr.s_addr) & (~0U << (32 - b.prefix))) };
-			inet_ntop(AF_INET, &net, subnet, sizeof(subnet));
-			snprintf(subnet + strlen(subnet), sizeof(subnet) - strlen(subnet), "/%d", b.prefix);
-		}
+		subnet_format(b.addr, b.prefix, subnet);
 		r = link_delete(nl, bridge, err);
 	}
 	netlink_close(nl);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "net-lease.h"
@@ -480,6 +481,9 @@ static void delete_in_background(int ifindex)
 	if (fork() != 0)
 		_exit(0);
 	setsid();
+	/* nothing of the caller's: a root diyc's monitor has its container's lock open,
+	 * whose lock would outlive the monitor by as long as the deletion takes */
+	syscall(SYS_close_range, 3, ~0U, 0);
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null >= 0) {
 		/* nothing of the caller's stays open: it waits for EOF on its pipes */

@@ -4,6 +4,7 @@
  * pay for mapping it, and the set-uid diyc-nethelper loads it only after clearing its
  * environment, because libnl's constructors read variables (NLDBG turns on debug output,
  * NLSYSCONFDIR chooses a file to read) as soon as it is loaded. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <net/if.h>
 #include <stdlib.h>
@@ -68,6 +69,17 @@ static int nl_fail(struct diyc_error *err, int nle, const char *what, const char
 	int e = nl_errno(nle);
 	diyc_error_plain(err, e, "%s `%s`: %s", what, name, L.nl_geterror(nle));
 	return -e;
+}
+
+void subnet_format(struct in_addr addr, int prefix, char buf[32])
+{
+	buf[0] = '\0';
+	if (prefix <= 0 || prefix > 32)
+		return;
+	struct in_addr net = { htonl(ntohl(addr.s_addr) & (~0U << (32 - prefix))) };
+	char a[INET_ADDRSTRLEN];
+	inet_ntop(AF_INET, &net, a, sizeof(a));
+	snprintf(buf, 32, "%s/%d", a, prefix);
 }
 
 int netlink_open(struct netlink **out, struct diyc_error *err)

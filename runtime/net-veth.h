@@ -18,6 +18,9 @@ struct bridge_info {
 	int prefix;
 };
 
+/* "NETWORK/PREFIX" of addr/prefix into buf (prefix 0: ""). */
+void subnet_format(struct in_addr addr, int prefix, char buf[32]);
+
 int netlink_open(struct netlink **nl, struct diyc_error *err);
 void netlink_close(struct netlink *nl);
 

@@ -302,7 +302,9 @@ def test_setup_needs_root(user):
 
 def test_network_help_and_bad_commands(user):
     assert "setup" in ok(user.diyc("network", "--help")).stdout
-    for args in (["network"], ["network", "bogus"], ["network", "ls", "--bogus"], ["network", "ls", "--format", "x"]):
+    for args in (["network"], ["network", "bogus"], ["network", "ls", "--bogus"], ["network", "ls", "--format", "x"],
+                 ["network", "ls", "extra"], ["network", "setup", "extra"], ["network", "teardown", "extra"],
+                 ["network", "setup", "--subnet"]):
         res = user.diyc(*args)
         assert res.returncode == 125 and res.stderr.startswith("diyc: "), describe(res)
 
@@ -829,3 +831,23 @@ def test_helper_with_eth0_taken_in_the_namespace(user):
     finally:
         p.kill()
         p.wait()
+
+
+def test_root_monitor_leaves_no_process_holding_the_container(user):
+    # the veth of a given-back lease is deleted by a background child: it must not keep
+    # any fd of the monitor's, the container's lock among them
+    ok(subprocess.run([DIYC, "run", "-d", "--name", "rootlock", "--net=bridge", "busybox", "sleep", "60"],
+                      capture_output=True, text=True, timeout=60))
+    lock = "/var/lib/diyc/containers/rootlock/lock"
+    assert os.path.exists(lock)
+    ok(subprocess.run([DIYC, "stop", "-t", "1", "rootlock"], capture_output=True, text=True, timeout=60))
+    holders = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                if os.readlink(f"/proc/{pid}/fd/{fd}") == lock:
+                    holders.append(pid)
+        except OSError:
+            continue
+    assert holders == [], f"processes still holding {lock}: {holders}"
+    ok(subprocess.run([DIYC, "rm", "rootlock"], capture_output=True, text=True, timeout=60))
