@@ -141,7 +141,8 @@ static int start_one(const struct diyc_paths *p, const char *name, const struct 
 	}
 	struct userns_plan plan;
 	if ((r = userns_plan_init(&plan, err)) == 0) {
-		struct launch_opts o = { .detach = !f->attach, .interactive = f->interactive || c.cfg.interactive };
+		struct launch_opts o = { .detach = !f->attach, .interactive = f->interactive || c.cfg.interactive,
+					 .data_dir = p->data };
 		if (f->attach)
 			o.interactive = f->interactive;
 		r = container_launch(&c, &c.cfg, &img, &plan, &o, status, err);

@@ -79,6 +79,7 @@ int cmd_exec(int argc, char **argv)
 	int status = DIYC_EXIT_RUNTIME;
 	if (r == 0 && !ct.have_config)
 		r = diyc_error_plain(&err, EINVAL, "container `%s` has no usable configuration", name);
+	o.data_dir = p.data;
 	if (r == 0)
 		r = container_exec(&ct, &o, &status, &err);
 	container_close(&ct);

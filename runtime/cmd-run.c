@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "caps.h"
 #include "commands.h"
 #include "config.h"
 #include "container.h"
@@ -16,6 +17,7 @@
 #include "lifecycle.h"
 #include "net-bridge.h"
 #include "paths.h"
+#include "seccomp-filter.h"
 #include "state.h"
 #include "util.h"
 
@@ -60,6 +62,18 @@ static const char run_usage[] =
 	"      --cgroup-manager M systemd (a delegated scope from your systemd; the default where\n"
 	"                         systemd runs), cgroupfs (a cgroup made directly: root, or inside\n"
 	"                         a delegated cgroup) or none. Limits need cgroup v2\n"
+	"      --cap-add CAP      Add a capability to the default set (NET_ADMIN or CAP_NET_ADMIN;\n"
+	"                         ALL: every one); repeatable, or a comma-separated list\n"
+	"      --cap-drop CAP     Drop a capability from the set (ALL: every one)\n"
+	"      --security-opt OPT no-new-privileges[=true|false] (set-uid and file capabilities\n"
+	"                         give nothing), seccomp=unconfined (no system call filter) or\n"
+	"                         seccomp=PROFILE.json (a profile in docker's format instead of\n"
+	"                         the default, which refuses what docker's default refuses)\n"
+	"      --read-only        Mount the root filesystem read-only (/tmp and /run are\n"
+	"                         writable tmpfs; volumes keep their own mode)\n"
+	"      --privileged       Give every capability, no seccomp filter, and leave /proc and\n"
+	"                         /sys unmasked (the container's root is then the caller's equal;\n"
+	"                         under sudo: the host's root)\n"
 	"      --init[=true|false] Run diyc's minimal init as PID 1 (default true)\n"
 	"      --no-init          Same as --init=false: the command is PID 1\n"
 	"      --verbose          Print what diyc does, with timestamps\n"
@@ -73,7 +87,8 @@ static const char run_usage[] =
 	"executed, 127 when it is not found, 128+N when it is killed by signal N.\n";
 
 enum { OPT_NAME = 256, OPT_RM, OPT_TMPFS, OPT_ENTRYPOINT, OPT_NET, OPT_INIT, OPT_NO_INIT, OPT_VERBOSE, OPT_HELP,
-       OPT_EXPOSE, OPT_MEMORY_SWAP, OPT_PIDS_LIMIT, OPT_CPUS, OPT_CGROUP_MANAGER, OPT_MTU, OPT_IP };
+       OPT_EXPOSE, OPT_MEMORY_SWAP, OPT_PIDS_LIMIT, OPT_CPUS, OPT_CGROUP_MANAGER, OPT_MTU, OPT_IP,
+       OPT_CAP_ADD, OPT_CAP_DROP, OPT_SECURITY_OPT, OPT_READ_ONLY, OPT_PRIVILEGED };
 
 static const struct option run_options[] = {
 	{ "name", required_argument, NULL, OPT_NAME },
@@ -100,6 +115,11 @@ static const struct option run_options[] = {
 	{ "pids-limit", required_argument, NULL, OPT_PIDS_LIMIT },
 	{ "cpus", required_argument, NULL, OPT_CPUS },
 	{ "cgroup-manager", required_argument, NULL, OPT_CGROUP_MANAGER },
+	{ "cap-add", required_argument, NULL, OPT_CAP_ADD },
+	{ "cap-drop", required_argument, NULL, OPT_CAP_DROP },
+	{ "security-opt", required_argument, NULL, OPT_SECURITY_OPT },
+	{ "read-only", no_argument, NULL, OPT_READ_ONLY },
+	{ "privileged", no_argument, NULL, OPT_PRIVILEGED },
 	{ "init", optional_argument, NULL, OPT_INIT },
 	{ "no-init", no_argument, NULL, OPT_NO_INIT },
 	{ "verbose", no_argument, NULL, OPT_VERBOSE },
@@ -120,6 +140,8 @@ struct run_flags {
 	size_t n_mounts;
 	struct cgroup_limits limits;
 	struct slirp_opts slirp;
+	struct security_config security;
+	size_t n_cap_add, n_cap_drop;
 };
 
 /* none, host, bridge, slirp[:allow_host_loopback=true|false] */
@@ -255,6 +277,54 @@ static char **command_line(const struct image_defaults *d, const char *entrypoin
 	return strv_concat(ep, rest);
 }
 
+/* --cap-add/--cap-drop: one name or a comma-separated list, kept normalized */
+static int add_caps(const char *arg, char ***list, size_t *n)
+{
+	_cleanup_free_ char *copy = strdup(arg);
+	if (!copy)
+		return usage_error("run", "out of memory");
+	char *save = NULL;
+	for (char *name = strtok_r(copy, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
+		char norm[64];
+		struct diyc_error err = { 0 };
+		if (caps_normalize(name, norm, sizeof(norm), &err) < 0)
+			return usage_error("run", "%s", err.msg);
+		if (strv_push(list, n, strdup(norm)) < 0)
+			return usage_error("run", "out of memory");
+	}
+	if (!*n)
+		return usage_error("run", "no capability in `%s`", arg);
+	return 0;
+}
+
+static int parse_bool(const char *s, bool *out);
+
+/* --security-opt: no-new-privileges[=|:true|false], seccomp=unconfined|PROFILE */
+static int add_security_opt(const char *arg, struct security_config *s)
+{
+	size_t klen = strcspn(arg, "=:");
+	const char *val = arg[klen] ? arg + klen + 1 : NULL;
+	if (klen == strlen("no-new-privileges") && !strncmp(arg, "no-new-privileges", klen)) {
+		if (parse_bool(val, &s->no_new_privs) < 0)
+			return usage_error("run", "invalid --security-opt `%s`: no-new-privileges takes true or false", arg);
+		return 0;
+	}
+	if (klen == strlen("seccomp") && !strncmp(arg, "seccomp", klen) && val && *val) {
+		free(steal_ptr(s->seccomp_profile));
+		if (!strcmp(val, "unconfined")) {
+			s->seccomp = SECCOMP_UNCONFINED;
+			return 0;
+		}
+		struct diyc_error err = { 0 };
+		if (seccomp_profile_load(val, &s->seccomp_profile, &err) < 0)
+			return usage_error("run", "%s", err.msg);
+		s->seccomp = SECCOMP_PROFILE;
+		return 0;
+	}
+	return usage_error("run", "unknown --security-opt `%s`: diyc knows no-new-privileges[=true|false], "
+			   "seccomp=unconfined and seccomp=PROFILE.json", arg);
+}
+
 static int parse_bool(const char *s, bool *out)
 {
 	if (!s || !strcmp(s, "true") || !strcmp(s, "1")) {
@@ -313,6 +383,20 @@ int cmd_run(int argc, char **argv)
 			f.workdir = optarg;
 			break;
 		case 'u': f.user = optarg; break;
+		case OPT_CAP_ADD:
+			if (add_caps(optarg, &f.security.cap_add, &f.n_cap_add))
+				return DIYC_EXIT_RUNTIME;
+			break;
+		case OPT_CAP_DROP:
+			if (add_caps(optarg, &f.security.cap_drop, &f.n_cap_drop))
+				return DIYC_EXIT_RUNTIME;
+			break;
+		case OPT_SECURITY_OPT:
+			if (add_security_opt(optarg, &f.security))
+				return DIYC_EXIT_RUNTIME;
+			break;
+		case OPT_READ_ONLY: f.security.read_only = true; break;
+		case OPT_PRIVILEGED: f.security.privileged = true; break;
 		case 'h':
 			if (!hostname_valid(optarg))
 				return usage_error("run", "invalid hostname `%s`: use letters, digits, `-` and `.`, "
@@ -454,13 +538,13 @@ int cmd_run(int argc, char **argv)
 		.net = f.net, .slirp = f.slirp, .ports = f.ports, .n_ports = f.n_ports,
 		.bridge = f.net == NET_BRIDGE ? BRIDGE_DEFAULT : NULL, .ip = (char *)f.ip,
 		.tty = f.tty, .interactive = f.interactive, .init = f.init, .rm = f.rm,
-		.mounts = f.mounts, .n_mounts = f.n_mounts, .limits = f.limits,
+		.mounts = f.mounts, .n_mounts = f.n_mounts, .limits = f.limits, .security = f.security,
 	};
 	time_now_rfc3339(cfg.created, sizeof(cfg.created));
 	int status = DIYC_EXIT_RUNTIME, r;
 	_cleanup_free_ char *json = config_to_json(&cfg);
 	struct launch_opts o = { .detach = f.detach, .interactive = f.interactive, .first_run = true,
-				 .config_json = json, .port_fds = port_fds };
+				 .config_json = json, .port_fds = port_fds, .data_dir = paths.data };
 	if (!json) {
 		ports_close(port_fds, f.n_ports);
 		r = diyc_error(&err, ENOMEM, "configuration");

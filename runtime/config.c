@@ -113,6 +113,17 @@ char *config_to_json(const struct container_config *c)
 		add_str(res, "cgroup_manager", l->manager == CGROUP_MANAGER_AUTO ? "auto" : cgroup_manager_name(l->manager));
 		json_object_object_add(j, "resources", res);
 	}
+	const struct security_config *sec = &c->security;
+	struct json_object *so = json_object_new_object();
+	json_object_object_add(so, "cap_add", strv_json(sec->cap_add));
+	json_object_object_add(so, "cap_drop", strv_json(sec->cap_drop));
+	json_object_object_add(so, "privileged", json_object_new_boolean(sec->privileged));
+	json_object_object_add(so, "read_only", json_object_new_boolean(sec->read_only));
+	json_object_object_add(so, "no_new_privileges", json_object_new_boolean(sec->no_new_privs));
+	add_str(so, "seccomp", sec->seccomp == SECCOMP_UNCONFINED ? "unconfined" :
+			       sec->seccomp == SECCOMP_PROFILE ? "profile" : "default");
+	add_str(so, "seccomp_profile", sec->seccomp_profile);
+	json_object_object_add(j, "security", so);
 	add_str(j, "created", c->created);
 	const char *s = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
 	char *out = s ? strdup(s) : NULL;
@@ -231,6 +242,41 @@ static int get_mounts(struct json_object *j, struct container_config *c)
 	return 0;
 }
 
+/* "security": absent in configurations older than the hardening: docker's defaults */
+static int get_security(struct json_object *j, struct security_config *sec)
+{
+	struct json_object *so;
+	if (!json_object_object_get_ex(j, "security", &so))
+		return 0;
+	if (!json_object_is_type(so, json_type_object))
+		return -EINVAL;
+	_cleanup_free_ char *mode = NULL;
+	int r = get_strv(so, "cap_add", &sec->cap_add);
+	if (r == 0)
+		r = get_strv(so, "cap_drop", &sec->cap_drop);
+	if (r == 0)
+		r = get_bool(so, "privileged", &sec->privileged);
+	if (r == 0)
+		r = get_bool(so, "read_only", &sec->read_only);
+	if (r == 0)
+		r = get_bool(so, "no_new_privileges", &sec->no_new_privs);
+	if (r == 0)
+		r = get_str(so, "seccomp", true, &mode);
+	if (r == 0)
+		r = get_str(so, "seccomp_profile", false, &sec->seccomp_profile);
+	if (r < 0)
+		return r;
+	if (!strcmp(mode, "default"))
+		sec->seccomp = SECCOMP_DEFAULT;
+	else if (!strcmp(mode, "unconfined"))
+		sec->seccomp = SECCOMP_UNCONFINED;
+	else if (!strcmp(mode, "profile") && sec->seccomp_profile)
+		sec->seccomp = SECCOMP_PROFILE;
+	else
+		return -EINVAL;
+	return 0;
+}
+
 static int get_u64(struct json_object *j, const char *key, int64_t min, int64_t *out)
 {
 	struct json_object *v;
@@ -329,6 +375,8 @@ int config_from_json(const char *json, struct container_config *c, struct diyc_e
 		r = get_mounts(j, c);
 	if (r == 0)
 		r = get_limits(j, &c->limits);
+	if (r == 0)
+		r = get_security(j, &c->security);
 	if (r == 0) {
 		struct json_object *v;
 		if (json_object_object_get_ex(j, "created", &v) && json_object_is_type(v, json_type_string))
@@ -399,5 +447,8 @@ void config_free(struct container_config *c)
 	free(c->ports);
 	free(c->bridge);
 	free(c->ip);
+	strv_free(c->security.cap_add);
+	strv_free(c->security.cap_drop);
+	free(c->security.seccomp_profile);
 	memset(c, 0, sizeof(*c));
 }

@@ -9,6 +9,15 @@
 #include "error.h"
 #include "volume.h"
 
+/* --cap-add, --cap-drop, --privileged, --read-only and --security-opt. */
+enum seccomp_mode { SECCOMP_DEFAULT, SECCOMP_UNCONFINED, SECCOMP_PROFILE };
+struct security_config {
+	char **cap_add, **cap_drop; /* normalized names (CAP_X or ALL), NULL-terminated or NULL */
+	bool privileged, read_only, no_new_privs;
+	enum seccomp_mode seccomp;
+	char *seccomp_profile;      /* SECCOMP_PROFILE: the profile's text, copied at `run` */
+};
+
 struct container_config {
 	char *name, *image, *image_id;
 	char **command;         /* NULL-terminated */
@@ -26,6 +35,7 @@ struct container_config {
 	struct mount_entry *mounts;
 	size_t n_mounts;
 	struct cgroup_limits limits;
+	struct security_config security;
 	char created[32];       /* RFC 3339, UTC */
 };
 

@@ -32,6 +32,7 @@
 #include "net.h"
 #include "net-bridge.h"
 #include "process.h"
+#include "selfexe.h"
 #include "terminal.h"
 #include "util.h"
 
@@ -105,15 +106,35 @@ static void unblock_signals(void)
 }
 
 /* The command process: its own session (no keystroke injection into the caller's
- * terminal), its terminal, its user, and exec. Never returns. */
+ * terminal), its terminal, no way back to the diyc binary, its working directory, its
+ * capabilities and seccomp filter, its user, and exec. Never returns. */
 void __attribute__((noreturn)) command_exec(const struct command_plan *p, int syncfd)
 {
 	struct diyc_error err = { 0 };
+	const struct container_security *sec = p->security;
 	if (p->new_session)
 		setsid();
 	if (p->slave >= 0 && terminal_make_controlling(p->slave, &err) < 0)
 		goto fail;
-	if (process_become(p->user, p->set_groups, p->workdir, &err) < 0)
+	if (!p->exe_detached && selfexe_detach(-1, &err) < 0)
+		goto fail;
+	/* resolved as root, inside the root; entered as the user */
+	_cleanup_close_ int wd = workdir_open(p->workdir, &err);
+	if (wd < 0)
+		goto fail;
+	if (caps_bound(sec->caps, &err) < 0)
+		goto fail;
+	if (sec->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		diyc_error(&err, errno, "set no_new_privs");
+		goto fail;
+	}
+	/* without no_new_privs loading a filter takes CAP_SYS_ADMIN, which the user change
+	 * drops: loaded now, it must allow what follows (docker's profiles all do) */
+	if (sec->seccomp && !sec->no_new_privs && seccomp_install(sec->seccomp, &err) < 0)
+		goto fail;
+	if (process_become(p->user, p->set_groups, &err) < 0)
+		goto fail;
+	if (caps_apply(sec->caps, p->user->uid == 0, &err) < 0)
 		goto fail;
 	/* changing credentials cleared the parent-death signal: without it a command that
 	 * is PID 1 itself (--no-init) would outlive a killed monitor. Armed again, then the
@@ -122,10 +143,16 @@ void __attribute__((noreturn)) command_exec(const struct command_plan *p, int sy
 	struct pollfd peer = { syncfd, POLLRDHUP, 0 };
 	if (poll(&peer, 1, 0) > 0 && (peer.revents & (POLLHUP | POLLRDHUP)))
 		_exit(DIYC_EXIT_RUNTIME);
+	if (fchdir(wd) < 0) {
+		diyc_error(&err, errno, "change to working directory `%s`", p->workdir ? p->workdir : "/");
+		goto fail;
+	}
 	/* no fd of diyc's or of the caller's reaches the command, except stdio and the
 	 * sync socket, which closes on exec */
 	syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
 	unblock_signals();
+	if (sec->seccomp && sec->no_new_privs && seccomp_install(sec->seccomp, &err) < 0)
+		goto fail;
 	exec_command(p->argv, p->envp, &err);
 fail:
 	if (!err.status)
@@ -200,13 +227,21 @@ container_child(const struct container_spec *spec, int syncfd)
 	syscall(SYS_close_range, syncfd + 1, ~0U, 0);
 	if (!spec->interactive && !spec->tty)
 		stdin_from_null();
+	/* while the host's tree is still in reach (see selfexe.c); the command and init
+	 * inherit it */
+	int exe = selfexe_open_private();
+	int r = selfexe_detach(exe, &err);
+	if (exe >= 0)
+		close(exe);
+	if (r < 0)
+		goto fail;
 	if (spec->net != NET_HOST && loopback_up(&err) < 0)
 		goto fail;
 	if (spec->net == NET_SLIRP) {
 		int tap;
 		if (slirp_tap_setup(&spec->slirp, &tap, &err) < 0)
 			goto fail;
-		int r = send_fd(syncfd, tap, &(uint32_t){ SYNC_TAP }, sizeof(uint32_t));
+		r = send_fd(syncfd, tap, &(uint32_t){ SYNC_TAP }, sizeof(uint32_t));
 		close(tap);
 		if (r < 0) {
 			diyc_error(&err, -r, "pass the tap device to diyc");
@@ -250,7 +285,8 @@ container_child(const struct container_spec *spec, int syncfd)
 	struct command_plan plan = {
 		.argv = spec->argv, .envp = envp, .user = &u,
 		.set_groups = spec->userns->enabled ? !spec->userns->single : true,
-		.workdir = spec->workdir_in, .slave = slave, .new_session = spec->init,
+		.workdir = spec->workdir_in, .slave = slave, .new_session = spec->init, .exe_detached = true,
+		.security = spec->security,
 	};
 	if (!spec->init)
 		command_exec(&plan, syncfd);
@@ -265,6 +301,13 @@ container_child(const struct container_spec *spec, int syncfd)
 	close(syncfd);
 	if (slave >= 0)
 		close(slave);
+	/* init only waits and forwards signals: it keeps CAP_KILL, for a command that runs
+	 * as another user, and nothing more than the container's root has */
+	const cap_mask kill_only = CAP_BIT(CAP_KILL);
+	if (caps_bound(kill_only, &err) < 0 || caps_apply(kill_only, true, &err) < 0) {
+		kill(cmd, SIGKILL);
+		_exit(DIYC_EXIT_RUNTIME);
+	}
 	prctl(PR_SET_NAME, "diyc-init");
 	proc_title_set("diyc-init");
 	unmap_code_pages();

@@ -6,14 +6,25 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include "caps.h"
 #include "error.h"
 #include "net-lease.h"
 #include "net-ports.h"
 #include "net-slirp.h"
+#include "seccomp-filter.h"
 #include "userns.h"
 #include "volume.h"
 
 enum net_mode { NET_NONE, NET_HOST, NET_SLIRP, NET_BRIDGE };
+
+/* What a container's processes may do (caps.c, seccomp-filter.c, mount.c). */
+struct container_security {
+	cap_mask caps;             /* bounding set; root's permitted and effective */
+	bool no_new_privs;         /* --security-opt no-new-privileges */
+	bool read_only;            /* --read-only */
+	bool privileged;           /* --privileged: every capability, no masked paths, no filter */
+	struct seccomp_prog *seccomp; /* NULL: none (unconfined) */
+};
 
 struct container_spec {
 	const char *name;
@@ -40,6 +51,7 @@ struct container_spec {
 	size_t n_mounts;
 	int cgroup_fd;          /* the container's own cgroup (cgroup.c), -1: diyc's */
 	bool own_cgroup;        /* it has one: /sys/fs/cgroup shows it */
+	const struct container_security *security;
 };
 
 /* Messages on the sync socket from the container side to the parent. */
@@ -107,6 +119,8 @@ struct command_plan {
 	const char *workdir;    /* NULL: stay in / */
 	int slave;              /* the pty to make the controlling terminal, or -1 */
 	bool new_session;
+	bool exe_detached;      /* selfexe_detach was done (by the container's PID 1) */
+	const struct container_security *security;
 };
 void __attribute__((noreturn)) command_exec(const struct command_plan *p, int syncfd);
 

@@ -27,6 +27,7 @@
 #include "cgroup.h"
 #include "exec.h"
 #include "process.h"
+#include "security.h"
 #include "terminal.h"
 #include "util.h"
 
@@ -71,6 +72,7 @@ static bool setgroups_allowed(pid_t pid)
 
 struct exec_ctx {
 	const struct container_config *cfg;
+	const struct container_security *sec;
 	const struct exec_opts *o;
 	int pidfd, nsflags;
 	bool set_groups;
@@ -98,6 +100,7 @@ static void __attribute__((noreturn)) exec_command_child(const struct exec_ctx *
 	struct command_plan plan = {
 		.argv = x->o->argv, .envp = envp, .user = &u, .set_groups = x->set_groups,
 		.workdir = x->o->workdir ? x->o->workdir : x->cfg->workdir, .slave = slave, .new_session = true,
+		.security = x->sec,
 	};
 	command_exec(&plan, syncfd);
 fail:
@@ -135,12 +138,17 @@ int container_exec(const struct container *c, const struct exec_opts *o, int *st
 	if (c->st.status != STATUS_RUNNING || c->st.pid <= 0)
 		return diyc_error_plain(err, ESRCH, "container `%s` is not running (start it with `diyc start %s`)",
 					c->d.name, c->d.name);
-	struct exec_ctx x = { .cfg = &c->cfg, .o = o, .set_groups = setgroups_allowed(c->st.pid) };
+	struct container_security sec;
+	__attribute__((cleanup(seccomp_prog_free))) struct seccomp_prog prog;
+	int r = security_prepare(&c->cfg.security, o->data_dir, &sec, &prog, err);
+	if (r < 0)
+		return r;
+	struct exec_ctx x = { .cfg = &c->cfg, .sec = &sec, .o = o, .set_groups = setgroups_allowed(c->st.pid) };
 	_cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, c->st.pid, 0);
 	if (pidfd < 0 || proc_start_time(c->st.pid) != c->st.pid_start)
 		return diyc_error_plain(err, ESRCH, "container `%s` is not running", c->d.name);
 	x.pidfd = pidfd;
-	int r = ns_to_join(c->st.pid, &x.nsflags);
+	r = ns_to_join(c->st.pid, &x.nsflags);
 	if (r < 0)
 		return diyc_error(err, -r, "read the namespaces of container `%s`", c->d.name);
 

@@ -12,6 +12,7 @@ struct exec_opts {
 	const char *workdir;    /* NULL: the container's -w, else / */
 	const char *user;       /* NULL: the container's -u, else root */
 	bool tty, interactive;
+	const char *data_dir;   /* diyc's data directory (the seccomp filter cache) */
 };
 
 /* Runs the command in c (opened and refreshed) and waits for it. Returns like

@@ -27,6 +27,7 @@
 #include "hostfiles.h"
 #include "net-ports.h"
 #include "lifecycle.h"
+#include "security.h"
 #include "util.h"
 
 /* What the detached monitor tells the `diyc` that waits for it: started or failed. */
@@ -46,6 +47,8 @@ struct launch_ctx {
 	int *port_fds; /* cfg->n_ports host sockets, bound by container_launch */
 	int userns_fd; /* the container's user namespace, kept to remove its files at the end */
 	struct lease_grant grant; /* --net=bridge: its address there */
+	struct container_security sec; /* its capabilities and compiled seccomp filter */
+	struct seccomp_prog prog;
 };
 
 static int launch_prepare(void *arg, struct diyc_error *err)
@@ -193,6 +196,7 @@ static int run_monitored(struct launch_ctx *x, const struct image *img, const st
 {
 	struct container_spec spec;
 	spec_from(&spec, x->c, x->cfg, img, plan, interactive);
+	spec.security = &x->sec;
 	spec.port_fds = x->port_fds;
 	spec.slirp.ipv6 = spec.net == NET_SLIRP && slirp_host_has_ipv6();
 	struct supervise_opts hooks = {
@@ -261,7 +265,8 @@ int container_launch(struct container *c, const struct container_config *cfg, co
 	struct launch_ctx x = { .c = c, .cfg = cfg, .o = o, .cg = CGROUP_INIT, .result_fd = -1, .port_fds = port_fds,
 				.userns_fd = -1 };
 	_cleanup_close_ int logfd = -1;
-	int r = 0;
+	/* before anything runs: a profile libseccomp refuses stops the container here */
+	int r = security_prepare(&cfg->security, o->data_dir, &x.sec, &x.prog, err);
 	/* a first run checked its volumes before claiming the name; a start checks them now */
 	for (size_t i = 0; !o->first_run && i < cfg->n_mounts && r == 0; i++)
 		r = volume_check_host(&cfg->mounts[i], err);

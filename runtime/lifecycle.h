@@ -17,6 +17,7 @@ struct launch_opts {
 	const char *config_json;
 	int *port_fds;          /* the host ports of cfg, bound already (taken over), or NULL:
 				 * the launch binds them */
+	const char *data_dir;   /* diyc's data directory (the seccomp filter cache is there) */
 };
 
 /* Runs the container described by cfg. c must hold bytes 0 and 1 of its lock; the

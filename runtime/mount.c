@@ -211,6 +211,103 @@ static int setup_sys(int rootfd, const struct container_spec *spec, struct diyc_
 	return r;
 }
 
+/* What a container must not read or change of the host's kernel through /proc and /sys
+ * (the lists docker uses): masked paths are covered (a file by the host's /dev/null, a
+ * directory by an empty read-only tmpfs), read-only paths are bound read-only on
+ * themselves. The host's /dev/null is taken before pivot_root, never the image's. */
+static const char *const masked_paths[] = {
+	"/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+	"/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
+	"/sys/devices/virtual/powercap",
+};
+static const char *const readonly_paths[] = {
+	"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
+};
+
+static int mask_path(int rootfd, const char *path, struct diyc_error *err)
+{
+	_cleanup_close_ int fd = mount_open_in_root(rootfd, path, O_PATH | O_NOFOLLOW);
+	if (fd == -ENOENT)
+		return 0;
+	if (fd < 0)
+		return diyc_error(err, -fd, "`%s` in the container", path);
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return diyc_error(err, errno, "`%s` in the container", path);
+	char proc[64];
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	int r = S_ISDIR(st.st_mode)
+		? mount("tmpfs", proc, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0,mode=0555")
+		: mount("/dev/null", proc, NULL, MS_BIND, NULL);
+	if (r < 0)
+		return diyc_error(err, errno, "mask `%s` in the container", path);
+	return 0;
+}
+
+static int readonly_path(int rootfd, const char *path, struct diyc_error *err)
+{
+	_cleanup_close_ int fd = mount_open_in_root(rootfd, path, O_PATH | O_NOFOLLOW);
+	if (fd == -ENOENT)
+		return 0;
+	if (fd < 0)
+		return diyc_error(err, -fd, "`%s` in the container", path);
+	char proc[64];
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (mount(proc, proc, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return diyc_error(err, errno, "bind `%s` in the container", path);
+	return mount_set_readonly(rootfd, path, true, err);
+}
+
+static int protect_kernel_files(int rootfd, struct diyc_error *err)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(masked_paths); i++) {
+		int r = mask_path(rootfd, masked_paths[i], err);
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(readonly_paths); i++) {
+		int r = readonly_path(rootfd, readonly_paths[i], err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static bool mounted_by_user(const struct container_spec *spec, const char *target)
+{
+	for (size_t i = 0; i < spec->n_mounts; i++)
+		if (!strcmp(spec->mounts[i].target, target))
+			return true;
+	return false;
+}
+
+/* --read-only: writable tmpfs on /tmp and /run (unless -v or --tmpfs put something
+ * there), before the volumes that may lie below them. */
+static int readonly_root_tmpfs(int rootfd, const struct container_spec *spec, struct diyc_error *err)
+{
+	static const struct {
+		const char *path, *opts;
+	} writable[] = { { "/tmp", "mode=1777" }, { "/run", "mode=755" } };
+	for (size_t i = 0; i < ARRAY_SIZE(writable); i++) {
+		if (mounted_by_user(spec, writable[i].path))
+			continue;
+		int r = mount_in_root(rootfd, writable[i].path, false, "tmpfs", "tmpfs", MS_NOSUID | MS_NODEV,
+				      writable[i].opts, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Then, last, the root's own mount read-only; the mounts on it keep their modes. */
+static int readonly_root(int rootfd, struct diyc_error *err)
+{
+	struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+	if (syscall(SYS_mount_setattr, rootfd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
+		return diyc_error(err, errno, "make the root filesystem read-only");
+	return 0;
+}
+
 static int setup_hostfiles(int rootfd, const struct container_spec *spec, struct diyc_error *err)
 {
 	static const char *files[] = { "hostname", "hosts", "resolv.conf" };
@@ -253,8 +350,15 @@ int rootfs_setup(const struct container_spec *spec, struct diyc_error *err)
 	r = setup_hostfiles(rootfd, spec, err);
 	if (r < 0)
 		return r;
+	if (spec->security->read_only && (r = readonly_root_tmpfs(rootfd, spec, err)) < 0)
+		return r;
 	r = volumes_mount(rootfd, spec->mounts, spec->n_mounts, err);
 	if (r < 0)
+		return r;
+	/* after the volumes: none of them can cover what is masked */
+	if (!spec->security->privileged && (r = protect_kernel_files(rootfd, err)) < 0)
+		return r;
+	if (spec->security->read_only && (r = readonly_root(rootfd, err)) < 0)
 		return r;
 	/* pivot_root(".", ".") stacks the old root under the new one; detaching it at once
 	 * leaves no path back to the host's tree */

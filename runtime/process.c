@@ -4,11 +4,12 @@
  * pivot_root, never the host's. */
 #include <errno.h>
 #include <grp.h>
-#include <sys/capability.h>
+#include <fcntl.h>
 #include <sys/prctl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include "mount.h"
 #include "process.h"
 #include "util.h"
 
@@ -184,30 +185,25 @@ char **env_build(char **given, const char *hostname, const char *home, bool tty)
 	return env;
 }
 
-int process_become(const struct process_user *u, bool set_groups, const char *dir, struct diyc_error *err)
+int workdir_open(const char *dir, struct diyc_error *err)
 {
-	if (dir) {
-		int r = mkdir_p(dir, 0755);
-		if (r < 0 && r != -EEXIST)
-			return diyc_error(err, -r, "create working directory `%s`", dir);
-	}
+	const char *path = dir ? dir : "/";
+	_cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return diyc_error(err, errno, "open /");
+	int fd = mount_target_in_root(root, path, false);
+	if (fd < 0)
+		return diyc_error(err, -fd, "working directory `%s`", path);
+	return fd;
+}
+
+int process_become(const struct process_user *u, bool set_groups, struct diyc_error *err)
+{
 	if (set_groups && setgroups(u->ngroups, u->groups) < 0)
 		return diyc_error(err, errno, "set supplementary groups");
 	if (setresgid(u->gid, u->gid, u->gid) < 0)
 		return diyc_error(err, errno, "set gid %u", u->gid);
 	if (setresuid(u->uid, u->uid, u->uid) < 0)
 		return diyc_error(err, errno, "set uid %u", u->uid);
-	/* nothing is handed on through exec but what the command's uid gives it */
-	cap_t caps = cap_get_proc();
-	if (caps) {
-		cap_clear_flag(caps, CAP_INHERITABLE);
-		int r = cap_set_proc(caps);
-		cap_free(caps);
-		if (r < 0 && u->uid == 0)
-			return diyc_error(err, errno, "clear inheritable capabilities");
-	}
-	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-	if (chdir(dir ? dir : "/") < 0)
-		return diyc_error(err, errno, "change to working directory `%s`", dir ? dir : "/");
 	return 0;
 }

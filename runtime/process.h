@@ -23,5 +23,8 @@ int user_resolve(const char *spec, const char *passwd, const char *group, struct
 char **env_build(char **given, const char *hostname, const char *home, bool tty);
 /* Looks up KEY in a KEY=VAL list. */
 const char *env_get(char **env, const char *key);
-/* Drops to the user (groups, gid, uid), chdir to dir (created if missing). */
-int process_become(const struct process_user *u, bool set_groups, const char *dir, struct diyc_error *err);
+/* Opens the working directory dir (NULL: /) below the current root, never leaving it
+ * (no "..", symlink or /proc magic link out of it), creating it if missing: an O_PATH fd. */
+int workdir_open(const char *dir, struct diyc_error *err);
+/* Drops to the user (groups, gid, uid). */
+int process_become(const struct process_user *u, bool set_groups, struct diyc_error *err);

@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: MIT */
+/* selfexe.c: the diyc binary out of the container's reach (runc's CVE-2019-5736).
+ *
+ * Every process diyc starts in a container is a fork of diyc until it executes the
+ * command, and diyc's init stays one. /proc/PID/exe of such a process is a magic link to
+ * the diyc binary on the host: a command that is a script starting `#!/proc/self/exe`
+ * makes the kernel execute diyc itself inside the container, as the container's root,
+ * and any process there may open that binary for writing once it stops running, and
+ * replace it with whatever the next `diyc` (possibly `sudo diyc`) then runs on the host.
+ *
+ * runc and crun copy their binary into a sealed memfd and execute that copy, at the
+ * price of an exec and the dynamic loader at every start. diyc instead detaches the
+ * running process from its file: the binary's mappings are replaced, at the same
+ * addresses, by anonymous copies of themselves (mremap over them is atomic, so even the
+ * code doing it keeps running), and then the kernel's record of the executable is
+ * pointed at an empty sealed memfd: /proc/self/exe leads to an empty file that cannot be
+ * written or executed.
+ *
+ * Where the process may make mounts (a container's PID 1, before pivot_root), the parts
+ * of the binary that were never written (its code and read-only data: ~260 of its
+ * ~300 kB) are mapped again from the binary opened through a private, detached,
+ * read-only clone of its mount: the kernel only refuses a new executable file while the
+ * old one is mapped through the same mount, so these pages stay shared with every other
+ * diyc, and the file behind them cannot be written through any link to them. The rest
+ * are anonymous copies. It takes about 0.1 ms. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+#include <linux/mount.h>
+#include <linux/prctl.h>
+#include "selfexe.h"
+#include "util.h"
+
+#define MAPS_MAX 64
+
+struct mapping {
+	unsigned long start, end, offset;
+	int prot;
+};
+
+/* The mappings of the file whose device and inode are those of exe. */
+static int exe_mappings(const struct stat *exe, struct mapping *m, int *n, struct diyc_error *err)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/maps", "re");
+	if (!f)
+		return diyc_error(err, errno, "read /proc/self/maps");
+	char line[512];
+	*n = 0;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long start, end, off, ino;
+		unsigned maj, min;
+		char perms[8];
+		if (sscanf(line, "%lx-%lx %7s %lx %x:%x %lu", &start, &end, perms, &off, &maj, &min, &ino) != 7 ||
+		    ino != exe->st_ino || makedev(maj, min) != exe->st_dev)
+			continue;
+		if (*n == MAPS_MAX)
+			return diyc_error_plain(err, E2BIG, "the diyc binary has more than %d mappings", MAPS_MAX);
+		m[*n] = (struct mapping){ start, end, off,
+					  (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) |
+						  (perms[2] == 'x' ? PROT_EXEC : 0) };
+		(*n)++;
+	}
+	return 0;
+}
+
+/* Fields of /proc/self/stat, 1-based as in proc(5). */
+static int stat_fields(unsigned long long *v, int max, struct diyc_error *err)
+{
+	_cleanup_free_ char *s = NULL;
+	if (read_file_at(AT_FDCWD, "/proc/self/stat", 4096, &s, NULL) < 0)
+		return diyc_error(err, errno, "read /proc/self/stat");
+	/* the command name (field 2) may hold spaces and parentheses: fields start after the last ')' */
+	char *p = strrchr(s, ')');
+	if (!p)
+		return diyc_error_plain(err, EINVAL, "unexpected /proc/self/stat");
+	int k = 3;
+	for (char *save = NULL, *t = strtok_r(p + 2, " \n", &save); t && k < max; t = strtok_r(NULL, " \n", &save))
+		v[k++] = strtoull(t, NULL, 10);
+	if (k < 52)
+		return diyc_error_plain(err, EINVAL, "unexpected /proc/self/stat (%d fields)", k - 1);
+	return 0;
+}
+
+int selfexe_open_private(void)
+{
+	char path[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+	if (n <= 0)
+		return -EINVAL;
+	path[n] = '\0';
+	_cleanup_close_ int tree = (int)syscall(SYS_open_tree, AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (tree < 0)
+		return -errno;
+	struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV };
+	if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &ro, sizeof(ro)) < 0)
+		return -errno;
+	char proc[64];
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", tree);
+	int fd = open(proc, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	/* the same file as the one running (not one put in its place since) */
+	struct stat a, b;
+	if (fstat(fd, &a) < 0 || stat("/proc/self/exe", &b) < 0 || a.st_ino != b.st_ino || a.st_dev != b.st_dev) {
+		close(fd);
+		return -ESTALE;
+	}
+	return fd;
+}
+
+/* Replaces the mapping m by the same range of the file fd if its contents are still the
+ * file's; false if they are not (or fd is -1). */
+static bool remap_from_file(const struct mapping *m, unsigned long offset, int fd)
+{
+	size_t len = m->end - m->start;
+	if (fd < 0 || (m->prot & PROT_WRITE) || !(m->prot & PROT_READ))
+		return false;
+	void *fresh = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, offset);
+	if (fresh == MAP_FAILED)
+		return false;
+	if (memcmp(fresh, (void *)m->start, len) != 0 || mprotect(fresh, len, m->prot) < 0 ||
+	    mremap(fresh, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)m->start) == MAP_FAILED) {
+		munmap(fresh, len);
+		return false;
+	}
+	return true;
+}
+
+int selfexe_detach(int private_fd, struct diyc_error *err)
+{
+	struct stat exe;
+	if (stat("/proc/self/exe", &exe) < 0)
+		return diyc_error(err, errno, "stat /proc/self/exe");
+	struct mapping m[MAPS_MAX];
+	int n = 0;
+	int r = exe_mappings(&exe, m, &n, err);
+	if (r < 0)
+		return r;
+	for (int i = 0; i < n; i++) {
+		size_t len = m[i].end - m[i].start;
+		if (remap_from_file(&m[i], m[i].offset, private_fd))
+			continue;
+		void *copy = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (copy == MAP_FAILED)
+			return diyc_error(err, errno, "copy the diyc binary's mappings");
+		if (m[i].prot & PROT_READ)
+			memcpy(copy, (void *)m[i].start, len);
+		if (mprotect(copy, len, m[i].prot) < 0 ||
+		    mremap(copy, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)m[i].start) == MAP_FAILED) {
+			int e = errno;
+			munmap(copy, len);
+			return diyc_error(err, e, "replace the diyc binary's mappings");
+		}
+	}
+	_cleanup_close_ int empty = memfd_create("diyc-detached", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (empty < 0)
+		return diyc_error(err, errno, "memfd_create");
+	if (fchmod(empty, 0500) < 0 ||
+	    fcntl(empty, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
+		return diyc_error(err, errno, "seal the memfd");
+	unsigned long long f[64] = { 0 };
+	if ((r = stat_fields(f, 64, err)) < 0)
+		return r;
+	struct prctl_mm_map map = {
+		.start_code = f[26], .end_code = f[27], .start_stack = f[28],
+		.start_data = f[45], .end_data = f[46], .start_brk = f[47], .brk = (unsigned long)syscall(SYS_brk, 0),
+		.arg_start = f[48], .arg_end = f[49], .env_start = f[50], .env_end = f[51],
+		.exe_fd = (unsigned)empty,
+	};
+	if (prctl(PR_SET_MM, PR_SET_MM_MAP, &map, sizeof(map), 0) < 0)
+		return diyc_error(err, errno, "detach from the diyc binary");
+	return 0;
+}
