@@ -13,6 +13,7 @@
 #include <sys/inotify.h>
 #include <time.h>
 #include <unistd.h>
+#include "caps.h"
 #include "commands.h"
 #include "lifecycle.h"
 #include "util.h"
@@ -598,6 +599,36 @@ static const char inspect_usage[] =
 	"Options:\n"
 	"  --help  Show this help\n";
 
+/* docker's HostConfig fields, and the resulting set (diyc's own) */
+static void inspect_security(struct json_object *host, const struct security_config *sec)
+{
+	struct json_object *add = json_object_new_array(), *drop = json_object_new_array(), *opts = json_object_new_array();
+	for (char **n = sec->cap_add; n && *n; n++)
+		json_object_array_add(add, json_object_new_string(*n));
+	for (char **n = sec->cap_drop; n && *n; n++)
+		json_object_array_add(drop, json_object_new_string(*n));
+	if (sec->no_new_privs)
+		json_object_array_add(opts, json_object_new_string("no-new-privileges"));
+	if (sec->seccomp == SECCOMP_UNCONFINED)
+		json_object_array_add(opts, json_object_new_string("seccomp=unconfined"));
+	else if (sec->seccomp == SECCOMP_PROFILE)
+		json_object_array_add(opts, json_object_new_string("seccomp=(profile copied at run)"));
+	json_object_object_add(host, "CapAdd", add);
+	json_object_object_add(host, "CapDrop", drop);
+	json_object_object_add(host, "SecurityOpt", opts);
+	json_object_object_add(host, "Privileged", json_object_new_boolean(sec->privileged));
+	json_object_object_add(host, "ReadonlyRootfs", json_object_new_boolean(sec->read_only));
+	cap_mask set = caps_all();
+	struct diyc_error ignore;
+	_cleanup_strv_ char **names = NULL;
+	struct json_object *caps = json_object_new_array();
+	if ((sec->privileged || caps_compute(sec->cap_add, sec->cap_drop, &set, &ignore) == 0) &&
+	    caps_names(set, &names) == 0)
+		for (char **n = names; *n; n++)
+			json_object_array_add(caps, json_object_new_string(*n));
+	json_object_object_add(host, "Capabilities", caps);
+}
+
 static struct json_object *inspect_json(const struct container *c)
 {
 	const struct container_config *cfg = &c->cfg;
@@ -677,6 +708,7 @@ static struct json_object *inspect_json(const struct container *c)
 		json_object_object_add(host, "NanoCpus", json_object_new_int64((int64_t)l->cpu_quota * 10000));
 		json_object_object_add(host, "CgroupManager", json_object_new_string(
 			!cgroup_wanted(l) ? "none" : l->manager == CGROUP_MANAGER_AUTO ? "auto" : cgroup_manager_name(l->manager)));
+		inspect_security(host, &cfg->security);
 	}
 	json_object_object_add(host, "Binds", binds);
 	json_object_object_add(host, "Tmpfs", tmpfs);

@@ -24,7 +24,8 @@
 
 #define SECCOMP_FUNCS(X)                                                                                     \
 	X(seccomp_init) X(seccomp_release) X(seccomp_arch_add) X(seccomp_arch_resolve_name)                  \
-	X(seccomp_arch_native) X(seccomp_syscall_resolve_name) X(seccomp_rule_add_array) X(seccomp_export_bpf)
+	X(seccomp_arch_native) X(seccomp_syscall_resolve_name) X(seccomp_rule_add_array) X(seccomp_export_bpf)         \
+	X(seccomp_attr_set)
 
 static struct {
 	SECCOMP_FUNCS(DL_FIELD)
@@ -32,7 +33,7 @@ static struct {
 static const char *const sc_names[] = { SECCOMP_FUNCS(DL_NAME) };
 
 #define PROFILE_MAX (1 << 20)
-#define CACHE_FORMAT "diyc-seccomp-1"
+#define CACHE_FORMAT "diyc-seccomp-2"
 
 #if defined(__x86_64__)
 static const char *const native_arches[] = { "amd64", "x86_64", NULL };
@@ -234,6 +235,10 @@ static int profile_walk(struct json_object *root, cap_mask caps, scmp_filter_ctx
 		ctx = *ctxp = sc.seccomp_init(def);
 		if (!ctx)
 			return diyc_error(err, ENOMEM, "create a seccomp filter");
+		/* a binary tree of system call numbers instead of a chain: the kernel runs the
+		 * filter once per system call number and architecture when it is installed
+		 * (to find those always allowed), 0.8 ms with the chain, 0.25 with the tree */
+		sc.seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
 	}
 	/* the native architecture, and those its archMap entry lists (x86 and x32 beside
 	 * x86_64: 32-bit programs are filtered by the same names) */

@@ -24,6 +24,7 @@
  * diyc, and the file behind them cannot be written through any link to them. The rest
  * are anonymous copies. It takes about 0.1 ms. */
 #include <errno.h>
+#include <link.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -115,18 +116,33 @@ int selfexe_open_private(void)
 	return fd;
 }
 
-/* Replaces the mapping m by the same range of the file fd if its contents are still the
- * file's; false if they are not (or fd is -1). */
-static bool remap_from_file(const struct mapping *m, unsigned long offset, int fd)
+/* The pages of the program that were written after it was mapped although they are
+ * not writable now: its RELRO segment (relocated, then made read-only). */
+static int relro_of_program(struct dl_phdr_info *info, size_t size, void *data)
+{
+	unsigned long *range = data;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type == PT_GNU_RELRO) {
+			range[0] = info->dlpi_addr + ph->p_vaddr;
+			range[1] = range[0] + ph->p_memsz;
+		}
+	}
+	return 1; /* the first object is the program itself */
+}
+
+/* Replaces the mapping m by the same range of the file fd, if it still holds what the
+ * file holds: never written (not writable, not RELRO). False if not (or fd is -1). */
+static bool remap_from_file(const struct mapping *m, int fd, const unsigned long relro[2])
 {
 	size_t len = m->end - m->start;
-	if (fd < 0 || (m->prot & PROT_WRITE) || !(m->prot & PROT_READ))
+	if (fd < 0 || (m->prot & PROT_WRITE) || !(m->prot & PROT_READ) ||
+	    (m->start < relro[1] && m->end > relro[0]))
 		return false;
-	void *fresh = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, offset);
+	void *fresh = mmap(NULL, len, m->prot, MAP_PRIVATE, fd, m->offset);
 	if (fresh == MAP_FAILED)
 		return false;
-	if (memcmp(fresh, (void *)m->start, len) != 0 || mprotect(fresh, len, m->prot) < 0 ||
-	    mremap(fresh, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)m->start) == MAP_FAILED) {
+	if (mremap(fresh, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)m->start) == MAP_FAILED) {
 		munmap(fresh, len);
 		return false;
 	}
@@ -143,9 +159,11 @@ int selfexe_detach(int private_fd, struct diyc_error *err)
 	int r = exe_mappings(&exe, m, &n, err);
 	if (r < 0)
 		return r;
+	unsigned long relro[2] = { 0, 0 };
+	dl_iterate_phdr(relro_of_program, relro);
 	for (int i = 0; i < n; i++) {
 		size_t len = m[i].end - m[i].start;
-		if (remap_from_file(&m[i], m[i].offset, private_fd))
+		if (remap_from_file(&m[i], private_fd, relro))
 			continue;
 		void *copy = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (copy == MAP_FAILED)
