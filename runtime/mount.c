@@ -186,9 +186,12 @@ static int setup_dev(int rootfd, const struct container_spec *spec, struct diyc_
  * are the host's to set. Only for a container with a cgroup of its own: otherwise the
  * namespace's root is diyc's cgroup, whose tree (other sessions, other containers) is
  * none of the container's business, and /sys/fs/cgroup stays empty. */
-static int setup_cgroupfs(int rootfd, const struct container_spec *spec, struct diyc_error *err)
+static int setup_cgroupfs(int rootfd, const struct container_spec *spec, bool host_sys, struct diyc_error *err)
 {
 	const unsigned long flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	/* the host's /sys (--net=host) brings the host's cgroup mounts along: covered */
+	if (!spec->own_cgroup && host_sys)
+		return mount_in_root(rootfd, "/sys/fs/cgroup", false, "tmpfs", "tmpfs", flags, "size=0,mode=0555", err);
 	if (!spec->own_cgroup)
 		return 0;
 	return mount_in_root(rootfd, "/sys/fs/cgroup", false, "cgroup2", "cgroup2", flags, NULL, err);
@@ -200,14 +203,14 @@ static int setup_sys(int rootfd, const struct container_spec *spec, struct diyc_
 	if (spec->net != NET_HOST) {
 		struct diyc_error tmp = { 0 };
 		if (mount_in_root(rootfd, "/sys", false, "sysfs", "sysfs", flags, NULL, &tmp) == 0)
-			return setup_cgroupfs(rootfd, spec, err);
+			return setup_cgroupfs(rootfd, spec, false, err);
 	}
 	/* sysfs belongs to the network namespace: sharing the host's, bind the host's /sys */
 	int r = mount_in_root(rootfd, "/sys", false, "/sys", NULL, MS_BIND | MS_REC, NULL, err);
 	if (r == 0)
 		r = mount_set_readonly(rootfd, "/sys", true, err);
 	if (r == 0)
-		r = setup_cgroupfs(rootfd, spec, err);
+		r = setup_cgroupfs(rootfd, spec, true, err);
 	return r;
 }
 
