@@ -673,6 +673,25 @@ int cgroup_setup(const char *name, const struct cgroup_limits *l, struct cgroup 
 	return 0;
 }
 
+bool cgroup_ns_delegates(void)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[1024];
+	while (f && fgets(line, sizeof(line), f)) {
+		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS ... - FSTYPE SOURCE SUPEROPTS */
+		char mnt[256], fstype[32], superopts[512];
+		const char *dash = strstr(line, " - ");
+		if (!dash || sscanf(line, "%*s %*s %*s %*s %255s", mnt) != 1 ||
+		    sscanf(dash + 3, "%31s %*s %511s", fstype, superopts) != 2)
+			continue;
+		if (!strcmp(mnt, CGROUP_ROOT) && !strcmp(fstype, "cgroup2"))
+			for (char *save = NULL, *o = strtok_r(superopts, ",", &save); o; o = strtok_r(NULL, ",", &save))
+				if (!strcmp(o, "nsdelegate"))
+					return true;
+	}
+	return false;
+}
+
 bool cgroup_oom_killed(const struct cgroup *cg)
 {
 	if (!*cg->path)

@@ -54,6 +54,11 @@ struct cgroup {
 /* Creates the container's cgroup (through systemd or directly) and writes the limits.
  * The calling process (the container's monitor) is moved out of the way as needed. */
 int cgroup_setup(const char *name, const struct cgroup_limits *l, struct cgroup *cg, struct diyc_error *err);
+/* Whether the host's cgroup2 is mounted with nsdelegate (systemd mounts it so): then a
+ * cgroup namespace is a delegation boundary, and a process inside cannot write the
+ * interface files (limits) of its namespace's root, only make cgroups below it and move
+ * its processes there. */
+bool cgroup_ns_delegates(void);
 /* After the container ended: whether the kernel's OOM killer struck in it. */
 bool cgroup_oom_killed(const struct cgroup *cg);
 /* Removes what cgroup_setup made, killing what is left in it (a systemd scope goes away

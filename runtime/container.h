@@ -51,6 +51,7 @@ struct container_spec {
 	size_t n_mounts;
 	int cgroup_fd;          /* the container's own cgroup (cgroup.c), -1: diyc's */
 	bool own_cgroup;        /* it has one: /sys/fs/cgroup shows it */
+	bool cgroup_delegated;  /* and may make cgroups below it (see setup_cgroupfs) */
 	const struct container_security *security;
 };
 

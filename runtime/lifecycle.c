@@ -211,6 +211,7 @@ static int run_monitored(struct launch_ctx *x, const struct image *img, const st
 		r = cgroup_setup(x->c->d.name, &x->cfg->limits, &x->cg, err);
 	spec.cgroup_fd = x->cg.fd;
 	spec.own_cgroup = x->cg.fd >= 0;
+	spec.cgroup_delegated = spec.own_cgroup && cgroup_ns_delegates();
 	if (r == 0)
 		r = container_run(&spec, &hooks, status, err);
 	if (r < 0)

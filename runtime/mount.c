@@ -182,10 +182,15 @@ static int setup_dev(int rootfd, const struct container_spec *spec, struct diyc_
 	return mount_in_root(rootfd, "/dev/mqueue", false, "mqueue", "mqueue", nsx | MS_NODEV, NULL, err);
 }
 
-/* The container's cgroup, seen through its own cgroup namespace, read-only: the limits
- * are the host's to set. Only for a container with a cgroup of its own: otherwise the
- * namespace's root is diyc's cgroup, whose tree (other sessions, other containers) is
- * none of the container's business, and /sys/fs/cgroup stays empty. */
+/* The container's cgroup, seen through its own cgroup namespace, with its limits (which
+ * programs read to size themselves). Only for a container with a cgroup of its own:
+ * otherwise the namespace's root is diyc's cgroup, whose tree (other sessions, other
+ * containers) is none of the container's business, and /sys/fs/cgroup stays empty.
+ * Read-only unless delegated: where the host's cgroup2 has nsdelegate, a cgroup
+ * namespace is a delegation boundary and the kernel itself refuses writes to the limits
+ * of its root from inside, so the view is writable and the container may make and use
+ * cgroups below its own (systemd in a container does); without nsdelegate, writable
+ * would let it raise its own limits. */
 static int setup_cgroupfs(int rootfd, const struct container_spec *spec, bool host_sys, struct diyc_error *err)
 {
 	const unsigned long flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
@@ -194,7 +199,8 @@ static int setup_cgroupfs(int rootfd, const struct container_spec *spec, bool ho
 		return mount_in_root(rootfd, "/sys/fs/cgroup", false, "tmpfs", "tmpfs", flags, "size=0,mode=0555", err);
 	if (!spec->own_cgroup)
 		return 0;
-	return mount_in_root(rootfd, "/sys/fs/cgroup", false, "cgroup2", "cgroup2", flags, NULL, err);
+	return mount_in_root(rootfd, "/sys/fs/cgroup", false, "cgroup2", "cgroup2",
+			     spec->cgroup_delegated ? flags & ~MS_RDONLY : flags, NULL, err);
 }
 
 static int setup_sys(int rootfd, const struct container_spec *spec, struct diyc_error *err)

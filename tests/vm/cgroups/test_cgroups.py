@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 # Resource limits (issue 5), inside the VM guest: -m/--memory-swap/--pids-limit/--cpus are
 # written to the container's cgroup and hold (an OOM kill, a fork bomb stopped), the
-# container sees its own read-only cgroup2 at /sys/fs/cgroup and `0::/`, the transient
+# container sees its own cgroup2 at /sys/fs/cgroup (limits out of its reach; cgroups below it its own to make with nsdelegate) and `0::/`, the transient
 # systemd scope diyc-NAME-XXXXXXXX.scope exists while the container runs and is gone after
 # it ends however it ends (exit, rm -f, kill -9 of diyc or of its monitor), exec joins the
 # cgroup, stats reads it, start applies the limits again, and --cgroup-manager cgroupfs
@@ -119,16 +119,49 @@ def test_cpus():
 
 # -- the view from inside ------------------------------------------------------------------------
 
-def test_own_cgroup_namespace_read_only():
+def host_nsdelegate():
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            left, _, right = line.partition(" - ")
+            if left.split()[4] == "/sys/fs/cgroup" and right.split()[0] == "cgroup2":
+                return "nsdelegate" in right.split()[2].split(",")
+    return False
+
+
+def test_own_cgroup_namespace_limits_out_of_reach():
+    """The container is at the root of its own cgroup namespace and sees its limits; it
+    cannot raise them: read-only without nsdelegate, and with it (systemd mounts cgroup2
+    so) the kernel refuses writes to the namespace root's limits (CVE-2023-25809 gave a
+    rootless container the host's cgroup tree, writable)."""
     script = ("cat /proc/self/cgroup; grep ' /sys/fs/cgroup ' /proc/self/mounts; "
-              "echo 1073741824 > /sys/fs/cgroup/memory.max && echo wrote; cat /sys/fs/cgroup/memory.max")
+              "echo 1073741824 > /sys/fs/cgroup/memory.max && echo wrote; cat /sys/fs/cgroup/memory.max; "
+              "ls /sys/fs/cgroup | grep -c -e '^user.slice$' -e '^system.slice$' -e '^init.scope$'; true")
     res = ct.assert_ok(ct.diyc("run", "--rm", "-m", "32m", "busybox", "sh", "-c", script))
     lines = res.stdout.splitlines()
     assert lines[0] == "0::/", "the container should be at the root of its cgroup namespace\n" + ct.describe(res)
     mount = lines[1].split()
-    assert mount[2] == "cgroup2" and "ro" in mount[3].split(","), \
-        "/sys/fs/cgroup should be cgroup2, read-only\n" + ct.describe(res)
-    assert "wrote" not in lines and lines[-1] == M32, "the container raised its own limit\n" + ct.describe(res)
+    delegated = host_nsdelegate()
+    assert mount[2] == "cgroup2" and ("rw" if delegated else "ro") in mount[3].split(","), \
+        f"/sys/fs/cgroup should be cgroup2, {'writable (nsdelegate)' if delegated else 'read-only'}\n" + ct.describe(res)
+    assert "wrote" not in lines and lines[-2] == M32, "the container raised its own limit\n" + ct.describe(res)
+    assert lines[-1] == "0", "the host's cgroups are visible in the container\n" + ct.describe(res)
+
+
+def test_delegated_cgroup_below_its_own(name):
+    """With nsdelegate the container may make cgroups below its own and move its processes
+    there (as systemd in a container does); the limit still holds for them, and every
+    cgroup it made goes with the container."""
+    if not host_nsdelegate():
+        pytest.skip("the host's cgroup2 has no nsdelegate: the container's view is read-only")
+    # busybox dd allocates its block (100 MiB) and fills it: beyond the container's 32 MiB
+    script = ("mkdir /sys/fs/cgroup/sub && echo $$ > /sys/fs/cgroup/sub/cgroup.procs && cat /proc/self/cgroup && "
+              "dd if=/dev/zero of=/dev/null bs=100M count=1 2>/dev/null; echo dd=$?")
+    res = ct.assert_ok(ct.diyc("run", "--name", name, "-m", "32m", "busybox", "sh", "-c", script))
+    assert res.stdout.splitlines() == ["0::/sub", "dd=137"], \
+        "the shell should be in the cgroup it made, and 100 MiB there should meet the 32 MiB limit\n" + ct.describe(res)
+    state = ct.inspect(name)["State"]
+    assert state["OOMKilled"] is True, state
+    ct.assert_ok(ct.diyc("rm", name))
 
 
 # -- the scope: there while the container runs, gone after ---------------------------------------
