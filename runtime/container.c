@@ -112,6 +112,12 @@ void __attribute__((noreturn)) command_exec(const struct command_plan *p, int sy
 {
 	struct diyc_error err = { 0 };
 	const struct container_security *sec = p->security;
+	/* no fd of diyc's or of the caller's reaches the command, except stdio and the sync
+	 * socket, which closes on exec: marked now, before a filter that might not allow it */
+	if (fds_set_cloexec(3) < 0) {
+		diyc_error(&err, errno, "mark the inherited file descriptors close-on-exec");
+		goto fail;
+	}
 	if (p->new_session)
 		setsid();
 	if (p->slave >= 0 && terminal_make_controlling(p->slave, &err) < 0)
@@ -147,9 +153,6 @@ void __attribute__((noreturn)) command_exec(const struct command_plan *p, int sy
 		diyc_error(&err, errno, "change to working directory `%s`", p->workdir ? p->workdir : "/");
 		goto fail;
 	}
-	/* no fd of diyc's or of the caller's reaches the command, except stdio and the
-	 * sync socket, which closes on exec */
-	syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
 	unblock_signals();
 	if (sec->seccomp && sec->no_new_privs && seccomp_install(sec->seccomp, &err) < 0)
 		goto fail;
@@ -209,6 +212,33 @@ void stdin_from_null(void)
 		dup2(null, 0);
 		close(null);
 	}
+}
+
+/* What diyc's init keeps once the command runs: it only waits and forwards signals, and
+ * any process of the container's root may reach it (/proc/1/mem, ptrace: same uid), so it
+ * must have nothing that root lacks. Its stdio (the caller's terminal with -t, which
+ * only the pty may reach) becomes /dev/null; it keeps CAP_KILL, for a command that runs
+ * as another user, and nothing else; it runs under the container's seccomp filter. As
+ * root (no user namespace) it is also not dumpable: the host's root still reaches it
+ * (diyc exec joins its namespaces), the container's root not even with CAP_KILL alone.
+ * A rootless init must stay dumpable: the user's diyc on the host has no CAP_SYS_PTRACE
+ * in the host's namespace, which the kernel would then ask for to open /proc/PID/ns. */
+static int init_confine(const struct container_security *sec, bool host_userns)
+{
+	struct diyc_error err = { 0 };
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+		return -1;
+	close(null);
+	if (host_userns && prctl(PR_SET_DUMPABLE, 0) < 0)
+		return -1;
+	const cap_mask kill_only = CAP_BIT(CAP_KILL);
+	if (caps_bound(kill_only, &err) < 0 || caps_apply(kill_only, true, &err) < 0)
+		return -1;
+	/* no_new_privs (init executes nothing) lets the filter come last, after capset */
+	if (sec->seccomp && (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || seccomp_install(sec->seccomp, &err) < 0))
+		return -1;
+	return 0;
 }
 
 /* The container's PID 1. Never returns. */
@@ -301,16 +331,13 @@ container_child(const struct container_spec *spec, int syncfd)
 	close(syncfd);
 	if (slave >= 0)
 		close(slave);
-	/* init only waits and forwards signals: it keeps CAP_KILL, for a command that runs
-	 * as another user, and nothing more than the container's root has */
-	const cap_mask kill_only = CAP_BIT(CAP_KILL);
-	if (caps_bound(kill_only, &err) < 0 || caps_apply(kill_only, true, &err) < 0) {
-		kill(cmd, SIGKILL);
-		_exit(DIYC_EXIT_RUNTIME);
-	}
 	prctl(PR_SET_NAME, "diyc-init");
 	proc_title_set("diyc-init");
 	unmap_code_pages();
+	if (init_confine(spec->security, !spec->userns->enabled) < 0) {
+		kill(cmd, SIGKILL);
+		_exit(DIYC_EXIT_RUNTIME);
+	}
 	_exit(init_supervise(cmd));
 fail:
 	sync_send_error(syncfd, &err);

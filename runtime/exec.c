@@ -83,6 +83,9 @@ static void __attribute__((noreturn)) exec_command_child(const struct exec_ctx *
 {
 	struct diyc_error err = { 0 };
 	int slave = -1;
+	/* until it executes the command it holds diyc's memory: no process of the container
+	 * may read or write it (/proc/PID/mem) */
+	prctl(PR_SET_DUMPABLE, 0);
 	child_await_release(syncfd);
 	if (!x->o->interactive && !x->o->tty)
 		stdin_from_null();

@@ -6,12 +6,14 @@
  * mount at the host. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <linux/mount.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -194,7 +196,7 @@ static int setup_dev(int rootfd, const struct container_spec *spec, struct diyc_
 static int setup_cgroupfs(int rootfd, const struct container_spec *spec, bool host_sys, struct diyc_error *err)
 {
 	const unsigned long flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
-	/* the host's /sys (--net=host) brings the host's cgroup mounts along: covered */
+	/* the host's /sys brings the host's cgroup mounts along: covered */
 	if (!spec->own_cgroup && host_sys)
 		return mount_in_root(rootfd, "/sys/fs/cgroup", false, "tmpfs", "tmpfs", flags, "size=0,mode=0555", err);
 	if (!spec->own_cgroup)
@@ -206,12 +208,14 @@ static int setup_cgroupfs(int rootfd, const struct container_spec *spec, bool ho
 static int setup_sys(int rootfd, const struct container_spec *spec, struct diyc_error *err)
 {
 	const unsigned long flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
-	if (spec->net != NET_HOST) {
-		struct diyc_error tmp = { 0 };
-		if (mount_in_root(rootfd, "/sys", false, "sysfs", "sysfs", flags, NULL, &tmp) == 0)
-			return setup_cgroupfs(rootfd, spec, false, err);
-	}
-	/* sysfs belongs to the network namespace: sharing the host's, bind the host's /sys */
+	struct diyc_error tmp = { 0 };
+	if (mount_in_root(rootfd, "/sys", false, "sysfs", "sysfs", flags, NULL, &tmp) == 0)
+		return setup_cgroupfs(rootfd, spec, false, err);
+	/* sysfs belongs to the network namespace: a normal user sharing the host's (--net=host)
+	 * may not mount one (root may, and gets a fresh one without the host's tracefs, debugfs
+	 * and cgroups below it). The host's /sys then, read-only; with what is mounted below
+	 * it, as a user namespace may not reveal what those cover: nothing the user could not
+	 * read on the host anyway */
 	int r = mount_in_root(rootfd, "/sys", false, "/sys", NULL, MS_BIND | MS_REC, NULL, err);
 	if (r == 0)
 		r = mount_set_readonly(rootfd, "/sys", true, err);
@@ -233,13 +237,35 @@ static const char *const readonly_paths[] = {
 	"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
 };
 
+/* A masked or read-only path, opened without following any symlink, and only inside the
+ * proc or sysfs that diyc mounted (nothing of the image's, no volume): -ENOENT when this
+ * kernel has no such file. */
+static int open_kernel_path(int rootfd, const char *path, struct diyc_error *err)
+{
+	struct open_how how = { .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
+				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+	int fd = syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+	if (fd < 0 && errno == ENOENT)
+		return -ENOENT;
+	if (fd < 0)
+		return diyc_error(err, errno, "`%s` in the container", path);
+	struct statfs sf;
+	bool proc = !strncmp(path, "/proc/", 6);
+	if (fstatfs(fd, &sf) < 0 || sf.f_type != (proc ? PROC_SUPER_MAGIC : SYSFS_MAGIC)) {
+		close(fd);
+		return diyc_error_plain(err, EINVAL, "`%s` in the container is not on the %s diyc mounted (a volume "
+					"there?): it cannot be masked", path, proc ? "proc" : "sysfs");
+	}
+	return fd;
+}
+
 static int mask_path(int rootfd, const char *path, struct diyc_error *err)
 {
-	_cleanup_close_ int fd = mount_open_in_root(rootfd, path, O_PATH | O_NOFOLLOW);
+	_cleanup_close_ int fd = open_kernel_path(rootfd, path, err);
 	if (fd == -ENOENT)
 		return 0;
 	if (fd < 0)
-		return diyc_error(err, -fd, "`%s` in the container", path);
+		return fd;
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return diyc_error(err, errno, "`%s` in the container", path);
@@ -255,11 +281,11 @@ static int mask_path(int rootfd, const char *path, struct diyc_error *err)
 
 static int readonly_path(int rootfd, const char *path, struct diyc_error *err)
 {
-	_cleanup_close_ int fd = mount_open_in_root(rootfd, path, O_PATH | O_NOFOLLOW);
+	_cleanup_close_ int fd = open_kernel_path(rootfd, path, err);
 	if (fd == -ENOENT)
 		return 0;
 	if (fd < 0)
-		return diyc_error(err, -fd, "`%s` in the container", path);
+		return fd;
 	char proc[64];
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 	if (mount(proc, proc, NULL, MS_BIND | MS_REC, NULL) < 0)
@@ -317,6 +343,28 @@ static int readonly_root(int rootfd, struct diyc_error *err)
 	return 0;
 }
 
+/* /proc, /sys and /dev of the image must be directories (or missing): a symlink there
+ * would move diyc's proc, sysfs or /dev somewhere else in the root, out of the way of the
+ * masks (a chain /proc -> /dev/x -> /elsewhere, with /dev covered later, left an unmasked
+ * proc at /elsewhere), as runc refuses too. */
+static int kernel_dirs_check(int rootfd, struct diyc_error *err)
+{
+	static const char *const dirs[] = { "proc", "sys", "dev" };
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+		struct stat st;
+		if (fstatat(rootfd, dirs[i], &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (errno == ENOENT)
+				continue;
+			return diyc_error(err, errno, "/%s in the image", dirs[i]);
+		}
+		if (!S_ISDIR(st.st_mode))
+			return diyc_error_plain(err, EINVAL, "the image's /%s is %s, not a directory: refusing to run it "
+						"(a container's /proc, /sys and /dev must be directories)", dirs[i],
+						S_ISLNK(st.st_mode) ? "a symlink" : "a file");
+	}
+	return 0;
+}
+
 static int setup_hostfiles(int rootfd, const struct container_spec *spec, struct diyc_error *err)
 {
 	static const char *files[] = { "hostname", "hosts", "resolv.conf" };
@@ -345,6 +393,9 @@ int rootfs_setup(const struct container_spec *spec, struct diyc_error *err)
 	_cleanup_close_ int rootfd = open(spec->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return diyc_error(err, errno, "open the container root `%s`", spec->rootfs);
+	r = kernel_dirs_check(rootfd, err);
+	if (r < 0)
+		return r;
 	r = mount_in_root(rootfd, "/proc", false, "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err);
 	if (r < 0)
 		return r;

@@ -33,7 +33,7 @@ static struct {
 static const char *const sc_names[] = { SECCOMP_FUNCS(DL_NAME) };
 
 #define PROFILE_MAX (1 << 20)
-#define CACHE_FORMAT "diyc-seccomp-2"
+#define CACHE_FORMAT "diyc-seccomp-3"
 
 #if defined(__x86_64__)
 static const char *const native_arches[] = { "amd64", "x86_64", NULL };
@@ -147,10 +147,12 @@ static int condition(struct json_object *cond, bool include, cap_mask caps, bool
 			*holds = false;
 	}
 	if (minkernel) {
-		int a, b;
-		if (sscanf(json_object_get_string(minkernel), "%d.%d", &a, &b) != 2)
+		unsigned a, b;
+		const char *mk = json_object_get_string(minkernel);
+		int used = 0;
+		if (sscanf(mk, "%3u.%3u%n", &a, &b, &used) != 2 || mk[used] != '\0')
 			return diyc_error_plain(err, EINVAL, "minKernel must be like 5.8");
-		bool newer = kernel_version() >= a * 1000 + b;
+		bool newer = kernel_version() >= (int)(a * 1000 + b);
 		if (newer != include)
 			*holds = false;
 	}
@@ -183,6 +185,11 @@ static int parse_args(struct json_object *args, struct scmp_arg_cmp *cmp, unsign
 				opn = operators[k].op;
 		if (opn < 0)
 			return diyc_error_plain(err, EINVAL, "unknown operator `%s`", json_object_get_string(op));
+		/* json-c keeps numbers above INT64_MAX as unsigned, and gives larger ones as
+		 * UINT64_MAX: that value is refused rather than taken for what was written */
+		if ((val && (json_object_get_int64(val) < 0 || json_object_get_uint64(val) == UINT64_MAX)) ||
+		    (two && (json_object_get_int64(two) < 0 || json_object_get_uint64(two) == UINT64_MAX)))
+			return diyc_error_plain(err, EINVAL, "a comparison value must be from 0 to 2^64-2");
 		unsigned index = json_object_get_int64(idx);
 		if (seen & (1u << index))
 			*same_index = true;
@@ -321,11 +328,13 @@ static int parse_profile(const char *json, struct json_object **out, struct diyc
 	struct json_tokener *tok = json_tokener_new();
 	if (!tok)
 		return diyc_error(err, ENOMEM, "seccomp profile");
-	*out = json_tokener_parse_ex(tok, json, -1);
+	/* the length without the terminating NUL: given -1, json-c would count it as input */
+	size_t len = strlen(json);
+	*out = len > INT32_MAX ? NULL : json_tokener_parse_ex(tok, json, (int)len);
 	jerr = json_tokener_get_error(tok);
 	size_t used = tok->char_offset;
 	json_tokener_free(tok);
-	if (!*out || jerr != json_tokener_success || json[used + strspn(json + used, " \t\r\n")] != '\0') {
+	if (!*out || jerr != json_tokener_success || used > len || json[used + strspn(json + used, " \t\r\n")] != '\0') {
 		json_object_put(*out);
 		*out = NULL;
 		return diyc_error_plain(err, EINVAL, "the seccomp profile is not valid JSON%s%s",
@@ -376,17 +385,67 @@ static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
 	return h;
 }
 
-static void cache_key(const char *profile, cap_mask caps, char *out, size_t size)
+/* Everything a filter is made from: the cache format, the kernel, the capabilities and
+ * the profile's text. A cache file starts with it, and is used only if it matches byte
+ * for byte: the file name (a 64-bit hash of it) only finds the file. */
+static char *cache_key(const char *profile, cap_mask caps, size_t *len, char *name, size_t name_size)
 {
 	struct utsname u = { 0 };
 	uname(&u);
-	uint64_t h = 0xcbf29ce484222325ULL;
-	h = fnv1a(h, CACHE_FORMAT, sizeof(CACHE_FORMAT));
-	h = fnv1a(h, u.release, strlen(u.release) + 1);
-	h = fnv1a(h, u.machine, strlen(u.machine) + 1);
-	h = fnv1a(h, &caps, sizeof(caps));
-	h = fnv1a(h, profile, strlen(profile));
-	snprintf(out, size, "%016llx.bpf", (unsigned long long)h);
+	char *key = xasprintf("%s\n%s\n%s\n%016llx\n%s", CACHE_FORMAT, u.release, u.machine,
+			      (unsigned long long)caps, profile);
+	if (!key)
+		return NULL;
+	*len = strlen(key) + 1;
+	snprintf(name, name_size, "%016llx.bpf", (unsigned long long)fnv1a(0xcbf29ce484222325ULL, key, *len));
+	return key;
+}
+
+/* The cache directory, if it is the caller's own and nobody else may write it. */
+static int cache_dir_open(const char *dir)
+{
+	int fd = open(dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	if (fd >= 0 && (fstat(fd, &st) < 0 || st.st_uid != geteuid() || (st.st_mode & 022))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The filter kept for key in the cache, if there is a file of ours for exactly this key. */
+static int cache_read(int dirfd, const char *name, const char *key, size_t klen, struct seccomp_prog *out)
+{
+	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022))
+		return -1;
+	size_t max = klen + BPF_MAXINSNS * sizeof(struct sock_filter);
+	if (st.st_size <= (off_t)klen || (size_t)st.st_size > max)
+		return -1;
+	size_t size = st.st_size, bpf = size - klen;
+	_cleanup_free_ char *buf = malloc(size);
+	if (!buf || pread(fd, buf, size, 0) != (ssize_t)size || memcmp(buf, key, klen) ||
+	    bpf % sizeof(struct sock_filter))
+		return -1;
+	out->insns = malloc(bpf);
+	if (!out->insns)
+		return -1;
+	memcpy(out->insns, buf + klen, bpf);
+	out->len = bpf / sizeof(struct sock_filter);
+	return 0;
+}
+
+static void cache_write(int dirfd, const char *name, const char *key, size_t klen, const struct seccomp_prog *p)
+{
+	size_t bpf = p->len * sizeof(struct sock_filter);
+	_cleanup_free_ char *buf = malloc(klen + bpf);
+	if (!buf)
+		return;
+	memcpy(buf, key, klen);
+	memcpy(buf + klen, p->insns, bpf);
+	/* a cache that cannot be written costs the next start the compilation, nothing else */
+	write_file_atomic_nosync(dirfd, name, buf, klen + bpf, 0644);
 }
 
 static int compile(const char *profile, cap_mask caps, struct seccomp_prog *out, struct diyc_error *err)
@@ -427,31 +486,21 @@ static int compile(const char *profile, cap_mask caps, struct seccomp_prog *out,
 int seccomp_prepare(const char *profile, cap_mask caps, const char *cache_dir, struct seccomp_prog *out,
 		    struct diyc_error *err)
 {
-	char key[32];
 	*out = (struct seccomp_prog){ 0 };
 	if (!profile)
 		profile = seccomp_default_profile;
-	cache_key(profile, caps, key, sizeof(key));
-	_cleanup_close_ int dirfd = cache_dir ? open(cache_dir, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
-	if (dirfd >= 0) {
-		char *data = NULL;
-		size_t len;
-		if (read_file_at(dirfd, key, BPF_MAXINSNS * sizeof(struct sock_filter), &data, &len) == 0) {
-			if (len > 0 && len % sizeof(struct sock_filter) == 0) {
-				out->insns = data;
-				out->len = len / sizeof(struct sock_filter);
-				return 0;
-			}
-			free(data);
-		}
-	}
+	char name[32];
+	size_t klen;
+	_cleanup_free_ char *key = cache_key(profile, caps, &klen, name, sizeof(name));
+	if (!key)
+		return diyc_error(err, ENOMEM, "seccomp filter");
+	_cleanup_close_ int dirfd = cache_dir ? cache_dir_open(cache_dir) : -1;
+	if (dirfd >= 0 && cache_read(dirfd, name, key, klen, out) == 0)
+		return 0;
 	int r = compile(profile, caps, out, err);
-	if (r < 0)
-		return r;
-	/* a cache that cannot be written costs the next start the compilation, nothing else */
-	if (dirfd >= 0)
-		write_file_atomic_nosync(dirfd, key, out->insns, out->len * sizeof(struct sock_filter), 0644);
-	return 0;
+	if (r == 0 && dirfd >= 0)
+		cache_write(dirfd, name, key, klen, out);
+	return r;
 }
 
 int seccomp_install(const struct seccomp_prog *p, struct diyc_error *err)

@@ -14,6 +14,7 @@
 #include <poll.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/close_range.h>
 #include "util.h"
 
 int parse_u64(const char *s, uint64_t max, uint64_t *out)
@@ -426,6 +427,25 @@ void close_fds_except(int *keep, size_t n)
 		from = (unsigned)keep[i] + 1;
 	}
 	syscall(SYS_close_range, from, ~0U, 0);
+}
+
+int fds_set_cloexec(int from)
+{
+	if (syscall(SYS_close_range, from, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+		return 0;
+	_cleanup_closedir_ DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return -1;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		uint64_t fd;
+		if (parse_u64(e->d_name, INT32_MAX, &fd) < 0 || (int)fd < from || (int)fd == dirfd(d))
+			continue;
+		int flags = fcntl((int)fd, F_GETFD);
+		if (flags < 0 || fcntl((int)fd, F_SETFD, flags | FD_CLOEXEC) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 int pollfd_push(struct pollfd **fds, size_t *cap, size_t *n, int fd, short events)

@@ -81,6 +81,9 @@ int write_all(int fd, const void *buf, size_t len);
 /* Appends {fd, events} to the poll array *fds of *n entries, growing it (capacity *cap);
  * returns the new entry's index, -1 when out of memory. */
 struct pollfd;
+/* Marks every fd from `from` up close-on-exec (close_range, or one by one where the
+ * kernel or a seccomp filter refuses it). */
+int fds_set_cloexec(int from);
 int pollfd_push(struct pollfd **fds, size_t *cap, size_t *n, int fd, short events);
 /* Closes every fd from 3 up but those in keep (which it sorts; negative ones ignored). */
 void close_fds_except(int *keep, size_t n);

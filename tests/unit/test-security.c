@@ -100,7 +100,7 @@ int main(void)
 		     "\"action\": \"SCMP_ACT_ERRNO\", \"errnoRet\": 13}]}");
 	good_profile("{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"architectures\": [\"SCMP_ARCH_X86_64\"], "
 		     "\"syscalls\": [{\"name\": \"read\", \"action\": \"SCMP_ACT_ALLOW\", \"args\": [{\"index\": 0, "
-		     "\"value\": 18446744073709551615, \"op\": \"SCMP_CMP_EQ\"}]}]}");
+		     "\"value\": 18446744073709551614, \"op\": \"SCMP_CMP_EQ\"}]}]}");
 	bad_profile("", "not valid JSON");
 	bad_profile("{", "not valid JSON");
 	bad_profile("{} {}", "not valid JSON");
@@ -130,6 +130,14 @@ int main(void)
 		    "\"action\": \"SCMP_ACT_ERRNO\", \"includes\": {\"caps\": \"CAP_SYS_ADMIN\"}}]}", "must be lists");
 	bad_profile("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": [\"read\"], "
 		    "\"action\": \"SCMP_ACT_ERRNO\", \"excludes\": {\"minKernel\": \"new\"}}]}", "minKernel");
+	bad_profile("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": [\"read\"], "
+		    "\"action\": \"SCMP_ACT_ERRNO\", \"args\": [{\"index\": 0, \"value\": -1, \"op\": \"SCMP_CMP_EQ\"}]}]}",
+		    "from 0 to 2^64-2");
+	bad_profile("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": [\"read\"], "
+		    "\"action\": \"SCMP_ACT_ERRNO\", \"args\": [{\"index\": 0, \"value\": 99999999999999999999, "
+		    "\"op\": \"SCMP_CMP_EQ\"}]}]}", "from 0 to 2^64-2");
+	bad_profile("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": [\"read\"], "
+		    "\"action\": \"SCMP_ACT_ERRNO\", \"includes\": {\"minKernel\": \"99999999999999999999.1\"}}]}", "minKernel");
 	bad_profile("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"archMap\": [{\"subArchitectures\": []}]}",
 		    "architecture");
 
@@ -168,8 +176,37 @@ int main(void)
 	CHECK(seccomp_prepare(NULL, caps_default, dir, &c, &err) == 0);
 	CHECK(c.len == a.len && !memcmp(a.insns, c.insns, a.len * sizeof(struct sock_filter)));
 	struct stat st;
-	CHECK(stat(cached, &st) == 0 && st.st_size == (off_t)(a.len * sizeof(struct sock_filter)));
+	CHECK(stat(cached, &st) == 0 && st.st_size > (off_t)(a.len * sizeof(struct sock_filter)));
+	/* the file starts with all the filter was made from, checked byte for byte: a file
+	 * under the same name made from something else (a hash collision, a planted file) is
+	 * not loaded */
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+	CHECK(read_file_at(AT_FDCWD, cached, 1 << 20, &text, &len) == 0);
+	CHECK(!strncmp(text, "diyc-seccomp-", 13));
+	CHECK(strstr(text, "\"defaultAction\""));
+	text[len - 1] ^= 1; /* one bit of the filter: still this key, so it is loaded as it is */
+	fd = open(cached, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	CHECK(fd >= 0 && write(fd, text, len) == (ssize_t)len);
+	close(fd);
+	struct seccomp_prog e2;
+	CHECK(seccomp_prepare(NULL, caps_default, dir, &e2, &err) == 0);
+	CHECK(e2.len == a.len && memcmp(a.insns, e2.insns, a.len * sizeof(struct sock_filter)));
+	seccomp_prog_free(&e2);
+	text[len - 1] ^= 1;
+	text[20] ^= 1; /* the key: not loaded, compiled again and replaced */
+	fd = open(cached, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	CHECK(fd >= 0 && write(fd, text, len) == (ssize_t)len);
+	close(fd);
+	CHECK(seccomp_prepare(NULL, caps_default, dir, &e2, &err) == 0);
+	CHECK(e2.len == a.len && !memcmp(a.insns, e2.insns, a.len * sizeof(struct sock_filter)));
+	seccomp_prog_free(&e2);
+	/* a cache directory others may write is not used at all */
 	unlink(cached);
+	CHECK(chmod(dir, 0777) == 0);
+	CHECK(seccomp_prepare(NULL, caps_default, dir, &e2, &err) == 0);
+	CHECK(stat(cached, &st) < 0 && errno == ENOENT);
+	seccomp_prog_free(&e2);
 	rmdir(dir);
 	seccomp_prog_free(&a);
 	seccomp_prog_free(&b);
