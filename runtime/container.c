@@ -21,11 +21,13 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 #include <linux/close_range.h>
+#include <linux/magic.h>
 #include "container.h"
 #include "init.h"
 #include "mount.h"
@@ -105,42 +107,42 @@ static void unblock_signals(void)
 	sigprocmask(SIG_SETMASK, &all, NULL);
 }
 
-/* The command process: its own session (no keystroke injection into the caller's
- * terminal), its terminal, no way back to the diyc binary, its working directory, its
- * capabilities and seccomp filter, its user, and exec. Never returns. */
-void __attribute__((noreturn)) command_exec(const struct command_plan *p, int syncfd)
+int command_confine(const struct command_plan *p, int *wd, struct diyc_error *err)
 {
-	struct diyc_error err = { 0 };
 	const struct container_security *sec = p->security;
 	/* no fd of diyc's or of the caller's reaches the command, except stdio and the sync
 	 * socket, which closes on exec: marked now, before a filter that might not allow it */
-	if (fds_set_cloexec(3) < 0) {
-		diyc_error(&err, errno, "mark the inherited file descriptors close-on-exec");
-		goto fail;
-	}
+	if (fds_set_cloexec(3) < 0)
+		return diyc_error(err, errno, "mark the inherited file descriptors close-on-exec");
+	int r;
+	if (!p->exe_detached && (r = selfexe_detach(-1, -1, err)) < 0)
+		return r;
+	/* resolved as root, inside the root; entered as the user */
+	*wd = workdir_open(p->workdir, err);
+	if (*wd < 0)
+		return *wd;
+	if ((r = caps_bound(sec->caps, err)) < 0)
+		return r;
+	if (sec->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return diyc_error(err, errno, "set no_new_privs");
+	/* without no_new_privs loading a filter takes CAP_SYS_ADMIN, which the user change
+	 * drops: loaded now, it must allow what follows (docker's profiles all do) */
+	if (sec->seccomp && !sec->no_new_privs && (r = seccomp_install(sec->seccomp, err)) < 0)
+		return r;
+	if ((r = process_become(p->user, p->set_groups, err)) < 0)
+		return r;
+	return caps_apply(sec->caps, p->user->uid == 0, err);
+}
+
+void __attribute__((noreturn)) command_start(const struct command_plan *p, int wd, int syncfd)
+{
+	struct diyc_error err = { 0 };
+	const struct container_security *sec = p->security;
+	/* dropping privileges reset it; this process still holds diyc's memory */
+	prctl(PR_SET_DUMPABLE, 0);
 	if (p->new_session)
 		setsid();
 	if (p->slave >= 0 && terminal_make_controlling(p->slave, &err) < 0)
-		goto fail;
-	if (!p->exe_detached && selfexe_detach(-1, &err) < 0)
-		goto fail;
-	/* resolved as root, inside the root; entered as the user */
-	_cleanup_close_ int wd = workdir_open(p->workdir, &err);
-	if (wd < 0)
-		goto fail;
-	if (caps_bound(sec->caps, &err) < 0)
-		goto fail;
-	if (sec->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-		diyc_error(&err, errno, "set no_new_privs");
-		goto fail;
-	}
-	/* without no_new_privs loading a filter takes CAP_SYS_ADMIN, which the user change
-	 * drops: loaded now, it must allow what follows (docker's profiles all do) */
-	if (sec->seccomp && !sec->no_new_privs && seccomp_install(sec->seccomp, &err) < 0)
-		goto fail;
-	if (process_become(p->user, p->set_groups, &err) < 0)
-		goto fail;
-	if (caps_apply(sec->caps, p->user->uid == 0, &err) < 0)
 		goto fail;
 	/* changing credentials cleared the parent-death signal: without it a command that
 	 * is PID 1 itself (--no-init) would outlive a killed monitor. Armed again, then the
@@ -153,9 +155,16 @@ void __attribute__((noreturn)) command_exec(const struct command_plan *p, int sy
 		diyc_error(&err, errno, "change to working directory `%s`", p->workdir ? p->workdir : "/");
 		goto fail;
 	}
+	close(wd);
 	unblock_signals();
 	if (sec->seccomp && sec->no_new_privs && seccomp_install(sec->seccomp, &err) < 0)
 		goto fail;
+	/* nothing of the container's runs before init has given up its privileges */
+	if (p->gate >= 0) {
+		char c;
+		while (read(p->gate, &c, 1) < 0 && errno == EINTR)
+			;
+	}
 	exec_command(p->argv, p->envp, &err);
 fail:
 	if (!err.status)
@@ -164,10 +173,30 @@ fail:
 	_exit(err.status);
 }
 
+void __attribute__((noreturn)) command_exec(const struct command_plan *p, int syncfd)
+{
+	struct diyc_error err = { 0 };
+	int wd = -1;
+	if (command_confine(p, &wd, &err) == 0)
+		command_start(p, wd, syncfd);
+	if (!err.status)
+		err.status = DIYC_EXIT_RUNTIME;
+	sync_send_error(syncfd, &err);
+	_exit(err.status);
+}
+
+/* The image's /etc/passwd or /etc/group, read by a privileged process: only a regular
+ * file of the image's (a link to /proc/kmsg or a FIFO would be read or waited on with
+ * root's power), else as if missing. */
 static int read_small(const char *path, char **out)
 {
-	int r = read_file_at(AT_FDCWD, path, 1 << 20, out, NULL);
-	return r == -ENOENT ? 0 : r;
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	struct stat st;
+	struct statfs sf;
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || fstatfs(fd, &sf) < 0 ||
+	    sf.f_type == PROC_SUPER_MAGIC || sf.f_type == SYSFS_MAGIC)
+		return 0;
+	return read_fd_all(fd, 1 << 20, out, NULL);
 }
 
 int user_resolve_here(const char *user, struct process_user *u, struct diyc_error *err)
@@ -255,12 +284,10 @@ container_child(const struct container_spec *spec, int syncfd)
 	if (syncfd > 3)
 		syscall(SYS_close_range, 3, syncfd - 1, 0);
 	syscall(SYS_close_range, syncfd + 1, ~0U, 0);
-	if (!spec->interactive && !spec->tty)
-		stdin_from_null();
 	/* while the host's tree is still in reach (see selfexe.c); the command and init
 	 * inherit it */
 	int exe = selfexe_open_private();
-	int r = selfexe_detach(exe, &err);
+	int r = selfexe_detach(exe, -1, &err);
 	if (exe >= 0)
 		close(exe);
 	if (r < 0)
@@ -284,6 +311,9 @@ container_child(const struct container_spec *spec, int syncfd)
 	}
 	if (rootfs_setup(spec, &err) < 0)
 		goto fail;
+	/* the container's own null device, not the host's (which root could chmod) */
+	if (!spec->interactive && !spec->tty)
+		stdin_from_null();
 	if (spec->net == NET_BRIDGE) {
 		/* the parent made our veth meanwhile: its address comes over the sync socket */
 		struct lease_grant g;
@@ -316,28 +346,41 @@ container_child(const struct container_spec *spec, int syncfd)
 		.argv = spec->argv, .envp = envp, .user = &u,
 		.set_groups = spec->userns->enabled ? !spec->userns->single : true,
 		.workdir = spec->workdir_in, .slave = slave, .new_session = spec->init, .exe_detached = true,
-		.security = spec->security,
+		.security = spec->security, .gate = -1,
 	};
 	if (!spec->init)
 		command_exec(&plan, syncfd);
 
+	/* the command executes once init has given up its privileges (init_confine): under
+	 * sudo with CAP_SYS_PTRACE it could otherwise trace an init that still has them */
+	int gate[2];
+	if (pipe2(gate, O_CLOEXEC) < 0) {
+		diyc_error(&err, errno, "pipe");
+		goto fail;
+	}
 	pid_t cmd = fork();
 	if (cmd < 0) {
 		diyc_error(&err, errno, "fork the container command");
 		goto fail;
 	}
-	if (cmd == 0)
+	if (cmd == 0) {
+		close(gate[1]);
+		plan.gate = gate[0];
 		command_exec(&plan, syncfd);
+	}
+	close(gate[0]);
 	close(syncfd);
 	if (slave >= 0)
 		close(slave);
 	prctl(PR_SET_NAME, "diyc-init");
 	proc_title_set("diyc-init");
+	proc_env_clear();
 	unmap_code_pages();
 	if (init_confine(spec->security, !spec->userns->enabled) < 0) {
 		kill(cmd, SIGKILL);
 		_exit(DIYC_EXIT_RUNTIME);
 	}
+	close(gate[1]);
 	_exit(init_supervise(cmd));
 fail:
 	sync_send_error(syncfd, &err);

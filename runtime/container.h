@@ -122,8 +122,18 @@ struct command_plan {
 	bool new_session;
 	bool exe_detached;      /* selfexe_detach was done (by the container's PID 1) */
 	const struct container_security *security;
+	int gate;               /* read to EOF before exec (init's confinement), or -1 */
 };
+/* command_confine (as the container's root: detached from the diyc binary, fds
+ * close-on-exec, working directory opened, bounding set, no_new_privs, seccomp unless
+ * no_new_privs, the user, capabilities), then command_start. Never returns. */
 void __attribute__((noreturn)) command_exec(const struct command_plan *p, int syncfd);
+/* The two halves, for diyc exec, which confines in a process the container cannot see
+ * and starts the command in a clone of it. wd: the working directory, opened. */
+int command_confine(const struct command_plan *p, int *wd, struct diyc_error *err);
+/* Its own session and terminal, the working directory, the filter with no_new_privs,
+ * and exec. Never returns. */
+void __attribute__((noreturn)) command_start(const struct command_plan *p, int wd, int syncfd);
 
 /* Child side of the exec: PATH lookup in the container's environment and execve.
  * Only returns on failure, with err->status 126 or 127. */

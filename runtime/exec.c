@@ -7,8 +7,11 @@
  * namespace first, in one setns() on a pidfd (all or nothing). Joining a PID namespace
  * only places J's children in it, so J clones C as a sibling (CLONE_PARENT): C is in the
  * container's PID namespace, is S's child, and S supervises it as `run` supervises a
- * container. J is not dumpable, so nothing in the container can ptrace it while it
- * holds diyc's fds; C's root and working directory are the container's, set by setns.
+ * container. J is not dumpable and has no PID in the container, so nothing there can
+ * see or trace it while it holds diyc's memory: it closes diyc's fds, and does all
+ * that needs the container's root (the working directory, the bounding set, seccomp,
+ * the user and capabilities: command_confine) before it clones C, which is born with
+ * nothing left to give up. C's root is the container's, set by setns.
  * S moves C into the container's cgroup before releasing it: J cannot, once it is in the
  * container's cgroup namespace. */
 #include <errno.h>
@@ -28,6 +31,7 @@
 #include "exec.h"
 #include "process.h"
 #include "security.h"
+#include "selfexe.h"
 #include "terminal.h"
 #include "util.h"
 
@@ -78,60 +82,86 @@ struct exec_ctx {
 	bool set_groups;
 };
 
-/* C: waits to be released, then becomes the command. */
-static void __attribute__((noreturn)) exec_command_child(const struct exec_ctx *x, int syncfd)
+/* What J prepares for C: the plan, and the working directory it opened. */
+struct exec_prep {
+	struct process_user user;
+	struct command_plan plan;
+	int wd;
+};
+
+/* C: born with nothing left to give up (see J), waits to be released, then its stdin or
+ * terminal, and the command. */
+static void __attribute__((noreturn)) exec_command_child(const struct exec_ctx *x, struct exec_prep *prep,
+							 int syncfd)
 {
 	struct diyc_error err = { 0 };
-	int slave = -1;
-	/* until it executes the command it holds diyc's memory: no process of the container
-	 * may read or write it (/proc/PID/mem) */
-	prctl(PR_SET_DUMPABLE, 0);
 	child_await_release(syncfd);
 	if (!x->o->interactive && !x->o->tty)
 		stdin_from_null();
-	if (x->o->tty && pty_to_parent(syncfd, &slave, &err) < 0)
-		goto fail;
-	struct process_user u;
-	if (user_resolve_here(x->o->user ? x->o->user : x->cfg->user, &u, &err) < 0)
-		goto fail;
-	char **given = strv_concat(x->cfg->env, x->o->env);
-	char **envp = given ? env_build(given, x->cfg->hostname, u.home, x->o->tty) : NULL;
-	if (!envp) {
-		diyc_error(&err, ENOMEM, "environment");
-		goto fail;
+	if (x->o->tty && pty_to_parent(syncfd, &prep->plan.slave, &err) < 0) {
+		sync_send_error(syncfd, &err);
+		_exit(DIYC_EXIT_RUNTIME);
 	}
-	struct command_plan plan = {
-		.argv = x->o->argv, .envp = envp, .user = &u, .set_groups = x->set_groups,
-		.workdir = x->o->workdir ? x->o->workdir : x->cfg->workdir, .slave = slave, .new_session = true,
-		.security = x->sec,
-	};
-	command_exec(&plan, syncfd);
-fail:
-	if (!err.status)
-		err.status = DIYC_EXIT_RUNTIME;
-	sync_send_error(syncfd, &err);
-	_exit(err.status);
+	command_start(&prep->plan, prep->wd, syncfd);
 }
 
-/* J: joins, clones C beside itself, tells S who C is, and leaves. */
+/* J, after joining: the command's user and environment, then everything that needs the
+ * container's root (command_confine), here where no process of the container can see or
+ * trace it, so that C is born confined. /proc/self is J's in the host's proc only (J has
+ * no PID in the container's PID namespace): hostproc. */
+static int exec_prepare(const struct exec_ctx *x, int hostproc, struct exec_prep *prep, struct diyc_error *err)
+{
+	int r = user_resolve_here(x->o->user ? x->o->user : x->cfg->user, &prep->user, err);
+	if (r < 0)
+		return r;
+	char **given = strv_concat(x->cfg->env, x->o->env);
+	char **envp = given ? env_build(given, x->cfg->hostname, prep->user.home, x->o->tty) : NULL;
+	if (!envp)
+		return diyc_error(err, ENOMEM, "environment");
+	prep->plan = (struct command_plan){
+		.argv = x->o->argv, .envp = envp, .user = &prep->user, .set_groups = x->set_groups,
+		.workdir = x->o->workdir ? x->o->workdir : x->cfg->workdir, .slave = -1, .new_session = true,
+		.security = x->sec, .gate = -1, .exe_detached = true,
+	};
+	if ((r = selfexe_detach(-1, hostproc, err)) < 0)
+		return r;
+	return command_confine(&prep->plan, &prep->wd, err);
+}
+
+/* J: joins, confines itself, clones C beside itself, tells S who C is, and leaves. */
 static void __attribute__((noreturn)) exec_joiner(const struct exec_ctx *x, int syncfd)
 {
 	struct diyc_error err = { 0 };
 	prctl(PR_SET_DUMPABLE, 0);
+	int hostproc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (hostproc < 0) {
+		diyc_error(&err, errno, "open /proc");
+		goto fail;
+	}
 	if (setns(x->pidfd, x->nsflags) < 0) {
 		diyc_error(&err, errno, "join the namespaces of the container");
 		goto fail;
 	}
+	/* only stdio, the sync socket and the host's /proc for the moment: C inherits what J has */
+	int keep[] = { syncfd, hostproc };
+	close_fds_except(keep, ARRAY_SIZE(keep));
+	struct exec_prep prep = { .wd = -1 };
+	int r = exec_prepare(x, hostproc, &prep, &err);
+	close(hostproc);
+	if (r < 0)
+		goto fail;
 	pid_t pid = clone_fork(CLONE_PARENT);
 	if (pid < 0) {
 		diyc_error(&err, errno, "start a process in the container");
 		goto fail;
 	}
 	if (pid == 0)
-		exec_command_child(x, syncfd);
+		exec_command_child(x, &prep, syncfd);
 	struct sync_msg m = { .type = SYNC_PID, .status = pid };
 	_exit(send(syncfd, &m, sizeof(m), MSG_NOSIGNAL) == sizeof(m) ? 0 : DIYC_EXIT_RUNTIME);
 fail:
+	if (!err.status)
+		err.status = DIYC_EXIT_RUNTIME;
 	sync_send_error(syncfd, &err);
 	_exit(DIYC_EXIT_RUNTIME);
 }

@@ -259,7 +259,8 @@ static int open_kernel_path(int rootfd, const char *path, struct diyc_error *err
 	return fd;
 }
 
-static int mask_path(int rootfd, const char *path, struct diyc_error *err)
+/* null: the container's own /dev/null (O_PATH), set up by setup_dev */
+static int mask_path(int rootfd, int null, const char *path, struct diyc_error *err)
 {
 	_cleanup_close_ int fd = open_kernel_path(rootfd, path, err);
 	if (fd == -ENOENT)
@@ -271,10 +272,17 @@ static int mask_path(int rootfd, const char *path, struct diyc_error *err)
 		return diyc_error(err, errno, "`%s` in the container", path);
 	char proc[64];
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	int r = S_ISDIR(st.st_mode)
-		? mount("tmpfs", proc, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0,mode=0555")
-		: mount("/dev/null", proc, NULL, MS_BIND, NULL);
-	if (r < 0)
+	if (S_ISDIR(st.st_mode)) {
+		if (mount("tmpfs", proc, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0,mode=0555") < 0)
+			return diyc_error(err, errno, "mask `%s` in the container", path);
+		return 0;
+	}
+	/* a read-only clone of the null node: through it even root cannot chmod the node */
+	_cleanup_close_ int tree = (int)syscall(SYS_open_tree, null, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+						AT_EMPTY_PATH);
+	struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC };
+	if (tree < 0 || syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &ro, sizeof(ro)) < 0 ||
+	    syscall(SYS_move_mount, tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
 		return diyc_error(err, errno, "mask `%s` in the container", path);
 	return 0;
 }
@@ -295,8 +303,14 @@ static int readonly_path(int rootfd, const char *path, struct diyc_error *err)
 
 static int protect_kernel_files(int rootfd, struct diyc_error *err)
 {
+	/* the null node diyc made or bound in the container's fresh /dev: never one of the
+	 * image's, and (as root) not the host's, which root could otherwise chmod through it */
+	_cleanup_close_ int null = mount_open_in_root(rootfd, "/dev/null", O_PATH | O_NOFOLLOW);
+	struct stat st;
+	if (null < 0 || fstat(null, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
+		return diyc_error_plain(err, EINVAL, "/dev/null in the container is not the null device");
 	for (size_t i = 0; i < ARRAY_SIZE(masked_paths); i++) {
-		int r = mask_path(rootfd, masked_paths[i], err);
+		int r = mask_path(rootfd, null, masked_paths[i], err);
 		if (r < 0)
 			return r;
 	}
@@ -347,10 +361,11 @@ static int readonly_root(int rootfd, struct diyc_error *err)
  * would move diyc's proc, sysfs or /dev somewhere else in the root, out of the way of the
  * masks (a chain /proc -> /dev/x -> /elsewhere, with /dev covered later, left an unmasked
  * proc at /elsewhere), as runc refuses too. */
-static int kernel_dirs_check(int rootfd, struct diyc_error *err)
+static int kernel_dirs_check(int rootfd, bool read_only, struct diyc_error *err)
 {
-	static const char *const dirs[] = { "proc", "sys", "dev" };
-	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+	/* with --read-only, also where its tmpfs go: /run -> /proc would cover diyc's proc */
+	static const char *const dirs[] = { "proc", "sys", "dev", "tmp", "run" };
+	for (size_t i = 0; i < (read_only ? 5 : 3); i++) {
 		struct stat st;
 		if (fstatat(rootfd, dirs[i], &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			if (errno == ENOENT)
@@ -359,7 +374,8 @@ static int kernel_dirs_check(int rootfd, struct diyc_error *err)
 		}
 		if (!S_ISDIR(st.st_mode))
 			return diyc_error_plain(err, EINVAL, "the image's /%s is %s, not a directory: refusing to run it "
-						"(a container's /proc, /sys and /dev must be directories)", dirs[i],
+						"(a container's /proc, /sys and /dev, and with --read-only /tmp "
+						"and /run, must be directories)", dirs[i],
 						S_ISLNK(st.st_mode) ? "a symlink" : "a file");
 	}
 	return 0;
@@ -393,7 +409,7 @@ int rootfs_setup(const struct container_spec *spec, struct diyc_error *err)
 	_cleanup_close_ int rootfd = open(spec->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return diyc_error(err, errno, "open the container root `%s`", spec->rootfs);
-	r = kernel_dirs_check(rootfd, err);
+	r = kernel_dirs_check(rootfd, spec->security->read_only, err);
 	if (r < 0)
 		return r;
 	r = mount_in_root(rootfd, "/proc", false, "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err);

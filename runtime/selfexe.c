@@ -47,9 +47,20 @@ struct mapping {
 };
 
 /* The mappings of the file whose device and inode are those of exe. */
-static int exe_mappings(const struct stat *exe, struct mapping *m, int *n, struct diyc_error *err)
+/* /proc/self/NAME, or NAME of procfd's proc (opened where this process has a PID) */
+static int open_self(int procfd, const char *name)
 {
-	_cleanup_fclose_ FILE *f = fopen("/proc/self/maps", "re");
+	char path[64];
+	snprintf(path, sizeof(path), "%sself/%s", procfd >= 0 ? "" : "/proc/", name);
+	return openat(procfd >= 0 ? procfd : AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+}
+
+static int exe_mappings(int procfd, const struct stat *exe, struct mapping *m, int *n, struct diyc_error *err)
+{
+	int fd = open_self(procfd, "maps");
+	_cleanup_fclose_ FILE *f = fd >= 0 ? fdopen(fd, "re") : NULL;
+	if (fd >= 0 && !f)
+		close(fd);
 	if (!f)
 		return diyc_error(err, errno, "read /proc/self/maps");
 	char line[512];
@@ -72,10 +83,11 @@ static int exe_mappings(const struct stat *exe, struct mapping *m, int *n, struc
 }
 
 /* Fields of /proc/self/stat, 1-based as in proc(5). */
-static int stat_fields(unsigned long long *v, int max, struct diyc_error *err)
+static int stat_fields(int procfd, unsigned long long *v, int max, struct diyc_error *err)
 {
 	_cleanup_free_ char *s = NULL;
-	if (read_file_at(AT_FDCWD, "/proc/self/stat", 4096, &s, NULL) < 0)
+	_cleanup_close_ int fd = open_self(procfd, "stat");
+	if (fd < 0 || read_fd_all(fd, 4096, &s, NULL) < 0)
 		return diyc_error(err, errno, "read /proc/self/stat");
 	/* the command name (field 2) may hold spaces and parentheses: fields start after the last ')' */
 	char *p = strrchr(s, ')');
@@ -149,14 +161,16 @@ static bool remap_from_file(const struct mapping *m, int fd, const unsigned long
 	return true;
 }
 
-int selfexe_detach(int private_fd, struct diyc_error *err)
+int selfexe_detach(int private_fd, int procfd, struct diyc_error *err)
 {
 	struct stat exe;
-	if (stat("/proc/self/exe", &exe) < 0)
+	_cleanup_close_ int exefd = open_self(procfd, "exe");
+	if (exefd < 0 || fstat(exefd, &exe) < 0)
 		return diyc_error(err, errno, "stat /proc/self/exe");
+	close(steal_fd(&exefd));
 	struct mapping m[MAPS_MAX];
 	int n = 0;
-	int r = exe_mappings(&exe, m, &n, err);
+	int r = exe_mappings(procfd, &exe, m, &n, err);
 	if (r < 0)
 		return r;
 	unsigned long relro[2] = { 0, 0 };
@@ -184,7 +198,7 @@ int selfexe_detach(int private_fd, struct diyc_error *err)
 	    fcntl(empty, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
 		return diyc_error(err, errno, "seal the memfd");
 	unsigned long long f[64] = { 0 };
-	if ((r = stat_fields(f, 64, err)) < 0)
+	if ((r = stat_fields(procfd, f, 64, err)) < 0)
 		return r;
 	struct prctl_mm_map map = {
 		.start_code = f[26], .end_code = f[27], .start_stack = f[28],

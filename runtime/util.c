@@ -280,6 +280,11 @@ int read_file_at(int dirfd, const char *name, size_t max, char **out, size_t *le
 	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
+	return read_fd_all(fd, max, out, len);
+}
+
+int read_fd_all(int fd, size_t max, char **out, size_t *len)
+{
 	size_t cap = 4096, n = 0;
 	_cleanup_free_ char *buf = malloc(cap);
 	if (!buf)
@@ -383,6 +388,15 @@ void proc_title_set(const char *title)
 	for (size_t i = 0; i < n; i++)
 		if (title_area[i] == ' ')
 			title_area[i] = '\0';
+}
+
+void proc_env_clear(void)
+{
+	extern char **environ;
+	/* diyc never sets variables: these are the strings the kernel placed, all of them */
+	for (char **e = environ; e && *e; e++)
+		explicit_bzero(*e, strlen(*e));
+	environ = NULL;
 }
 
 void unmap_code_pages(void)

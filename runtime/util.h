@@ -75,6 +75,8 @@ int write_file_atomic_nosync(int dirfd, const char *name, const void *data, size
 int write_file_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode);
 /* Reads a whole file of at most max bytes, NUL-terminated. */
 int read_file_at(int dirfd, const char *name, size_t max, char **out, size_t *len);
+/* The same from an open fd, from where it is. */
+int read_fd_all(int fd, size_t max, char **out, size_t *len);
 
 /* Writes all of buf, retrying on EINTR and short writes. */
 int write_all(int fd, const void *buf, size_t len);
@@ -102,6 +104,9 @@ int random_hex(char *out, size_t bytes);
  * started it. title is cut to the length of the original command line. */
 void proc_title_init(int argc, char **argv);
 void proc_title_set(const char *title);
+/* Wipes the environment diyc was started with from its memory (/proc/PID/environ reads it):
+ * for a process that stays in the container, whose root may read its memory. */
+void proc_env_clear(void);
 
 /* For processes that live long doing little (a detached monitor, a container's init):
  * unmaps the executable file pages touched while starting up. They count in the
