@@ -437,6 +437,61 @@ static void handle_sync(int syncfd, int *master, int *tap, bool *have_error, str
 	}
 }
 
+int stdio_relay_open(struct stdio_relay *r, bool interactive, struct diyc_error *err)
+{
+	*r = (struct stdio_relay)STDIO_RELAY_NONE;
+	int in[2] = { -1, -1 }, out[2], errp[2];
+	if ((interactive && pipe2(in, O_CLOEXEC) < 0) || pipe2(out, O_CLOEXEC) < 0) {
+		int e = errno;
+		if (in[0] >= 0) {
+			close(in[0]);
+			close(in[1]);
+		}
+		return diyc_error(err, e, "pipe");
+	}
+	if (pipe2(errp, O_CLOEXEC) < 0) {
+		int e = errno;
+		close(out[0]);
+		close(out[1]);
+		if (in[0] >= 0) {
+			close(in[0]);
+			close(in[1]);
+		}
+		return diyc_error(err, e, "pipe");
+	}
+	*r = (struct stdio_relay){ .in = in[1], .out = out[0], .err = errp[0], .child = { in[0], out[1], errp[1] } };
+	return 0;
+}
+
+void stdio_relay_child(const struct stdio_relay *r)
+{
+	if (!r)
+		return;
+	for (int fd = 0; fd < 3; fd++)
+		if (r->child[fd] >= 0)
+			dup2(r->child[fd], fd);
+}
+
+void stdio_relay_parent(struct stdio_relay *r)
+{
+	for (int fd = 0; r && fd < 3; fd++)
+		if (r->child[fd] >= 0)
+			close(steal_fd(&r->child[fd]));
+}
+
+void stdio_relay_close(struct stdio_relay *r)
+{
+	if (!r)
+		return;
+	stdio_relay_parent(r);
+	if (r->in >= 0)
+		close(steal_fd(&r->in));
+	if (r->out >= 0)
+		close(steal_fd(&r->out));
+	if (r->err >= 0)
+		close(steal_fd(&r->err));
+}
+
 /* Copies what is readable on from to to; returns false at EOF or error. */
 static bool pump(int from, int to)
 {
@@ -499,9 +554,24 @@ int supervise(pid_t pid, int syncfd, const struct supervise_opts *o, int *status
 		}
 	}
 
+	struct stdio_relay *io = o->stdio;
+	if (io && io->in >= 0)
+		signal(SIGPIPE, SIG_IGN);
 	while (!exited) {
-		int n = 0, i_sig = n++, i_sync = -1, i_master = -1, i_in = -1;
+		int n = 0, i_sig = n++, i_sync = -1, i_master = -1, i_in = -1, i_out = -1, i_err = -1, i_rin = -1;
 		p[i_sig] = (struct pollfd){ sfd, POLLIN, 0 };
+		if (io && io->out >= 0) {
+			i_out = n++;
+			p[i_out] = (struct pollfd){ io->out, POLLIN, 0 };
+		}
+		if (io && io->err >= 0) {
+			i_err = n++;
+			p[i_err] = (struct pollfd){ io->err, POLLIN, 0 };
+		}
+		if (io && io->in >= 0) {
+			i_rin = n++;
+			p[i_rin] = (struct pollfd){ 0, POLLIN, 0 };
+		}
 		if (!eof) {
 			i_sync = n++;
 			p[i_sync] = (struct pollfd){ syncfd, POLLIN, 0 };
@@ -546,6 +616,13 @@ int supervise(pid_t pid, int syncfd, const struct supervise_opts *o, int *status
 				terminal_copy_winsize(isatty(0) ? 0 : 1, master);
 			}
 		}
+		if (i_out >= 0 && p[i_out].revents && !pump(io->out, 1))
+			close(steal_fd(&io->out));
+		if (i_err >= 0 && p[i_err].revents && !pump(io->err, 2))
+			close(steal_fd(&io->err));
+		/* end of diyc's input: the container's stdin ends too */
+		if (i_rin >= 0 && p[i_rin].revents && !pump(0, io->in))
+			close(steal_fd(&io->in));
 		if (i_master >= 0 && p[i_master].revents && !pump(master, 1)) {
 			close(master);
 			master = -1;
@@ -582,6 +659,14 @@ int supervise(pid_t pid, int syncfd, const struct supervise_opts *o, int *status
 	}
 	if (raw)
 		terminal_restore();
+	/* what the container wrote last is still in the pipes: until every writer is gone */
+	for (int k = 0; io && k < 2; k++) {
+		int *fd = k ? &io->err : &io->out;
+		struct pollfd pf = { *fd, POLLIN, 0 };
+		while (*fd >= 0 && poll(&pf, 1, 1000) > 0 && pump(*fd, k ? 2 : 1))
+			;
+	}
+	stdio_relay_close(io);
 	if (!eof) {
 		/* an error message is in the socket already if the child sent one */
 		struct pollfd p = { syncfd, POLLIN, 0 };
@@ -634,9 +719,11 @@ int spawn_in_namespaces(unsigned long flags, const struct userns_plan *plan, int
 	}
 	if (pid == 0) {
 		close(sv[0]);
+		stdio_relay_child(o->stdio);
 		child(child_arg, sv[1]);
 	}
 	close(sv[1]);
+	stdio_relay_parent(o->stdio);
 	_cleanup_close_ int syncfd = sv[0];
 	diyc_debug("child %d started", pid);
 
@@ -711,7 +798,14 @@ int container_run(const struct container_spec *spec, const struct supervise_opts
 	o.port_fds = spec->port_fds;
 	o.n_ports = spec->n_ports;
 	o.join_userns = spec->userns->enabled;
+	struct stdio_relay io = STDIO_RELAY_NONE;
+	if (!spec->userns->enabled && !spec->tty) {
+		if (stdio_relay_open(&io, spec->interactive, err) < 0)
+			return -(err->errnum ? err->errnum : EIO);
+		o.stdio = &io;
+	}
 	int r = spawn_in_namespaces(flags, spec->userns, spec->cgroup_fd, container_child_fn, spec, &o, status, err);
+	stdio_relay_close(&io);
 	diyc_debug("container exited, status %d", *status);
 	return r;
 }

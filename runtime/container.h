@@ -71,8 +71,26 @@ void sync_send_error(int syncfd, const struct diyc_error *err);
  * child needs only after it is released: its directories, the generated files),
  * released once the child runs on its own (record its pid), started when the command
  * was executed (the sync socket reached EOF without an error). */
+/* Pipes between the caller's stdio and the container's. Under sudo the container's root
+ * is the host's root: given the caller's own files or terminal as stdio, it could chown
+ * or chmod them through the fd (a set-uid root file of the caller's output). So a root
+ * container without -t gets pipes, which diyc copies (as docker's shim does); a rootless
+ * container's root can do nothing to the caller's files the caller could not. */
+struct stdio_relay {
+	int in, out, err;       /* diyc's ends (stdin: -1 unless interactive), or -1 */
+	int child[3];           /* the container's ends, for 0, 1 and 2 */
+};
+#define STDIO_RELAY_NONE { -1, -1, -1, { -1, -1, -1 } }
+int stdio_relay_open(struct stdio_relay *r, bool interactive, struct diyc_error *err);
+/* In the child: its ends onto 0-2 (nothing without a relay). */
+void stdio_relay_child(const struct stdio_relay *r);
+/* In the parent once the child has them: closes the child's ends. */
+void stdio_relay_parent(struct stdio_relay *r);
+void stdio_relay_close(struct stdio_relay *r);
+
 struct supervise_opts {
 	bool tty, interactive;
+	struct stdio_relay *stdio;      /* copy the container's stdio through these pipes, or NULL */
 	bool forward_winch; /* no pty: forward SIGWINCH as a signal */
 	const struct slirp_opts *slirp; /* run the slirp stack on the tap fd the child sends */
 	const char *bridge, *bridge_ip; /* or plug the container into this bridge */

@@ -76,6 +76,7 @@ static bool setgroups_allowed(pid_t pid)
 
 struct exec_ctx {
 	const struct container_config *cfg;
+	struct stdio_relay *stdio; /* as root into a root container without -t (see container.h) */
 	const struct container_security *sec;
 	const struct exec_opts *o;
 	int pidfd, nsflags;
@@ -133,6 +134,7 @@ static void __attribute__((noreturn)) exec_joiner(const struct exec_ctx *x, int 
 {
 	struct diyc_error err = { 0 };
 	prctl(PR_SET_DUMPABLE, 0);
+	stdio_relay_child(x->stdio);
 	int hostproc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (hostproc < 0) {
 		diyc_error(&err, errno, "open /proc");
@@ -194,6 +196,14 @@ int container_exec(const struct container *c, const struct exec_opts *o, int *st
 	sigaddset(&set, SIGCHLD);
 	for (int i = 0; i < n_forwarded_signals; i++)
 		sigaddset(&set, forwarded_signals[i]);
+	struct stdio_relay io = STDIO_RELAY_NONE;
+	if (geteuid() == 0 && !(x.nsflags & CLONE_NEWUSER) && !o->tty) {
+		if ((r = stdio_relay_open(&io, o->interactive, err)) < 0) {
+			close(sv[1]);
+			return r;
+		}
+		x.stdio = &io;
+	}
 	sigprocmask(SIG_BLOCK, &set, &old);
 	pid_t joiner = fork();
 	if (joiner < 0) {
@@ -206,6 +216,7 @@ int container_exec(const struct container *c, const struct exec_opts *o, int *st
 		exec_joiner(&x, sv[1]);
 	}
 	close(sv[1]);
+	stdio_relay_parent(&io);
 	struct sync_msg m;
 	ssize_t n = recv(syncfd, &m, sizeof(m), 0);
 	waitpid(joiner, NULL, 0);
@@ -235,9 +246,11 @@ int container_exec(const struct container *c, const struct exec_opts *o, int *st
 		waitpid(cmd, NULL, 0);
 		goto out;
 	}
-	struct supervise_opts so = { .tty = o->tty, .interactive = o->interactive, .forward_winch = !o->tty };
+	struct supervise_opts so = { .tty = o->tty, .interactive = o->interactive, .forward_winch = !o->tty,
+				     .stdio = x.stdio };
 	r = supervise(cmd, syncfd, &so, status, err);
 out:
+	stdio_relay_close(&io);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return r;
 }
