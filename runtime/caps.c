@@ -38,8 +38,13 @@ static int last_cap(void)
 
 cap_mask caps_all(void)
 {
-	int last = last_cap();
-	return last >= 63 ? ~(cap_mask)0 : BIT(last + 1) - 1;
+	/* what this kernel knows and diyc's own bounding set still has (a root whose bounding
+	 * set lacks one cannot give it: "every capability" is every one it can) */
+	cap_mask all = 0;
+	for (int c = 0; c <= last_cap(); c++)
+		if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 1)
+			all |= BIT(c);
+	return all;
 }
 
 int caps_normalize(const char *name, char *out, size_t size, struct diyc_error *err)
@@ -118,6 +123,7 @@ int caps_compute(char **add, char **drop, cap_mask *out, struct diyc_error *err)
 		r = mask_of(drop, &drop_all, &d, err);
 	if (r < 0)
 		return r;
+	/* only what diyc has itself to give */
 	if (add_all)
 		*out = caps_all() & ~d;
 	else if (drop_all)

@@ -99,16 +99,22 @@ int mount_in_root(int rootfd, const char *target, bool file, const char *src, co
 	return 0;
 }
 
-int mount_set_readonly(int rootfd, const char *target, bool recursive, struct diyc_error *err)
+int mount_set_attr(int rootfd, const char *target, uint64_t attrs, bool recursive, struct diyc_error *err)
 {
 	_cleanup_close_ int fd = mount_open_in_root(rootfd, target, O_PATH);
 	if (fd < 0)
 		return diyc_error(err, -fd, "`%s` in the container", target);
-	struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+	struct mount_attr attr = { .attr_set = attrs };
 	if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr,
 		    sizeof(attr)) < 0)
-		return diyc_error(err, errno, "make `%s` read-only", target);
+		return diyc_error(err, errno, "make `%s` %s", target,
+				  attrs == MOUNT_ATTR_RDONLY ? "read-only" : "read-only or nodev");
 	return 0;
+}
+
+int mount_set_readonly(int rootfd, const char *target, bool recursive, struct diyc_error *err)
+{
+	return mount_set_attr(rootfd, target, MOUNT_ATTR_RDONLY, recursive, err);
 }
 
 int mount_make_private(struct diyc_error *err)
@@ -155,16 +161,23 @@ static int setup_dev(int rootfd, const struct container_spec *spec, struct diyc_
 	if (devfd < 0)
 		return diyc_error(err, -devfd, "open /dev in the container");
 	for (size_t i = 0; i < ARRAY_SIZE(devices); i++) {
+		char target[32];
+		snprintf(target, sizeof(target), "/dev/%s", devices[i].name);
 		if (!spec->userns->enabled) {
 			if (mknodat(devfd, devices[i].name, S_IFCHR | 0666,
 				    makedev(devices[i].major, devices[i].minor)) < 0)
 				return diyc_error(err, errno, "create /dev/%s", devices[i].name);
 			fchmodat(devfd, devices[i].name, 0666, 0);
+			/* a mount of its own, which keeps dev when /dev becomes nodev below */
+			_cleanup_close_ int node = openat(devfd, devices[i].name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+			char self[64];
+			snprintf(self, sizeof(self), "/proc/self/fd/%d", node);
+			if (node < 0 || mount(self, self, NULL, MS_BIND, NULL) < 0)
+				return diyc_error(err, errno, "bind /dev/%s", devices[i].name);
 			continue;
 		}
 		/* mknod is not allowed in a user namespace: bind the host's node */
-		char target[32], src[32];
-		snprintf(target, sizeof(target), "/dev/%s", devices[i].name);
+		char src[32];
 		snprintf(src, sizeof(src), "/dev/%s", devices[i].name);
 		r = mount_in_root(rootfd, target, true, src, NULL, MS_BIND, NULL, err);
 		if (r < 0)
@@ -179,9 +192,15 @@ static int setup_dev(int rootfd, const struct container_spec *spec, struct diyc_
 	if (r < 0)
 		return r;
 	r = mount_in_root(rootfd, "/dev/shm", false, "shm", "tmpfs", nsx | MS_NODEV, "mode=1777,size=65536k", err);
-	if (r < 0)
-		return r;
-	return mount_in_root(rootfd, "/dev/mqueue", false, "mqueue", "mqueue", nsx | MS_NODEV, NULL, err);
+	if (r == 0)
+		r = mount_in_root(rootfd, "/dev/mqueue", false, "mqueue", "mqueue", nsx | MS_NODEV, NULL, err);
+	/* /dev itself nodev, its nodes being mounts of their own: as root, CAP_MKNOD (in
+	 * docker's default set, where a device cgroup keeps it harmless) would otherwise make
+	 * a node for the host's disk and open it. The same for every other place the
+	 * container can write (overlay.c, volumes, tmpfs) */
+	if (r == 0)
+		r = mount_set_attr(rootfd, "/dev", MOUNT_ATTR_NODEV, false, err);
+	return r;
 }
 
 /* The container's cgroup, seen through its own cgroup namespace, with its limits (which
@@ -428,7 +447,7 @@ int rootfs_setup(const struct container_spec *spec, struct diyc_error *err)
 		return r;
 	if (spec->security->read_only && (r = readonly_root_tmpfs(rootfd, spec, err)) < 0)
 		return r;
-	r = volumes_mount(rootfd, spec->mounts, spec->n_mounts, err);
+	r = volumes_mount(rootfd, spec->mounts, spec->n_mounts, !spec->security->privileged, err);
 	if (r < 0)
 		return r;
 	/* after the volumes: none of them can cover what is masked */

@@ -23,4 +23,6 @@ int mount_target_in_root(int rootfd, const char *path, bool file);
 int mount_in_root(int rootfd, const char *target, bool file, const char *src, const char *type,
 		  unsigned long flags, const char *data, struct diyc_error *err);
 /* Makes the mount at TARGET read-only (mount_setattr, so locked flags are kept). */
+/* MOUNT_ATTR_* set on the mount at target (and below it when recursive). */
+int mount_set_attr(int rootfd, const char *target, uint64_t attrs, bool recursive, struct diyc_error *err);
 int mount_set_readonly(int rootfd, const char *target, bool recursive, struct diyc_error *err);

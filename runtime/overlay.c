@@ -40,7 +40,9 @@ int overlay_mount(char **lowerdirs, const char *upper, const char *work, const c
 		     userxattr ? ",userxattr" : "", volatile_upper ? ",volatile" : "");
 	if (k < 0 || (size_t)k >= sizeof(opts) - n)
 		return diyc_error_plain(err, E2BIG, "overlay options too long");
-	if (mount("overlay", target, "overlay", 0, opts) < 0) {
+	/* nodev: no device node the image brings, or the container makes, opens a device (as
+	 * root, CAP_MKNOD would otherwise reach the host's disks: see mount.c) */
+	if (mount("overlay", target, "overlay", MS_NODEV, opts) < 0) {
 		int e = errno;
 		if (e == EINVAL && userxattr)
 			return diyc_error(err, e, "mount overlay on `%s` (needs kernel >= 5.11 for overlayfs in a "

@@ -358,7 +358,16 @@ int seccomp_profile_load(const char *path, char **json, struct diyc_error *err)
 {
 	_cleanup_free_ char *text = NULL;
 	size_t len;
-	int r = read_file_at(AT_FDCWD, path, PROFILE_MAX, &text, &len);
+	/* not blocking on a FIFO, nor reading a device */
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0)
+		return diyc_error(err, errno, "read seccomp profile `%s`", path);
+	if (fstat(fd, &st) < 0)
+		return diyc_error(err, errno, "read seccomp profile `%s`", path);
+	if (!S_ISREG(st.st_mode))
+		return diyc_error_plain(err, EINVAL, "seccomp profile `%s` is not a regular file", path);
+	int r = read_fd_all(fd, PROFILE_MAX, &text, &len);
 	if (r == -EFBIG)
 		return diyc_error_plain(err, EFBIG, "seccomp profile `%s` is larger than 1 MiB", path);
 	if (r < 0)

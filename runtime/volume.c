@@ -375,7 +375,7 @@ int volume_check_host(const struct mount_entry *m, struct diyc_error *err)
 	return 0;
 }
 
-static int mount_bind(int rootfd, const struct mount_entry *m, struct diyc_error *err)
+static int mount_bind(int rootfd, const struct mount_entry *m, bool nodev, struct diyc_error *err)
 {
 	/* the host object is opened once, so the file-or-directory decision and the mount
 	 * are about the same object even if the host path changes meanwhile */
@@ -389,8 +389,9 @@ static int mount_bind(int rootfd, const struct mount_entry *m, struct diyc_error
 	struct diyc_error e = { 0 };
 	/* the kernel ignores the type of an MS_BIND mount: "bind" only names it in messages */
 	int r = mount_in_root(rootfd, m->target, !S_ISDIR(st.st_mode), proc, "bind", MS_BIND | MS_REC, NULL, &e);
-	if (r == 0 && m->readonly)
-		r = mount_set_readonly(rootfd, m->target, true, &e);
+	if (r == 0 && (m->readonly || nodev))
+		r = mount_set_attr(rootfd, m->target, (m->readonly ? MOUNT_ATTR_RDONLY : 0) |
+			(nodev ? MOUNT_ATTR_NODEV : 0), true, &e);
 	if (r < 0)
 		return diyc_error_plain(err, e.errnum, "cannot mount volume `%s:%s%s`: %s", m->source, m->target,
 					m->readonly ? ":ro" : "", e.msg);
@@ -417,7 +418,7 @@ static int mount_tmpfs(int rootfd, const struct mount_entry *m, struct diyc_erro
 	return 0;
 }
 
-int volumes_mount(int rootfd, const struct mount_entry *m, size_t n, struct diyc_error *err)
+int volumes_mount(int rootfd, const struct mount_entry *m, size_t n, bool nodev, struct diyc_error *err)
 {
 	for (size_t i = 0; i < n; i++) {
 		const struct mount_entry *e = &m[i];
@@ -425,7 +426,7 @@ int volumes_mount(int rootfd, const struct mount_entry *m, size_t n, struct diyc
 		    (e->kind == MOUNT_BIND && (!e->source || e->source[0] != '/')) ||
 		    (e->kind != MOUNT_BIND && e->kind != MOUNT_TMPFS))
 			return diyc_error_plain(err, EINVAL, "invalid mount entry %zu in the configuration", i + 1);
-		int r = e->kind == MOUNT_BIND ? mount_bind(rootfd, e, err) : mount_tmpfs(rootfd, e, err);
+		int r = e->kind == MOUNT_BIND ? mount_bind(rootfd, e, nodev, err) : mount_tmpfs(rootfd, e, err);
 		if (r < 0)
 			return r;
 	}

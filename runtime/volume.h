@@ -26,7 +26,8 @@ int tmpfs_parse(const char *spec, struct mount_entry *out, struct diyc_error *er
  * exists and the user can read it. Other kinds pass. */
 int volume_check_host(const struct mount_entry *m, struct diyc_error *err);
 /* In the container child, before pivot_root: mounts each entry below rootfd, in order. */
-int volumes_mount(int rootfd, const struct mount_entry *m, size_t n, struct diyc_error *err);
+/* nodev: device nodes in bind mounts do not open (see mount.c) */
+int volumes_mount(int rootfd, const struct mount_entry *m, size_t n, bool nodev, struct diyc_error *err);
 /* Deep copy (for a configuration read back from disk) and release. */
 int mount_entry_copy(const struct mount_entry *from, struct mount_entry *to);
 void mount_entry_free(struct mount_entry *m);

@@ -154,9 +154,11 @@ class Store:
 
     def snapshot(self):
         """Everything in the store except the contents of layer trees and of upper/work
-        dirs (which may be unreadable: owned by subordinate ids)."""
+        dirs (which may be unreadable: owned by subordinate ids), and the compiled seccomp
+        filters diyc keeps (seccomp/: a cache the first container of a profile fills)."""
         prune = ("layers/*/diff", "containers/*/upper", "containers/*/work")
-        return {"data": tree(self.data, prune), "run": tree(self.run, prune)}
+        data = {e for e in tree(self.data, prune) if e[0] != "seccomp" and not e[0].startswith("seccomp/")}
+        return {"data": data, "run": tree(self.run, prune)}
 
 
 def tree(root, prune=()):
