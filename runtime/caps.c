@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
+#include <unistd.h>
 #include "caps.h"
 #include "util.h"
 
@@ -38,11 +39,12 @@ static int last_cap(void)
 
 cap_mask caps_all(void)
 {
-	/* what this kernel knows and diyc's own bounding set still has (a root whose bounding
-	 * set lacks one cannot give it: "every capability" is every one it can) */
+	/* what this kernel knows. A rootless container's user namespace starts with a full
+	 * bounding set of its own; root's container keeps diyc's, so for root it is what
+	 * diyc's bounding set still has (one that lacks a capability cannot give it) */
 	cap_mask all = 0;
 	for (int c = 0; c <= last_cap(); c++)
-		if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 1)
+		if (geteuid() != 0 || prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 1)
 			all |= BIT(c);
 	return all;
 }

@@ -13,8 +13,8 @@ typedef uint64_t cap_mask;
 /* docker's default set: what a container's root gets unless told otherwise. */
 extern const cap_mask caps_default;
 
-/* Every capability this kernel knows (/proc/sys/kernel/cap_last_cap) that the calling
- * process's bounding set has. */
+/* Every capability this kernel knows (/proc/sys/kernel/cap_last_cap): for root, those its
+ * bounding set has (a rootless container's user namespace has a full bounding set). */
 cap_mask caps_all(void);
 /* Normalizes a name given to --cap-add/--cap-drop ("net_admin", "CAP_NET_ADMIN", "ALL") into
  * out ("CAP_NET_ADMIN" or "ALL"); an error for a name libcap does not know. */

@@ -134,7 +134,7 @@ static long try_syscall(const char *name)
 			family |= 1L << 32;
 		else if (*end)
 			family = -1;
-		long fd = syscall(SYS_socket, family, SOCK_STREAM, 0);
+		long fd = syscall(SYS_socket, family, SOCK_DGRAM, 0);
 		if (fd >= 0)
 			close((int)fd);
 		return fd;

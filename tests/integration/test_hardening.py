@@ -520,9 +520,9 @@ def _profiles(tmp):
         p.write_text(content)
         out[fname] = (p, word)
     (tmp / "dir.json").mkdir()
-    out["dir.json"] = (tmp / "dir.json", ("directory",))
+    out["dir.json"] = (tmp / "dir.json", ("not a regular file",))
     out["missing.json"] = (tmp / "missing.json", "No such file")
-    out["/dev/zero"] = (Path("/dev/zero"), "1 MiB")
+    out["/dev/zero"] = (Path("/dev/zero"), "not a regular file")
     return out
 
 
