@@ -8,6 +8,7 @@
  * needs: forks, setns into the container's own user namespace to remove its files,
  * D-Bus to systemd for the cgroup. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -36,33 +37,58 @@ static const int refused[] = {
 #endif
 };
 
+/* A filter on system call numbers: for a deny list, LIST refused (EPERM) and the rest
+ * allowed; for an allow list, the reverse. Another architecture's calls (and x32's) are
+ * refused as a whole. */
+static int install_list_filter(const int *list, size_t n, bool allow_list, struct diyc_error *err)
+{
+#ifdef NATIVE_ARCH
+	enum { HEAD = 4 };
+	const unsigned listed = allow_list ? SECCOMP_RET_ALLOW : SECCOMP_RET_ERRNO | EPERM;
+	const unsigned other = allow_list ? SECCOMP_RET_ERRNO | EPERM : SECCOMP_RET_ALLOW;
+	/* jumps count from the next instruction: 0 load arch, 1 check it, 2 load nr, 3 x32,
+	 * 4.. one per listed call, then the others' answer, then the listed' */
+	struct sock_filter prog[HEAD + n + 3];
+	size_t i = 0;
+	prog[i++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
+	prog[i++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NATIVE_ARCH, 0, n + 4);
+	prog[i++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+#if defined(__x86_64__)
+	/* x32 numbers carry bit 30 */
+	prog[i++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000, n + 2, 0);
+#else
+	prog[i++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JA, 0, 0, 0);
+#endif
+	for (size_t k = 0; k < n; k++)
+		prog[i++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)list[k], n - k, 0);
+	prog[i++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, other);
+	prog[i++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, listed);
+	prog[i++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
+	struct sock_fprog fprog = { .len = (unsigned short)i, .filter = prog };
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog) < 0)
+		return diyc_error(err, errno, "install a seccomp filter");
+#endif
+	return 0;
+}
+
 int confine_supervisor(struct diyc_error *err)
 {
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return diyc_error(err, errno, "set no_new_privs");
-#ifdef NATIVE_ARCH
-	enum { HEAD = 4, N = ARRAY_SIZE(refused) };
-	/* jumps count from the next instruction: 0 load arch, 1 check it, 2 load nr, 3 x32,
-	 * 4.. one per refused call, then allow, then refuse */
-	struct sock_filter prog[HEAD + N + 2];
-	size_t i = 0;
-	/* another architecture's calling convention: refused as a whole */
-	prog[i++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
-	prog[i++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NATIVE_ARCH, 0, N + 3);
-	prog[i++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
-#if defined(__x86_64__)
-	/* x32 numbers carry bit 30 */
-	prog[i++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000, N + 1, 0);
-#else
-	prog[i++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JA, 0, 0, 0);
-#endif
-	for (size_t k = 0; k < N; k++)
-		prog[i++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)refused[k], N - k, 0);
-	prog[i++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
-	prog[i++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
-	struct sock_fprog fprog = { .len = (unsigned short)i, .filter = prog };
-	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog) < 0)
-		return diyc_error(err, errno, "install the seccomp filter of the supervisor");
-#endif
-	return 0;
+	return install_list_filter(refused, ARRAY_SIZE(refused), false, err);
+}
+
+/* What diyc's init does once the command runs: close the pipe the command waits on, wait
+ * for signals and children, pass the signals on, exit (write: --verbose's messages, to
+ * /dev/null by then). */
+static const int init_allowed[] = {
+	SYS_close, SYS_rt_sigtimedwait, SYS_wait4, SYS_waitid, SYS_kill, SYS_exit, SYS_exit_group,
+	SYS_rt_sigreturn, SYS_restart_syscall, SYS_write, SYS_getpid, SYS_clock_gettime,
+};
+
+int confine_init(struct diyc_error *err)
+{
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return diyc_error(err, errno, "set no_new_privs");
+	return install_list_filter(init_allowed, ARRAY_SIZE(init_allowed), true, err);
 }
