@@ -28,6 +28,7 @@
 #include <unistd.h>
 #include <linux/close_range.h>
 #include <linux/magic.h>
+#include "confine.h"
 #include "container.h"
 #include "init.h"
 #include "mount.h"
@@ -247,7 +248,8 @@ void stdin_from_null(void)
  * any process of the container's root may reach it (/proc/1/mem, ptrace: same uid), so it
  * must have nothing that root lacks. Its stdio (the caller's terminal with -t, which
  * only the pty may reach) becomes /dev/null; it keeps CAP_KILL, for a command that runs
- * as another user, and nothing else; it runs under the container's seccomp filter. As
+ * as another user, and nothing else; it runs under a seccomp filter that allows only
+ * what it does (confine.c). As
  * root (no user namespace) it is also not dumpable: the host's root still reaches it
  * (diyc exec joins its namespaces), the container's root not even with CAP_KILL alone.
  * A rootless init must stay dumpable: the user's diyc on the host has no CAP_SYS_PTRACE
@@ -264,8 +266,9 @@ static int init_confine(const struct container_security *sec, bool host_userns)
 	const cap_mask kill_only = CAP_BIT(CAP_KILL);
 	if (caps_bound(kill_only, &err) < 0 || caps_apply(kill_only, true, &err) < 0)
 		return -1;
-	/* no_new_privs (init executes nothing) lets the filter come last, after capset */
-	if (sec->seccomp && (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || seccomp_install(sec->seccomp, &err) < 0))
+	/* its own filter, last (no_new_privs: init executes nothing): only what it does from
+	 * here on, less than any container's filter allows, and installed in microseconds */
+	if (!sec->privileged && confine_init(&err) < 0)
 		return -1;
 	return 0;
 }
