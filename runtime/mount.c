@@ -28,7 +28,7 @@ int mount_open_in_root(int rootfd, const char *path, int flags)
 		.flags = flags | O_CLOEXEC,
 		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
 	};
-	int fd = syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+	int fd = openat2_retry(rootfd, path, &how);
 	return fd < 0 ? -errno : fd;
 }
 
@@ -263,7 +263,7 @@ static int open_kernel_path(int rootfd, const char *path, struct diyc_error *err
 {
 	struct open_how how = { .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
 				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
-	int fd = syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+	int fd = openat2_retry(rootfd, path, &how);
 	if (fd < 0 && errno == ENOENT)
 		return -ENOENT;
 	if (fd < 0)

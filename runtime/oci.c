@@ -46,7 +46,7 @@ void host_platform(char *out, size_t size)
 static int open_in(int rootfd, const char *path, int flags)
 {
 	struct open_how how = { .flags = flags | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
-	int fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+	int fd = openat2_retry(rootfd, path, &how);
 	return fd < 0 ? -errno : fd;
 }
 

@@ -216,7 +216,7 @@ static int open_layer_file(int layerfd, const char *path)
 	/* O_NONBLOCK: a FIFO where the record has a file must not hang the export */
 	struct open_how how = { .flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
 				.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
-	int fd = (int)syscall(SYS_openat2, layerfd, path, &how, sizeof(how));
+	int fd = openat2_retry(layerfd, path, &how);
 	return fd < 0 ? -errno : fd;
 }
 

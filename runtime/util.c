@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/close_range.h>
+#include <linux/openat2.h>
 #include "util.h"
 
 int parse_u64(const char *s, uint64_t max, uint64_t *out)
@@ -441,6 +442,15 @@ void close_fds_except(int *keep, size_t n)
 		from = (unsigned)keep[i] + 1;
 	}
 	syscall(SYS_close_range, from, ~0U, 0);
+}
+
+int openat2_retry(int dirfd, const char *path, struct open_how *how)
+{
+	for (int tries = 0;; tries++) {
+		int fd = (int)syscall(SYS_openat2, dirfd, path, how, sizeof(*how));
+		if (fd >= 0 || errno != EAGAIN || tries == 100)
+			return fd;
+	}
 }
 
 int fds_set_cloexec(int from)

@@ -86,6 +86,11 @@ struct pollfd;
 /* Marks every fd from `from` up close-on-exec (close_range, or one by one where the
  * kernel or a seccomp filter refuses it). */
 int fds_set_cloexec(int from);
+/* openat2(), again when it says EAGAIN: with ".." in a path resolved in a root or beneath
+ * a directory, the kernel gives up when a rename or mount anywhere on the system might
+ * have raced with it. -1 with errno set on failure. */
+struct open_how;
+int openat2_retry(int dirfd, const char *path, struct open_how *how);
 int pollfd_push(struct pollfd **fds, size_t *cap, size_t *n, int fd, short events);
 /* Closes every fd from 3 up but those in keep (which it sorts; negative ones ignored). */
 void close_fds_except(int *keep, size_t n);
