@@ -28,6 +28,7 @@
 #include <termios.h>
 #include <unistd.h>
 #include <linux/close_range.h>
+#include <linux/kcmp.h>
 #include <linux/magic.h>
 #include "confine.h"
 #include "container.h"
@@ -448,13 +449,21 @@ int stdio_relay_open(struct stdio_relay *r, bool interactive, struct diyc_error 
 {
 	*r = (struct stdio_relay)STDIO_RELAY_NONE;
 	int in[2] = { -1, -1 }, out[2], errp[2];
-	if ((interactive && pipe2(in, O_CLOEXEC) < 0) || pipe2(out, O_CLOEXEC) < 0) {
+	/* stdin's end is written without blocking (see supervise) */
+	if ((interactive && pipe2(in, O_CLOEXEC) < 0) || (in[1] >= 0 && fcntl(in[1], F_SETFL, O_NONBLOCK) < 0) ||
+	    pipe2(out, O_CLOEXEC) < 0) {
 		int e = errno;
 		if (in[0] >= 0) {
 			close(in[0]);
 			close(in[1]);
 		}
 		return diyc_error(err, e, "pipe");
+	}
+	/* stdout and stderr the same open file (2>&1, a terminal): one pipe for both, so that
+	 * what the container writes to them stays in its order */
+	if (syscall(SYS_kcmp, getpid(), getpid(), KCMP_FILE, 1, 2) == 0) {
+		*r = (struct stdio_relay){ .in = in[1], .out = out[0], .err = -1, .child = { in[0], out[1], out[1] } };
+		return 0;
 	}
 	if (pipe2(errp, O_CLOEXEC) < 0) {
 		int e = errno;
@@ -481,6 +490,8 @@ void stdio_relay_child(const struct stdio_relay *r)
 
 void stdio_relay_parent(struct stdio_relay *r)
 {
+	if (r && r->child[2] == r->child[1])
+		r->child[2] = -1; /* one pipe for both */
 	for (int fd = 0; r && fd < 3; fd++)
 		if (r->child[fd] >= 0)
 			close(steal_fd(&r->child[fd]));
@@ -562,6 +573,10 @@ int supervise(pid_t pid, int syncfd, const struct supervise_opts *o, int *status
 	}
 
 	struct stdio_relay *io = o->stdio;
+	/* what was read from stdin and is not yet in the container's pipe: never a blocking
+	 * write, which would stop the copying of its output (that it may be waiting on) */
+	char inbuf[16384];
+	size_t in_len = 0, in_off = 0;
 	if (io && io->in >= 0)
 		signal(SIGPIPE, SIG_IGN);
 	while (!exited) {
@@ -577,7 +592,7 @@ int supervise(pid_t pid, int syncfd, const struct supervise_opts *o, int *status
 		}
 		if (io && io->in >= 0) {
 			i_rin = n++;
-			p[i_rin] = (struct pollfd){ 0, POLLIN, 0 };
+			p[i_rin] = in_off < in_len ? (struct pollfd){ io->in, POLLOUT, 0 } : (struct pollfd){ 0, POLLIN, 0 };
 		}
 		if (!eof) {
 			i_sync = n++;
@@ -627,9 +642,21 @@ int supervise(pid_t pid, int syncfd, const struct supervise_opts *o, int *status
 			close(steal_fd(&io->out));
 		if (i_err >= 0 && p[i_err].revents && !pump(io->err, 2))
 			close(steal_fd(&io->err));
-		/* end of diyc's input: the container's stdin ends too */
-		if (i_rin >= 0 && p[i_rin].revents && !pump(0, io->in))
-			close(steal_fd(&io->in));
+		if (i_rin >= 0 && p[i_rin].revents && in_off < in_len) {
+			ssize_t w = write(io->in, inbuf + in_off, in_len - in_off);
+			if (w > 0)
+				in_off += w;
+			else if (w < 0 && errno != EAGAIN && errno != EINTR)
+				close(steal_fd(&io->in)); /* the container closed its stdin */
+			if (in_off == in_len)
+				in_off = in_len = 0;
+		} else if (i_rin >= 0 && p[i_rin].revents) {
+			ssize_t k = read(0, inbuf, sizeof(inbuf));
+			if (k > 0)
+				in_len = k;
+			else if (k == 0 || (errno != EINTR && errno != EAGAIN))
+				close(steal_fd(&io->in)); /* end of diyc's input: the container's too */
+		}
 		if (i_master >= 0 && p[i_master].revents && !pump(master, 1)) {
 			close(master);
 			master = -1;

@@ -147,6 +147,19 @@ static void __attribute__((noreturn)) exec_joiner(const struct exec_ctx *x, int 
 	/* only stdio, the sync socket and the host's /proc for the moment: C inherits what J has */
 	int keep[] = { syncfd, hostproc };
 	close_fds_except(keep, ARRAY_SIZE(keep));
+	/* nor the caller's terminal: C is born in a session of its own, and with -t (whose pty
+	 * comes later) with the container's /dev/null as stdio. A root container's process
+	 * with CAP_SYS_PTRACE could otherwise take the terminal through C before it runs the
+	 * command (/proc/C/fd/0: chmod it, read it, TIOCSTI into the caller's shell) */
+	setsid();
+	if (x->o->tty) {
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0) {
+			diyc_error(&err, errno, "open /dev/null in the container");
+			goto fail;
+		}
+		close(null);
+	}
 	struct exec_prep prep = { .wd = -1 };
 	int r = exec_prepare(x, hostproc, &prep, &err);
 	close(hostproc);

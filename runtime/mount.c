@@ -107,8 +107,8 @@ int mount_set_attr(int rootfd, const char *target, uint64_t attrs, bool recursiv
 	struct mount_attr attr = { .attr_set = attrs };
 	if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr,
 		    sizeof(attr)) < 0)
-		return diyc_error(err, errno, "make `%s` %s", target,
-				  attrs == MOUNT_ATTR_RDONLY ? "read-only" : "read-only or nodev");
+		return attrs == MOUNT_ATTR_RDONLY ? diyc_error(err, errno, "make `%s` read-only", target)
+						  : diyc_error(err, errno, "set the mount attributes of `%s`", target);
 	return 0;
 }
 
@@ -409,6 +409,10 @@ static int setup_hostfiles(int rootfd, const struct container_spec *spec, struct
 			return diyc_error(err, ENAMETOOLONG, "%s", spec->hostfiles);
 		snprintf(target, sizeof(target), "/etc/%s", files[i]);
 		int r = mount_in_root(rootfd, target, true, src, NULL, MS_BIND, NULL, err);
+		/* the container's root may write them: not a set-uid program or a device node */
+		if (r == 0)
+			r = mount_set_attr(rootfd, target, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+					   false, err);
 		if (r < 0)
 			return r;
 	}

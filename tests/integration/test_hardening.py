@@ -1267,3 +1267,12 @@ def test_writable_mounts_are_nodev(hx):
     for point in ("/", "/dev", "/dev/shm", "/vol", "/scratch"):
         assert point in mounts and "nodev" in mounts[point]["opts"], f"{point} is not nodev: {mounts.get(point)}"
     assert "nodev" not in mounts["/dev/null"]["opts"], mounts["/dev/null"]
+
+
+def test_generated_etc_files_are_nosuid_nodev_noexec(hx):
+    # /etc/hosts, /etc/hostname and /etc/resolv.conf are binds of diyc's files, which the
+    # container's root may write: not a set-uid program or a device node
+    res = hx.run_ok("busybox", "cat", "/proc/self/mountinfo")
+    mounts = {m["point"]: m for m in mountinfo(res.stdout)}
+    for f in ("/etc/hosts", "/etc/hostname", "/etc/resolv.conf"):
+        assert {"nosuid", "nodev", "noexec"} <= set(mounts[f]["opts"]), f"{f}: {mounts[f]}"

@@ -127,3 +127,24 @@ def test_root_stdio_is_piped(hx):
     assert res.returncode == 0, res.stderr
     s = os.stat(out)
     assert (s.st_uid, s.st_mode & 0o7777) == (1000, 0o644) and out.read_text() == "x\n", s
+
+
+def test_root_stdio_pipes_do_not_deadlock(hx):
+    # stdin copied into a full pipe must not stop the copying of the output the container is
+    # blocked on: 5 MB in while 3 MB come out before the command reads any of it
+    script = "head -c 3000000 /dev/zero; cat | wc -c"
+    res = subprocess.run(f"head -c 5000000 /dev/zero | {dt.diyc_bin()} run --rm -i --net=none busybox sh -c '{script}'"
+                         " | wc -c", shell=True, capture_output=True, text=True, env=hx.store.env, timeout=60)
+    assert res.returncode == 0 and res.stdout.split() == ["3000008"], res
+
+
+def test_root_stdout_stderr_keep_their_order(hx):
+    # 2>&1 (the same open file): one pipe for both, so the order the container wrote in holds
+    res = subprocess.run([dt.diyc_bin(), "run", "--rm", "--net=none", "busybox", "sh", "-c",
+                          "echo 1; echo 2 >&2; echo 3; echo 4 >&2; echo 5"],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=hx.store.env, timeout=dt.TIMEOUT)
+    assert res.returncode == 0 and res.stdout.split() == [b"1", b"2", b"3", b"4", b"5"], res
+    # apart, each to its own
+    res = subprocess.run([dt.diyc_bin(), "run", "--rm", "--net=none", "busybox", "sh", "-c",
+                          "echo out; echo err >&2"], capture_output=True, env=hx.store.env, timeout=dt.TIMEOUT)
+    assert (res.stdout, res.stderr) == (b"out\n", b"err\n"), res
