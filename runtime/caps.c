@@ -3,6 +3,7 @@
  * --cap-add and --cap-drop, in their bounding set (the most any of them can ever get,
  * also through set-uid or file-capability programs), and root's permitted and effective
  * sets; inheritable and ambient are empty. The same applies to `diyc exec`. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -49,50 +50,55 @@ cap_mask caps_all(void)
 	return all;
 }
 
+/* The number of a capability named NAME or CAP_NAME in any case; -1 if unknown. */
+static int lookup(const char *name)
+{
+	const char *bare = strncasecmp(name, "CAP_", 4) ? name : name + 4;
+	char full[64] = "cap_";
+	size_t n = strlen(bare);
+	if (n == 0 || n + 4 >= sizeof(full))
+		return -1;
+	/* libcap knows the names in lower case; only letters, digits and _ may reach it */
+	for (size_t i = 0; i < n; i++) {
+		if (!isalnum((unsigned char)bare[i]) && bare[i] != '_')
+			return -1;
+		full[4 + i] = (char)tolower((unsigned char)bare[i]);
+	}
+	cap_value_t v;
+	return cap_from_name(full, &v) == 0 && v >= 0 && v <= last_cap() ? (int)v : -1;
+}
+
+/* "CAP_CHOWN" for CAP_CHOWN: libcap's name, upper case */
+static char *name_of(int c)
+{
+	char *lower = cap_to_name(c);
+	char *upper = lower ? strdup(lower) : NULL;
+	cap_free(lower);
+	for (char *p = upper; p && *p; p++)
+		*p = (char)toupper((unsigned char)*p);
+	return upper;
+}
+
 int caps_normalize(const char *name, char *out, size_t size, struct diyc_error *err)
 {
 	if (!strcasecmp(name, "ALL")) {
 		snprintf(out, size, "ALL");
 		return 0;
 	}
-	const char *bare = strncasecmp(name, "CAP_", 4) ? name : name + 4;
-	char full[64];
-	cap_value_t v;
-	/* libcap knows the names in lower case; only letters, digits and _ may reach it */
-	size_t n = strlen(bare);
-	bool ok = n > 0 && n + 4 < sizeof(full);
-	for (size_t i = 0; ok && i < n; i++)
-		ok = (bare[i] >= 'a' && bare[i] <= 'z') || (bare[i] >= 'A' && bare[i] <= 'Z') ||
-		     (bare[i] >= '0' && bare[i] <= '9') || bare[i] == '_';
-	if (ok) {
-		snprintf(full, sizeof(full), "cap_%s", bare);
-		for (char *p = full; *p; p++)
-			*p = (*p >= 'A' && *p <= 'Z') ? *p - 'A' + 'a' : *p;
-		ok = cap_from_name(full, &v) == 0 && v >= 0 && v <= last_cap();
-	}
-	if (!ok)
+	int v = lookup(name);
+	if (v < 0)
 		return diyc_error_plain(err, EINVAL, "unknown capability `%s` (names as in capabilities(7): "
 					"NET_ADMIN or CAP_NET_ADMIN, or ALL)", name);
-	char *upper = cap_to_name(v);
+	_cleanup_free_ char *upper = name_of(v);
 	if (!upper)
 		return diyc_error(err, ENOMEM, "capability name");
 	snprintf(out, size, "%s", upper);
-	cap_free(upper);
-	for (char *p = out; *p; p++)
-		*p = (*p >= 'a' && *p <= 'z') ? *p - 'a' + 'A' : *p;
 	return 0;
 }
 
 int caps_value(const char *name)
 {
-	char norm[64];
-	struct diyc_error ignore;
-	cap_value_t v;
-	if (caps_normalize(name, norm, sizeof(norm), &ignore) < 0 || !strcmp(norm, "ALL"))
-		return -1;
-	for (char *p = norm; *p; p++)
-		*p = (*p >= 'A' && *p <= 'Z') ? *p - 'A' + 'a' : *p;
-	return cap_from_name(norm, &v) == 0 ? (int)v : -1;
+	return strcasecmp(name, "ALL") ? lookup(name) : -1;
 }
 
 static int mask_of(char **names, bool *all, cap_mask *set, struct diyc_error *err)
@@ -147,16 +153,10 @@ int caps_names(cap_mask set, char ***out)
 	for (int c = 0; c < 64 && i < n; c++) {
 		if (!(set & BIT(c)))
 			continue;
-		char *name = cap_to_name(c);
-		if (!name || !(v[i] = strdup(name))) {
-			cap_free(name);
+		if (!(v[i++] = name_of(c))) {
 			strv_free(v);
 			return -ENOMEM;
 		}
-		cap_free(name);
-		for (char *p = v[i]; *p; p++)
-			*p = (*p >= 'a' && *p <= 'z') ? *p - 'a' + 'A' : *p;
-		i++;
 	}
 	*out = v;
 	return 0;

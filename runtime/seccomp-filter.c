@@ -4,6 +4,7 @@
  * profile into BPF for the container's capabilities and this kernel. Compiling takes
  * about a millisecond and a half plus loading libseccomp, so the BPF is kept in a cache
  * keyed by everything it was made from, and a start only reads it back. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
@@ -223,6 +224,19 @@ static int add_rule(scmp_filter_ctx ctx, uint32_t def, uint32_t action, const ch
 	return 0;
 }
 
+/* libseccomp's token for "SCMP_ARCH_X86_64" (docker's spelling: its "x86_64"); 0 if unknown */
+static uint32_t arch_token(const char *name)
+{
+	char lower[64];
+	if (!name || strncmp(name, "SCMP_ARCH_", 10) || strlen(name + 10) >= sizeof(lower))
+		return 0;
+	size_t i = 0;
+	for (const char *p = name + 10; *p; p++)
+		lower[i++] = (char)tolower((unsigned char)*p);
+	lower[i] = '\0';
+	return sc.seccomp_arch_resolve_name(lower);
+}
+
 /* Walks a profile: checks it, and adds its rules to ctx unless ctx is NULL. */
 static int profile_walk(struct json_object *root, cap_mask caps, scmp_filter_ctx *ctxp, struct diyc_error *err)
 {
@@ -262,19 +276,11 @@ static int profile_walk(struct json_object *root, cap_mask caps, scmp_filter_ctx
 						"subArchitectures");
 		if (!ctx)
 			continue;
-		char lower[64];
-		const char *name = json_object_get_string(a);
-		snprintf(lower, sizeof(lower), "%s", strncmp(name, "SCMP_ARCH_", 10) ? name : name + 10);
-		for (char *p = lower; *p; p++)
-			*p = (*p >= 'A' && *p <= 'Z') ? *p - 'A' + 'a' : *p;
-		if (sc.seccomp_arch_resolve_name(lower) != sc.seccomp_arch_native())
+		if (arch_token(json_object_get_string(a)) != sc.seccomp_arch_native())
 			continue;
 		for (size_t k = 0; subs && k < json_object_array_length(subs); k++) {
 			const char *sub = json_object_get_string(json_object_array_get_idx(subs, k));
-			snprintf(lower, sizeof(lower), "%s", sub && !strncmp(sub, "SCMP_ARCH_", 10) ? sub + 10 : "");
-			for (char *p = lower; *p; p++)
-				*p = (*p >= 'A' && *p <= 'Z') ? *p - 'A' + 'a' : *p;
-			uint32_t token = sc.seccomp_arch_resolve_name(lower);
+			uint32_t token = arch_token(sub);
 			if (token && (r = sc.seccomp_arch_add(ctx, token)) < 0 && r != -EEXIST)
 				return diyc_error(err, -r, "add architecture %s to the seccomp filter", sub);
 		}
