@@ -297,6 +297,8 @@ container_child(const struct container_spec *spec, int syncfd)
 		close(exe);
 	if (r < 0)
 		goto fail;
+	diyc_debug(selfexe_sealed() ? "running from a sealed copy of diyc (the kernel has no PR_SET_MM_MAP)"
+				    : "detached from the diyc binary");
 	if (spec->net != NET_HOST && loopback_up(&err) < 0)
 		goto fail;
 	if (spec->net == NET_SLIRP) {

@@ -2,10 +2,12 @@
 /* main.c: the command table. Each command parses its own flags in cmd-*.c and calls
  * into the core; errors are printed once, here or in the command, prefixed `diyc: `. */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "commands.h"
+#include "selfexe.h"
 #include "util.h"
 
 static const char usage[] =
@@ -40,23 +42,24 @@ static const char usage[] =
 static const struct {
 	const char *name;
 	int (*fn)(int, char **);
+	bool starts_containers; /* puts processes into a container: see selfexe_prepare */
 } commands[] = {
-	{ "run", cmd_run },
-	{ "start", cmd_start },
-	{ "stop", cmd_stop },
-	{ "kill", cmd_kill },
-	{ "rm", cmd_rm },
-	{ "prune", cmd_prune },
-	{ "ps", cmd_ps },
-	{ "exec", cmd_exec },
-	{ "logs", cmd_logs },
-	{ "inspect", cmd_inspect },
-	{ "stats", cmd_stats },
-	{ "commit", cmd_commit },
-	{ "image", cmd_image },
-	{ "images", cmd_images },
-	{ "network", cmd_network },
-	{ "nsexec", cmd_nsexec },
+	{ "run", cmd_run, true },
+	{ "start", cmd_start, true },
+	{ "stop", cmd_stop, false },
+	{ "kill", cmd_kill, false },
+	{ "rm", cmd_rm, false },
+	{ "prune", cmd_prune, false },
+	{ "ps", cmd_ps, false },
+	{ "exec", cmd_exec, true },
+	{ "logs", cmd_logs, false },
+	{ "inspect", cmd_inspect, false },
+	{ "stats", cmd_stats, false },
+	{ "commit", cmd_commit, false },
+	{ "image", cmd_image, false },
+	{ "images", cmd_images, false },
+	{ "network", cmd_network, false },
+	{ "nsexec", cmd_nsexec, false },
 };
 
 int usage_error(const char *cmd, const char *fmt, ...)
@@ -107,8 +110,24 @@ int fail(const struct diyc_error *err)
 	return err->status ? err->status : DIYC_EXIT_RUNTIME;
 }
 
+/* The diyc binary out of the containers' reach (selfexe.c): on a kernel that cannot
+ * repoint a process's executable, diyc runs again from a sealed copy of itself. */
+static int prepare_selfexe(int argc, char **argv)
+{
+	for (size_t i = 0; argc >= 2 && i < ARRAY_SIZE(commands); i++)
+		if (commands[i].starts_containers && !strcmp(argv[1], commands[i].name)) {
+			struct diyc_error err = { 0 };
+			if (selfexe_prepare(argv, &err) < 0)
+				return fail(&err);
+		}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	int r = prepare_selfexe(argc, argv);
+	if (r)
+		return r;
 	proc_title_init(argc, argv);
 	if (argc < 2) {
 		fprintf(stderr, "diyc: a command is required, such as `diyc run IMAGE` (see `diyc --help`)\n");

@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "net-bridge.h"
+#include "selfexe.h"
 #include "net-veth.h"
 #include "net.h"
 #include "util.h"
@@ -130,10 +131,9 @@ static const char *first_line(char *s, const char *prefix)
 int nethelper_path(char *buf, size_t size, struct diyc_error *err)
 {
 	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n < 0)
-		return diyc_error(err, errno, "find where diyc is installed (/proc/self/exe)");
-	self[n] = '\0';
+	int r = selfexe_host_path(self, sizeof(self), err);
+	if (r < 0)
+		return r;
 	char *slash = strrchr(self, '/');
 	if (slash)
 		*slash = '\0';

@@ -22,7 +22,11 @@
  * read-only clone of its mount: the kernel only refuses a new executable file while the
  * old one is mapped through the same mount, so these pages stay shared with every other
  * diyc, and the file behind them cannot be written through any link to them. The rest
- * are anonymous copies. It takes about 0.1 ms. */
+ * are anonymous copies. It takes about 0.1 ms.
+ *
+ * Repointing the executable takes PR_SET_MM_MAP, which only kernels built with
+ * CONFIG_CHECKPOINT_RESTORE have. Where the kernel says it has none, diyc instead runs
+ * from a sealed copy of itself, as runc and crun do (selfexe_prepare, below). */
 #include <errno.h>
 #include <link.h>
 #include <fcntl.h>
@@ -30,6 +34,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -40,6 +45,11 @@
 #include "util.h"
 
 #define MAPS_MAX 64
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U /* Linux 6.3 */
+#endif
+
+static bool running_sealed; /* see selfexe_prepare */
 
 struct mapping {
 	unsigned long start, end, offset;
@@ -163,6 +173,8 @@ static bool remap_from_file(const struct mapping *m, int fd, const unsigned long
 
 int selfexe_detach(int private_fd, int procfd, struct diyc_error *err)
 {
+	if (running_sealed)
+		return 0; /* a fork of the sealed copy: nothing of the host's binary to detach from */
 	struct stat exe;
 	_cleanup_close_ int exefd = open_self(procfd, "exe");
 	if (exefd < 0 || fstat(exefd, &exe) < 0)
@@ -208,5 +220,130 @@ int selfexe_detach(int private_fd, int procfd, struct diyc_error *err)
 	};
 	if (prctl(PR_SET_MM, PR_SET_MM_MAP, &map, sizeof(map), 0) < 0)
 		return diyc_error(err, errno, "detach from the diyc binary");
+	return 0;
+}
+
+/* -- where the kernel cannot repoint /proc/PID/exe ----------------------------------------
+ *
+ * PR_SET_MM_MAP exists only in kernels built with CONFIG_CHECKPOINT_RESTORE (Debian's
+ * user-mode-linux, some distribution and embedded kernels lack it): there the plain
+ * PR_SET_MM path answers EPERM without CAP_SYS_RESOURCE and EINVAL to root. diyc then
+ * does what runc and crun do at every start: it executes itself again from a copy in a
+ * memfd sealed against writes, before it starts any process of a container. Every such
+ * process, and diyc-init, is then a fork of that copy: /proc/PID/exe leads to the copy,
+ * never to the binary on the host, and the copy cannot be written. Once running, the
+ * copy's mode becomes 0000, so a `#!/proc/self/exe` command or `exec /proc/1/exe`
+ * gets EACCES (no execute bit: not even CAP_DAC_OVERRIDE executes it). */
+
+#define SEALED_FROM_ENV "DIYC_SEALED_FROM"
+
+static char *host_exe;
+
+bool selfexe_sealed(void)
+{
+	return running_sealed;
+}
+
+/* The kernel's answer, once per command: whether PR_SET_MM_MAP is there. Asking for
+ * its structure's size changes nothing. */
+static bool kernel_can_repoint_exe(void)
+{
+	unsigned int size = 0;
+	return prctl(PR_SET_MM, PR_SET_MM_MAP_SIZE, (unsigned long)&size, 0, 0) == 0 && size > 0;
+}
+
+static int copy_to_sealed_memfd(int src, const struct stat *st, struct diyc_error *err)
+{
+	/* MFD_EXEC (Linux 6.3) keeps the copy executable where vm.memfd_noexec would not */
+	_cleanup_close_ int mem = memfd_create("diyc-sealed", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
+	if (mem < 0 && errno == EINVAL)
+		mem = memfd_create("diyc-sealed", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (mem < 0)
+		return diyc_error(err, errno, "make a sealed copy of the diyc binary (memfd_create)");
+	off_t off = 0;
+	while (off < st->st_size) {
+		ssize_t n = sendfile(mem, src, &off, (size_t)(st->st_size - off));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return diyc_error(err, n < 0 ? errno : EIO, "copy the diyc binary into a memfd");
+	}
+	if (fchmod(mem, 0500) < 0 ||
+	    fcntl(mem, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
+		return diyc_error(err, errno, "seal the copy of the diyc binary");
+	/* no writable file may be open on what is executed (ETXTBSY): a read-only one */
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", mem);
+	int ro = open(path, O_RDONLY | O_CLOEXEC);
+	if (ro < 0)
+		return diyc_error(err, errno, "reopen the copy of the diyc binary");
+	return ro;
+}
+
+/* Taken over after the exec: the copy loses its execute bits, and the binary's path on
+ * the host (for the tools installed beside it) comes from the environment, which no
+ * container gets. */
+static int take_over_sealed(struct diyc_error *err)
+{
+	const char *from = getenv(SEALED_FROM_ENV);
+	_cleanup_close_ int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	int seals = self >= 0 ? fcntl(self, F_GET_SEALS) : -1;
+	if (seals < 0 || !(seals & F_SEAL_WRITE)) {
+		unsetenv(SEALED_FROM_ENV);
+		return 0; /* not the copy: a variable left in the environment, ignored */
+	}
+	host_exe = strdup(from);
+	unsetenv(SEALED_FROM_ENV);
+	if (!host_exe)
+		return diyc_error(err, ENOMEM, "selfexe");
+	if (fchmod(self, 0) < 0)
+		return diyc_error(err, errno, "take the execute bits off the sealed copy of diyc");
+	running_sealed = true;
+	return 1;
+}
+
+int selfexe_prepare(char **argv, struct diyc_error *err)
+{
+	if (getenv(SEALED_FROM_ENV)) {
+		int r = take_over_sealed(err);
+		if (r != 0)
+			return r < 0 ? r : 0;
+	}
+	if (kernel_can_repoint_exe())
+		return 0;
+	char path[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+	if (n <= 0)
+		return diyc_error(err, n < 0 ? errno : EINVAL, "find the diyc binary (/proc/self/exe)");
+	path[n] = '\0';
+	struct stat st;
+	_cleanup_close_ int src = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	if (src < 0 || fstat(src, &st) < 0)
+		return diyc_error(err, errno, "open the diyc binary (/proc/self/exe)");
+	_cleanup_close_ int copy = copy_to_sealed_memfd(src, &st, err);
+	if (copy < 0)
+		return copy;
+	if (setenv(SEALED_FROM_ENV, path, 1) < 0)
+		return diyc_error(err, errno, "setenv");
+	extern char **environ;
+	syscall(SYS_execveat, copy, "", argv, environ, AT_EMPTY_PATH);
+	int e = errno;
+	unsetenv(SEALED_FROM_ENV);
+	return diyc_error(err, e, "execute the sealed copy of the diyc binary");
+}
+
+int selfexe_host_path(char *buf, size_t size, struct diyc_error *err)
+{
+	if (host_exe) {
+		if (snprintf(buf, size, "%s", host_exe) >= (int)size)
+			return diyc_error(err, ENAMETOOLONG, "%s", host_exe);
+		return 0;
+	}
+	ssize_t n = readlink("/proc/self/exe", buf, size - 1);
+	if (n < 0)
+		return diyc_error(err, errno, "find where diyc is installed (/proc/self/exe)");
+	if ((size_t)n >= size - 1)
+		return diyc_error(err, ENAMETOOLONG, "find where diyc is installed (/proc/self/exe)");
+	buf[n] = '\0';
 	return 0;
 }

@@ -8,6 +8,7 @@
 # from tests/root/test_root_hardening.py, which imports this module and gives the `hx`
 # fixture its root variant. Every test goes through `hx` (an Hx): nothing below may depend
 # on the integration conftest's fixtures, which the root tests do not have.
+import ctypes
 import errno
 import fcntl
 import hashlib
@@ -36,6 +37,25 @@ CAP = {"CHOWN": 0, "DAC_OVERRIDE": 1, "DAC_READ_SEARCH": 2, "FOWNER": 3, "KILL":
        "NET_ADMIN": 12, "NET_RAW": 13, "SYS_CHROOT": 18, "SYS_PTRACE": 19, "SYS_ADMIN": 21,
        "SYS_TIME": 25, "MKNOD": 27}
 DETACHED_EXE = "/memfd:diyc-detached (deleted)"
+SEALED_EXE = "/memfd:diyc-sealed (deleted)"
+
+
+def kernel_can_repoint_exe():
+    """What diyc asks the kernel before it starts a container: whether PR_SET_MM_MAP exists
+    (only with CONFIG_CHECKPOINT_RESTORE). Where it does, diyc's processes in a container
+    point /proc/PID/exe at an empty memfd; where not, diyc runs from a sealed copy of itself.
+    tests/run-all runs these tests a second time under tests/helpers/no-setmm, whose seccomp
+    filter makes the kernel look like one without it (and sets DIYC_EXPECT_SEALED=1)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    size = ctypes.c_uint(0)
+    return libc.prctl(35, 15, ctypes.byref(size), 0, 0) == 0 and size.value > 0  # PR_SET_MM, _MAP_SIZE
+
+
+SEALED = not kernel_can_repoint_exe()
+EXPECTED_EXE = SEALED_EXE if SEALED else DETACHED_EXE
+# what exec of the runtime's own file says in the container: an empty file has no format;
+# the sealed copy has no execute bit
+EXEC_REFUSED = "Permission denied" if SEALED else "Exec format error"
 # what docker masks and makes read-only (diyc's lists); only those the host has can be checked
 MASKED = ["/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys",
           "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
@@ -80,6 +100,14 @@ def parse_caps(text):
 def status_field(text, field):
     m = re.search(rf"^{field}:\s+(\S+)", text, re.M)
     return m.group(1) if m else None
+
+
+def no_filter_of_diycs(status_text):
+    """A container's /proc/self/status says diyc installed no seccomp filter: the process
+    has the filters the test itself runs under (none, or no-setmm's), no more."""
+    with open("/proc/self/status") as f:
+        own = f.read()
+    return all(status_field(status_text, k) == status_field(own, k) for k in ("Seccomp", "Seccomp_filters"))
 
 
 def results(res):
@@ -399,7 +427,7 @@ def test_seccomp_cap_sys_ptrace_allows_ptrace(hx):
 
 def test_seccomp_unconfined(hx):
     res = hx.run_ok("--security-opt", "seccomp=unconfined", "busybox", "cat", "/proc/self/status")
-    assert status_field(res.stdout, "Seccomp") == "0", res.stdout
+    assert no_filter_of_diycs(res.stdout), res.stdout
     r = results(hx.run("--security-opt", "seccomp=unconfined", "busybox", "/probe", "syscall",
                        "keyctl", "add_key", "ptrace", "clone3", "unshare-user", "personality", "mount"))
     assert r["keyctl"] == r["add_key"] == r["ptrace"] == r["clone3"] == r["personality"] == "OK", r
@@ -660,7 +688,7 @@ def test_privileged(hx):
     caps = parse_caps(res.stdout)
     want = hx.all_caps()
     assert (caps["CapPrm"], caps["CapEff"], caps["CapBnd"]) == (want, want, want), res.stdout
-    assert status_field(res.stdout, "Seccomp") == "0", res.stdout
+    assert no_filter_of_diycs(res.stdout), res.stdout
     # nothing masked, /proc/sys writable (the sysctl is of the container's network namespace)
     paths = masked_on_this_host()
     info = hx.run_ok("--privileged", "busybox", "cat", "/proc/self/mountinfo").stdout
@@ -716,17 +744,57 @@ def test_cve_2019_5736_proc_exe_is_detached(hx):
     name = hx.detached(exe=exe)
     # (as root the link may not even be readable: diyc's init is not dumpable)
     script = ("readlink /proc/1/exe || echo refused; wc -c < /proc/1/exe || echo refused; "
-              "/probe open-write /proc/1/exe pwned")
-    res = dt.assert_ok(hx.exec(name, "sh", "-c", script, exe=exe))
-    lines = res.stdout.splitlines()
-    assert lines[0] in (DETACHED_EXE, "refused"), res.stdout
-    assert lines[1].strip() in ("0", "refused"), "diyc's init runs an empty file, not the diyc binary"
-    assert lines[2] != "open OK", f"/proc/1/exe could be opened for writing: {res.stdout}"
-    # in the foreground too
-    res = dt.assert_ok(hx.run("busybox", "sh", "-c", script, exe=exe))
-    lines = res.stdout.splitlines()
-    assert lines[0] in (DETACHED_EXE, "refused") and lines[2] != "open OK", res.stdout
+              "/probe open-write /proc/1/exe pwned; stat -L -c %a /proc/1/exe || echo refused")
+    for res in (hx.exec(name, "sh", "-c", script, exe=exe), hx.run("busybox", "sh", "-c", script, exe=exe)):
+        dt.assert_ok(res)
+        lines = res.stdout.splitlines()
+        assert lines[0] in (EXPECTED_EXE, "refused"), res.stdout
+        if SEALED:
+            # a read-only copy that no process can write and that has no execute bit
+            assert lines[1].strip() in (str(os.path.getsize(exe)), "refused"), res.stdout
+            assert lines[-1] in ("0", "refused"), f"the sealed copy keeps an execute bit: {res.stdout}"
+        else:
+            assert lines[1].strip() in ("0", "refused"), "diyc's init runs an empty file, not the diyc binary"
+            assert lines[2] != "open OK", f"/proc/1/exe could be opened for writing: {res.stdout}"
+        assert "write OK" not in res.stdout, f"/proc/1/exe could be written: {res.stdout}"
     assert sha256(exe) == before, "the diyc binary changed"
+
+
+def test_selfexe_way_matches_the_kernel(hx):
+    # the container's PID 1, seen from the host: the empty memfd where the kernel can repoint
+    # an executable, the sealed copy where it cannot; never the diyc binary
+    if os.environ.get("DIYC_EXPECT_SEALED") == "1":
+        assert SEALED, "DIYC_EXPECT_SEALED=1 but the kernel answers PR_SET_MM_MAP_SIZE: no-setmm is not in effect"
+    name = hx.detached()
+    pid = dt.container_pid(hx.store, name)
+    assert os.readlink(f"/proc/{pid}/exe") == EXPECTED_EXE
+    if SEALED:
+        mode = os.stat(f"/proc/{pid}/exe").st_mode
+        assert mode & 0o7777 == 0, f"the sealed copy's mode is {oct(mode)}"
+        # sealed against writes: F_GET_SEALS (1034) has F_SEAL_WRITE (8) and F_SEAL_SEAL (1)
+        if hx.root:
+            fd = os.open(f"/proc/{pid}/exe", os.O_RDONLY)
+            try:
+                seals = fcntl.fcntl(fd, 1034)
+            finally:
+                os.close(fd)
+            assert seals & 8 and seals & 1, f"seals {seals:#x}"
+    # what --verbose says
+    res = dt.assert_ok(hx.run("--verbose", "busybox", "true"))
+    said = "running from a sealed copy of diyc" if SEALED else "detached from the diyc binary"
+    assert said in res.stderr, res.stderr
+
+
+def test_sealed_copy_is_not_executed_or_written(hx):
+    # whatever the way, a container's root cannot run or write the runtime through its
+    # processes' executables, in a run and in an exec
+    name = hx.detached()
+    script = "/proc/1/exe --version; echo status $?; /probe open-write /proc/1/exe pwned"
+    res = dt.assert_ok(hx.exec(name, "sh", "-c", script))
+    assert "diyc version" not in res.stdout, res.stdout
+    assert "write OK" not in res.stdout, res.stdout
+    if SEALED:
+        assert "status 126" in res.stdout, res.stdout
 
 
 def test_cve_2019_5736_shebang_proc_self_exe(hx):
@@ -740,10 +808,10 @@ def test_cve_2019_5736_shebang_proc_self_exe(hx):
     os.chmod(scripts / "evil", 0o755)
     res = hx.run("-v", f"{scripts}:/s", "busybox", "/s/evil", exe=exe)
     assert res.returncode == 126, dt.describe(res)
-    assert "Exec format error" in res.stderr, dt.describe(res)
+    assert EXEC_REFUSED in res.stderr, dt.describe(res)
     name = hx.detached("-v", f"{scripts}:/s", exe=exe)
     res = hx.exec(name, "/s/evil", exe=exe)
-    assert res.returncode == 126 and "Exec format error" in res.stderr, dt.describe(res)
+    assert res.returncode == 126 and EXEC_REFUSED in res.stderr, dt.describe(res)
     res = hx.exec("-u", "0", name, "/s/evil", "--version", exe=exe)
     assert res.returncode == 126, dt.describe(res)
     assert sha256(exe) == before, "the diyc binary changed"
