@@ -423,12 +423,13 @@ int image_import(const struct diyc_paths *p, const struct userns_plan *plan, con
 	char (*layers)[DIGEST_HEX_LEN + 1] = calloc(n, sizeof(*layers));
 	bool *created = calloc(n, sizeof(bool));
 	uint64_t size = 0;
+	unsigned skipped_devices = 0;
 	if (!layers || !created)
 		r = diyc_error(err, ENOMEM, "layers");
 	for (size_t i = 0; i < n && r == 0; i++) {
 		uint64_t lsize = 0, lexpanded = 0;
 		if (kind == SRC_ROOTFS_DIR || kind == SRC_ROOTFS_TAR) {
-			struct layer_opts lo = { .src = abs_src, .max_bytes = max_size };
+			struct layer_opts lo = { .src = abs_src, .max_bytes = max_size, .skipped_devices = &skipped_devices };
 			r = layer_import(p, plan, &lo, layers[i], &lsize, &lexpanded, &created[i], err);
 		} else {
 			struct layer_src *l = &s.layers[i];
@@ -462,7 +463,7 @@ int image_import(const struct diyc_paths *p, const struct userns_plan *plan, con
 				break;
 			}
 			struct layer_opts lo = { .src = l->blob, .image_layer = true, .expect_diff_id = l->diff_id,
-						 .max_bytes = max_size - expanded };
+						 .max_bytes = max_size - expanded, .skipped_devices = &skipped_devices };
 			r = layer_import(p, plan, &lo, layers[i], &lsize, &lexpanded, &created[i], err);
 			if (r == -EFBIG) {
 				/* the limit is the whole import's: say so, not the layer's share */
@@ -532,6 +533,7 @@ out:
 		}
 	} else {
 		memcpy(id_out, id, sizeof(id));
+		layer_warn_skipped_devices(skipped_devices);
 	}
 	free(layers);
 	free(created);

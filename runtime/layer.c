@@ -188,6 +188,7 @@ struct import_result {
 	uint64_t size;
 	char diff_id[DIGEST_HEX_LEN + 1];  /* sha256 of the uncompressed tar stream */
 	uint64_t expanded;                 /* its length */
+	unsigned skipped_devices;          /* device nodes left out (rootless) */
 	struct diyc_error tar_err; /* set by the process that reads a source directory */
 };
 
@@ -197,7 +198,7 @@ struct extract_ctx {
 	const char *split;     /* where the tar-split record goes */
 	const char *cleanup;   /* removed on failure, from inside the user namespace */
 	bool rootless;
-	bool image_layer;      /* a layer of an image format: whiteouts, no device nodes */
+	bool image_layer;      /* a layer of an image format: whiteouts */
 	enum layer_dir_kind dir_kind;
 	uint64_t max_bytes;
 	uint32_t uid_top, gid_top;
@@ -562,19 +563,14 @@ static int extract(void *arg, struct diyc_error *err)
 		}
 		bool whiteout_dev = type == AE_IFCHR && A->archive_entry_rdevmajor(entry) == 0 &&
 				    A->archive_entry_rdevminor(entry) == 0;
-		if ((type == AE_IFCHR || type == AE_IFBLK) && !whiteout_dev) {
-			if (c->image_layer) {
-				ret = diyc_error_plain(err, EPERM, "refusing `%s`: entry `%s` is a device node, which an "
-						       "image layer has no business holding", c->src,
-						       A->archive_entry_pathname(entry));
-				goto out;
-			}
-			if (c->rootless) {
-				/* mknod is not allowed in a user namespace; /dev is made at run time */
-				skipped_dev++;
-				tarsplit_entry(&split, header_pos, data_pos, A->archive_entry_size(entry), NULL);
-				continue;
-			}
+		/* real images carry device nodes (debootstrap makes /dev/console, /dev/null...).
+		 * A user namespace cannot make them, so rootless they are left out, as rootless
+		 * podman does; root keeps them. Either way they open no device in a container:
+		 * its /dev is diyc's own and every mount it may write is nodev. */
+		if ((type == AE_IFCHR || type == AE_IFBLK) && !whiteout_dev && c->rootless) {
+			skipped_dev++;
+			tarsplit_entry(&split, header_pos, data_pos, A->archive_entry_size(entry), NULL);
+			continue;
 		}
 		if (type == AE_IFSOCK) {
 			tarsplit_entry(&split, header_pos, data_pos, A->archive_entry_size(entry), NULL);
@@ -631,9 +627,7 @@ static int extract(void *arg, struct diyc_error *err)
 	sha256_hex(&feed.hash, c->result->diff_id);
 	c->result->expanded = feed.total;
 	tarsplit_finish(&split, end_pos);
-	if (skipped_dev)
-		diyc_warn("skipped %u device node(s) of the image: a user namespace cannot create them "
-			  "(diyc makes /dev at run time)", skipped_dev);
+	c->result->skipped_devices = skipped_dev;
 	if (squashed_ids)
 		diyc_warn("%u file(s) owned by ids outside your subordinate range now belong to root", squashed_ids);
 	c->result->size = size;
@@ -698,6 +692,13 @@ int remove_tree(const struct userns_plan *plan, const char *path, struct diyc_er
 }
 
 
+void layer_warn_skipped_devices(unsigned n)
+{
+	if (n)
+		diyc_warn("skipped %u device node(s) of the image: a user namespace cannot create them "
+			  "(diyc makes /dev at run time)", n);
+}
+
 int layer_import(const struct diyc_paths *p, const struct userns_plan *plan, const struct layer_opts *o,
 		 char diff_id[DIGEST_HEX_LEN + 1], uint64_t *size, uint64_t *expanded, bool *created,
 		 struct diyc_error *err)
@@ -732,6 +733,10 @@ int layer_import(const struct diyc_paths *p, const struct userns_plan *plan, con
 	r = userns_run(plan, 0, extract, &ctx, err);
 	snprintf(diff_id, DIGEST_HEX_LEN + 1, "%s", result->diff_id);
 	*size = result->size;
+	if (r == 0 && o->skipped_devices)
+		*o->skipped_devices += result->skipped_devices;
+	else if (r == 0)
+		layer_warn_skipped_devices(result->skipped_devices);
 	if (expanded)
 		*expanded = result->expanded;
 	munmap(result, sizeof(*result));

@@ -18,9 +18,13 @@ enum layer_dir_kind {
 struct layer_opts {
 	const char *src;            /* a tar file (compressed or not), a directory, or "-" */
 	enum layer_dir_kind dir_kind;
-	bool image_layer;           /* from an image format: whiteouts apply, device nodes are refused */
+	bool image_layer;           /* from an image format: whiteouts apply */
 	const char *expect_diff_id; /* the digest the uncompressed tar must have, or NULL */
 	uint64_t max_bytes;         /* the most its tar stream may expand to; 0: no limit */
+	/* Device nodes are extracted as root. Rootless, a user namespace cannot make them,
+	 * so they are left out (their tar headers stay in the record: an export gives them
+	 * back) and counted here; where this is NULL, layer_import warns about them itself. */
+	unsigned *skipped_devices;
 };
 
 /* Extracts the layer and stores it under its digest (returned in diff_id), with a
@@ -36,6 +40,8 @@ int layer_import(const struct diyc_paths *p, const struct userns_plan *plan, con
  * the digest of what was written. */
 int layer_export(const struct diyc_paths *p, const struct userns_plan *plan, const char *layer, int fd,
 		 char diff_id[DIGEST_HEX_LEN + 1], struct diyc_error *err);
+/* The one warning of an import that left device nodes out (none when n is 0). */
+void layer_warn_skipped_devices(unsigned n);
 bool layer_exists(const struct diyc_paths *p, const char *diff_id);
 /* The size of its files as recorded at import (0 when unknown). */
 uint64_t layer_size(const struct diyc_paths *p, const char *diff_id);

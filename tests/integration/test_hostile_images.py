@@ -52,14 +52,6 @@ def dirent(name, mode=0o755):
     return ti, None
 
 
-def device(name, kind=tarfile.CHRTYPE, major=1, minor=3):
-    ti = tarfile.TarInfo(name)
-    ti.type = kind
-    ti.devmajor, ti.devminor = major, minor
-    ti.mode = 0o666
-    return ti, None
-
-
 def fresh_layer():
     """A valid layer no other image has (so that a refused import has one to clean up)."""
     return it.tar_bytes([dirent("fresh"), reg(f"fresh/{secrets.token_hex(8)}", os.urandom(4096))])
@@ -223,8 +215,6 @@ def layer_cases(victim, secret):
         "hardlink-through-symlink": ([sym("s", v), hard("hl", "s/target")], ("hl", "s/target")),
         "whiteout-dotdot": ([dirent("data2"), reg("data2/.wh...", b"")], (".wh.", "..", "whiteout")),
         "whiteout-dotdot-root": ([reg(".wh...", b"")], (".wh.", "..", "whiteout")),
-        "char-device": ([dirent("dev2"), device("dev2/null")], "device"),
-        "block-device": ([device("sda", tarfile.BLKTYPE, 8, 0)], "device"),
     }
 
 
