@@ -5,6 +5,7 @@
 import ctypes
 import os
 import signal
+import tempfile
 import time
 
 import pytest
@@ -14,7 +15,27 @@ import diyctest as dt
 PR_SET_CHILD_SUBREAPER = 36
 
 
+def _own_directories_per_worker():
+    """Under pytest-xdist (tests/run-all runs two workers), each worker gets a HOME, a store
+    (XDG_DATA_HOME, XDG_RUNTIME_DIR) and a TMPDIR of its own below the ones it was given:
+    the leak checks compare those before and after each test, and another worker's
+    containers and files must not count."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return
+    for var, mode in (("HOME", 0o755), ("XDG_RUNTIME_DIR", 0o700), ("TMPDIR", 0o755)):
+        base = os.environ.get(var)
+        if base and base.startswith("/"):
+            own = os.path.join(base, worker)
+            os.makedirs(own, mode=mode, exist_ok=True)
+            os.chmod(own, mode)
+            os.environ[var] = own
+    os.environ["XDG_DATA_HOME"] = os.path.join(os.environ["HOME"], ".local", "share")
+    tempfile.tempdir = None  # read TMPDIR again
+
+
 def pytest_configure(config):
+    _own_directories_per_worker()
     # Orphans of diyc (a container that outlived its `diyc run`) are reparented to pytest,
     # so the leak check finds them among its children.
     libc = ctypes.CDLL(None, use_errno=True)

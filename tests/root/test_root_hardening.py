@@ -22,18 +22,6 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="runs only as root (te
 del test_seccomp_profile_unreadable  # noqa: F821
 
 
-@pytest.fixture(scope="module")
-def root_store():
-    """Root's store, /var/lib/diyc and /run/diyc, on run-all's private tmpfs, with busybox."""
-    for d in ("/var/lib", "/run"):
-        res = dt.run(["stat", "-f", "-c", "%T", d])
-        assert res.stdout.strip() == "tmpfs", f"{d} is not a private tmpfs: run this through tests/run-all"
-    store = dt.Store(os.environ)
-    store.data, store.run = Path("/var/lib/diyc"), Path("/run/diyc")
-    store.import_busybox("busybox")
-    return store
-
-
 @pytest.fixture
 def hx(root_store, tmp_path):
     """Root: root's store; after the test, no container and no mount left behind."""

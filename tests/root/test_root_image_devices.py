@@ -10,20 +10,9 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
-import diyctest as dt  # noqa: E402
 import test_image_devices as tid  # noqa: E402
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="runs only as root (tests/run-all does that)")
-
-
-@pytest.fixture
-def root_store():
-    for d in ("/var/lib", "/run"):
-        res = dt.run(["stat", "-f", "-c", "%T", d])
-        assert res.stdout.strip() == "tmpfs", f"{d} is not a private tmpfs: run this through tests/run-all"
-    store = dt.Store(os.environ)
-    store.data, store.run = Path("/var/lib/diyc"), Path("/run/diyc")
-    return store
 
 
 @pytest.mark.parametrize("fmt", tid.FORMATS)
