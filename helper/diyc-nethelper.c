@@ -9,8 +9,11 @@
  *
  * Threat model. The caller is any local user and controls all it hands over: argv, the
  * environment, every fd (open, closed, or anything in place of 0-4), the namespaces
- * behind fds 3 and 4, resource limits and signals (it may kill the helper at any step).
- * What root's power may do for it, and nothing more:
+ * behind fds 3 and 4, resource limits, scheduling, timers (an itimer survives execve),
+ * its terminal and session (^C, TIOCSIG, a hangup, the SIGHUP of a session leader's
+ * exit), and what becomes of the helper's output (a closed pipe). A user with a
+ * delegated cgroup may even freeze it or SIGKILL it (cgroup.kill, memory.max) at any
+ * instant. What root's power may do for it, and nothing more:
  *   - add: create one veth pair on a bridge that /etc/diyc/nethelper.conf lets this
  *     real uid use, within its count of leases there; the host end goes into that
  *     bridge, the other end is created directly in a network namespace that belongs to
@@ -19,17 +22,29 @@
  *     subnet that nobody holds. The helper never enters the caller's namespaces.
  *   - release: give back a lease of the caller's own and delete its veth, on a bridge
  *     the config lets the caller use; it creates nothing.
- * How: fds 0-2 are made valid before any file is opened; the environment is cleared
- * before libnl is loaded (dlopen: its constructors read NLDBG, NLCB, NLSYSCONFDIR);
- * all its uids become 0 once the caller's are read (so the caller cannot signal it, say
- * SIGSTOP it while it holds the lease lock) and only CAP_NET_ADMIN is kept; the umask
- * is its own;
+ * It must never leave a veth without its lease (an address nobody can get back, outside
+ * every quota), nor a lease file half written.
+ * How: before anything else, every signal that can be blocked is blocked, its itimers
+ * are stopped and it leaves the caller's session when it can, so nothing from the
+ * terminal, the session, job control, timers, limits or a closed output (SIGPIPE: the
+ * write fails instead) interrupts it; fds 0-2 are made valid before any file is opened;
+ * the environment is cleared before libnl is loaded (dlopen: its constructors read
+ * NLDBG, NLCB, NLSYSCONFDIR); it refuses to run outside the host's user namespace (where
+ * its set-uid bit does not apply and uid 0 is the caller), so only the real root is ever
+ * treated as root; once the caller's ids are read all its uids and gids become 0 and its
+ * supplementary groups go (so the caller cannot signal it, say SIGSTOP it while it
+ * holds the lease lock, and what it creates is root:root), its resource limits and
+ * scheduling are its own (the caller's CPU time limit would SIGKILL it at a moment of
+ * the caller's choosing), and only CAP_NET_ADMIN is kept; the umask is its own;
  * the grammar is fixed and every argument is checked before use; the config must be
  * root's and unwritable by others, as must every directory above it, and any fault in
  * it refuses everything; every refused namespace gets one identical message, so the
- * helper tells nothing about namespaces that are not the caller's. The lease database
- * (runtime/net-lease.c) writes a lease before creating its veth, so a killed helper
- * leaves at worst a stale lease, which the next call drops. */
+ * helper tells nothing about namespaces that are not the caller's. Against the SIGKILL
+ * nothing can block, the lease database (runtime/net-lease.c) orders its steps: a lease
+ * is written before its veth is created and goes only after its veth is deleted, so a
+ * killed helper leaves at worst a stale lease, which the next call drops; and every call
+ * deletes the bridge's vdiyc ports that have no lease (what an older helper left). It
+ * never sleeps holding the lease lock, and waits for it at most 10 s. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -38,6 +53,7 @@
 #include <pwd.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +64,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <unistd.h>
 #include <linux/magic.h>
 #include <linux/nsfs.h>
@@ -62,6 +79,8 @@
 #define ARG_MAX_LEN 64
 #define NETNS_FD 3
 #define USERNS_FD 4
+/* The fixed inode number of the initial user namespace's nsfs file (linux/proc_ns.h). */
+#define PROC_USER_INIT_INO 0xEFFFFFFDU
 
 enum helper_exit { EXIT_OK = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2 };
 
@@ -221,6 +240,28 @@ static void __attribute__((noreturn, format(printf, 2, 3))) die(int status, cons
 	_exit(status);
 }
 
+/* Nothing the caller can make happen reaches the helper as a signal, from its first
+ * instruction on: ^C, ^\, ^Z and TIOCSIG of its terminal, the SIGHUP and SIGCONT of a
+ * hangup, of its session leader's exit or of an orphaned process group, SIGTTIN and
+ * SIGTTOU, SIGPIPE (a write fails with EPIPE instead), SIGXCPU and SIGXFSZ of its limits,
+ * and the SIGALRM, SIGVTALRM and SIGPROF of itimers, which survive execve. All are
+ * blocked, never to be unblocked, and the itimers stopped; and it leaves the caller's
+ * session and terminal, unless it leads a process group (then the mask does it all).
+ * SIGKILL and SIGSTOP cannot be blocked: the caller cannot send them once its uids are
+ * root's, and against the SIGKILL of a cgroup or of a hard CPU limit the lease database
+ * orders its steps, and the limits become its own (own_limits). */
+static void shut_out_signals(void)
+{
+	sigset_t all;
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	struct itimerval none = { 0 };
+	setitimer(ITIMER_REAL, &none, NULL);
+	setitimer(ITIMER_VIRTUAL, &none, NULL);
+	setitimer(ITIMER_PROF, &none, NULL);
+	setsid();
+}
+
 /* fds 0-2 open (to /dev/null if not), so that no file opened later takes their place
  * and receives what is printed. */
 static void sanitize_stdio(void)
@@ -232,6 +273,90 @@ static void sanitize_stdio(void)
 		if (n != fd)
 			_exit(EXIT_REFUSED); /* cannot say why: there is nowhere to */
 	}
+}
+
+/* Whether it runs in the initial user namespace, the host's. NS_GET_USERNS answers only
+ * with a user namespace at or below the asker's own, so it names the initial one only to
+ * a process that is in it, whatever file a mount namespace of the caller's puts in place
+ * of /proc/self/ns/net. */
+static bool in_initial_userns(void)
+{
+	int net = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (net < 0)
+		return false;
+	int owner = ioctl(net, NS_GET_USERNS);
+	close(net);
+	if (owner < 0)
+		return false;
+	struct stat st;
+	struct statfs sf;
+	bool initial = fstat(owner, &st) == 0 && fstatfs(owner, &sf) == 0 && sf.f_type == NSFS_MAGIC &&
+		       st.st_ino == PROC_USER_INIT_INO;
+	close(owner);
+	return initial;
+}
+
+/* Its own limits and scheduling, not the caller's: a CPU time limit (which counts the
+ * time the caller's process spent before execve) would SIGKILL it at an instant the
+ * caller chooses, a file size limit would fail the write of the leases, low limits on
+ * files or memory would fail it midway, and nice 19 or SCHED_IDLE would slow it down
+ * while it holds the lease lock. Needs root's capabilities: before they are dropped.
+ * Where root cannot raise a hard limit, the order of the lease database's steps is what
+ * keeps a killed helper harmless. */
+static void own_limits(void)
+{
+	static const struct {
+		int res;
+		rlim_t max;
+	} lim[] = {
+		{ RLIMIT_CPU, RLIM_INFINITY }, { RLIMIT_FSIZE, RLIM_INFINITY }, { RLIMIT_DATA, RLIM_INFINITY },
+		{ RLIMIT_AS, RLIM_INFINITY },  { RLIMIT_STACK, 8 << 20 },       { RLIMIT_RTTIME, RLIM_INFINITY },
+		{ RLIMIT_NOFILE, 1024 },       { RLIMIT_CORE, 0 },
+	};
+	for (size_t i = 0; i < sizeof(lim) / sizeof(lim[0]); i++) {
+		struct rlimit rl = { lim[i].max, lim[i].max }, now;
+		if (setrlimit(lim[i].res, &rl) == 0)
+			continue;
+		/* no CAP_SYS_RESOURCE (a bounding set without it): as high as the hard limit */
+		if (getrlimit(lim[i].res, &now) < 0)
+			die(EXIT_REFUSED, "getrlimit: %s", strerror(errno));
+		rl.rlim_cur = rl.rlim_max = lim[i].max < now.rlim_max ? lim[i].max : now.rlim_max;
+		if (setrlimit(lim[i].res, &rl) < 0)
+			die(EXIT_REFUSED, "setrlimit: %s", strerror(errno));
+	}
+	struct sched_param sp = { 0 };
+	if (sched_setscheduler(0, SCHED_OTHER, &sp) < 0 || setpriority(PRIO_PROCESS, 0, 0) < 0)
+		die(EXIT_REFUSED, "cannot reset its scheduling: %s", strerror(errno));
+}
+
+struct caller {
+	uid_t uid;
+	gid_t gid;
+	gid_t gids[NGROUPS_MAX + 1];
+	int ngids;
+};
+
+/* Root in all its ids, after reading the caller's into c: the caller can no longer
+ * signal it (stop it while it holds the lease lock), and what it creates is root:root. */
+static void become_root(struct caller *c)
+{
+	c->uid = getuid();
+	c->gid = getgid();
+	c->ngids = getgroups(NGROUPS_MAX, c->gids);
+	if (c->ngids < 0)
+		die(EXIT_REFUSED, "getgroups: %s", strerror(errno));
+	c->gids[c->ngids++] = c->gid;
+	if (geteuid() != 0)
+		die(EXIT_REFUSED, "is not running as root: it must be installed set-uid root "
+		    "(chown root diyc-nethelper && chmod 4755 diyc-nethelper)");
+	/* in a user namespace of the caller's, uid 0 is the caller and the set-uid bit gives
+	 * nothing: only the host's uid 0 is root */
+	if (!in_initial_userns())
+		die(EXIT_REFUSED, "runs only in the host's user namespace: in another one its set-uid bit "
+		    "does not apply");
+	if (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+		die(EXIT_REFUSED, "cannot become root: %s", strerror(errno));
+	own_limits();
 }
 
 static void keep_only_net_admin(void)
@@ -339,11 +464,6 @@ static char *read_conf(size_t *len)
 	die(EXIT_REFUSED, "cannot open /: %s", strerror(errno));
 }
 
-struct caller {
-	gid_t gids[NGROUPS_MAX + 1];
-	int ngids;
-};
-
 static bool caller_in_group(const char *name, void *arg)
 {
 	const struct caller *c = arg;
@@ -356,27 +476,22 @@ static bool caller_in_group(const char *name, void *arg)
 	return false;
 }
 
-/* The count nethelper.conf gives the caller on bridge (root: no limit, 0). Refuses, with
- * a message, a caller it gives nothing. */
-static unsigned allowance_of(uid_t ruid, gid_t rgid, const char *bridge)
+/* The count nethelper.conf gives the caller c on bridge (the host's root: no limit, 0).
+ * Refuses, with a message, a caller it gives nothing. */
+static unsigned allowance_of(struct caller *c, const char *bridge)
 {
-	if (ruid == 0)
+	if (c->uid == 0)
 		return 0;
-	struct passwd *pw = getpwuid(ruid);
+	struct passwd *pw = getpwuid(c->uid);
 	if (!pw)
-		die(EXIT_REFUSED, "uid %u has no name in the user database", (unsigned)ruid);
+		die(EXIT_REFUSED, "uid %u has no name in the user database", (unsigned)c->uid);
 	char user[64];
 	snprintf(user, sizeof(user), "%s", pw->pw_name);
-	struct caller c;
-	c.ngids = getgroups(NGROUPS_MAX, c.gids);
-	if (c.ngids < 0)
-		c.ngids = 0;
-	c.gids[c.ngids++] = rgid;
 	size_t len;
 	char *text = read_conf(&len);
 	struct diyc_error err = { 0 };
 	unsigned quota;
-	int r = conf_allowance(text, len, user, caller_in_group, &c, bridge, &quota, &err);
+	int r = conf_allowance(text, len, user, caller_in_group, c, bridge, &quota, &err);
 	free(text);
 	if (r < 0)
 		die(EXIT_REFUSED, "%s %s; refusing everything", DIYC_NETHELPER_CONF, err.msg);
@@ -399,50 +514,39 @@ static void close_others(int from)
 
 int main(int argc, char **argv)
 {
+	shut_out_signals();
 	sanitize_stdio();
 	clearenv();
 	/* the files it makes get the modes it asks for, whatever the caller's umask */
 	umask(022);
-	/* a write past a limit the caller set fails with EFBIG instead of killing us midway;
-	 * and no stopping from the caller's terminal while the lease lock is held */
-	signal(SIGXFSZ, SIG_IGN);
-	signal(SIGTSTP, SIG_IGN);
-	signal(SIGTTIN, SIG_IGN);
-	signal(SIGTTOU, SIG_IGN);
 	prctl(PR_SET_DUMPABLE, 0);
-	uid_t ruid = getuid();
-	gid_t rgid = getgid();
 	struct diyc_error err = { 0 };
 	struct request req;
 	if (args_parse(argc, argv, &req, &err) < 0)
 		die(EXIT_USAGE, "%s", err.msg);
-	if (geteuid() != 0)
-		die(EXIT_REFUSED, "is not running as root: it must be installed set-uid root "
-		    "(chown root diyc-nethelper && chmod 4755 diyc-nethelper)");
-	/* root in all its ids: the caller can no longer signal it (SIGSTOP while it holds the
-	 * lease lock); who the caller is was read above */
-	if (setresuid(0, 0, 0) < 0)
-		die(EXIT_REFUSED, "setresuid: %s", strerror(errno));
+	static struct caller c; /* 256 KiB of groups: not on a stack the caller limits */
+	become_root(&c);
 	close_others(req.op == REQ_ADD ? USERNS_FD + 1 : 3);
 	keep_only_net_admin();
 
-	unsigned quota = allowance_of(ruid, rgid, req.bridge);
+	unsigned quota = allowance_of(&c, req.bridge);
 	if (req.op == REQ_RELEASE) {
-		if (lease_release(req.bridge, ruid, ruid == 0, req.addr, &err) < 0)
+		if (lease_release(req.bridge, c.uid, c.uid == 0, req.addr, &err) < 0)
 			die(EXIT_REFUSED, "%s", err.msg);
 		return EXIT_OK;
 	}
-	check_namespaces(ruid);
+	check_namespaces(c.uid);
 	struct lease_grant g;
-	if (lease_acquire(req.bridge, ruid, req.have_addr ? &req.addr : NULL, quota, NETNS_FD, &g, &err) < 0)
+	if (lease_acquire(req.bridge, c.uid, req.have_addr ? &req.addr : NULL, quota, NETNS_FD, &g, &err) < 0)
 		die(EXIT_REFUSED, "%s", err.msg);
 	char a[INET_ADDRSTRLEN], gw[INET_ADDRSTRLEN];
 	inet_ntop(AF_INET, &g.addr, a, sizeof(a));
 	inet_ntop(AF_INET, &g.gateway, gw, sizeof(gw));
 	if (printf("%s %s/%d %s %u\n", g.veth, a, g.prefix, gw, g.mtu) < 0 || fflush(stdout) != 0) {
-		/* the caller cannot learn of its veth: give the lease back */
+		/* the caller cannot learn of its veth (a closed pipe: EPIPE, SIGPIPE being
+		 * blocked): give the lease back */
 		struct diyc_error ignored;
-		lease_release(req.bridge, ruid, false, g.addr, &ignored);
+		lease_release(req.bridge, c.uid, false, g.addr, &ignored);
 		return EXIT_REFUSED;
 	}
 	return EXIT_OK;

@@ -2,7 +2,10 @@
 /* net-lease.c: the lease database of a bridge (see net-lease.h). It runs in
  * diyc-nethelper as root on behalf of a user, so it trusts nothing on disk that root
  * did not make: its directory must be root's and closed to others, its files are opened
- * without following symlinks, and a damaged file is an error, never a guess. */
+ * without following symlinks, and a damaged file is an error, never a guess. What it
+ * makes is root's, group too, whoever runs it. Killed at any instant, it leaves every
+ * veth of ours with its lease: a lease is written before its veth is created and goes
+ * only once its veth is deleted, all under the lock, which is never held while sleeping. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -11,15 +14,13 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include "net-lease.h"
 #include "net-veth.h"
+#include "util.h"
 
 #define LEASES_FILE_MAX (4 << 20)
 #define LOCK_WAIT_MS 10000
-#define VETH_GONE_WAIT_MS 2000
 
 bool bridge_name_valid(const char *name)
 {
@@ -35,7 +36,17 @@ bool bridge_name_valid(const char *name)
 
 void lease_veth_name(struct in_addr addr, char name[IFNAMSIZ])
 {
-	snprintf(name, IFNAMSIZ, "vdiyc%08x", ntohl(addr.s_addr));
+	snprintf(name, IFNAMSIZ, LEASE_VETH_PREFIX "%08x", ntohl(addr.s_addr));
+}
+
+bool lease_port_orphan(const struct lease *v, size_t n, const char *port)
+{
+	if (strncmp(port, LEASE_VETH_PREFIX, strlen(LEASE_VETH_PREFIX)) != 0)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i].veth, port) == 0)
+			return false;
+	return true;
 }
 
 int leases_parse(const char *text, struct lease **out, size_t *n, struct diyc_error *err)
@@ -142,6 +153,12 @@ static int open_rundir(bool create, struct diyc_error *err)
 		close(fd);
 		return diyc_error_plain(err, EPERM, "`%s` is not root's alone: remove it", DIYC_NET_RUNDIR);
 	}
+	if (create && st.st_gid != 0 && fchown(fd, 0, 0) < 0) {
+		/* made by an older diyc-nethelper, in its caller's group */
+		int e = errno;
+		close(fd);
+		return diyc_error(err, e, "chown `%s`", DIYC_NET_RUNDIR);
+	}
 	return fd;
 }
 
@@ -232,6 +249,12 @@ static int db_open(const char *bridge, bool exclusive, bool create, struct lease
 	}
 	if ((st.st_mode & 07777) != 0600)
 		fchmod(db->lockfd, 0600); /* one made by an older diyc, or under another umask */
+	if (st.st_gid != 0 && fchown(db->lockfd, 0, 0) < 0) {
+		/* root's group, whoever made it (an older diyc-nethelper: its caller's) */
+		r = diyc_error(err, errno, "chown `%s/%s`", DIYC_NET_RUNDIR, name);
+		db_close(db);
+		return r;
+	}
 	/* bounded: a holder stopped by its caller (SIGSTOP) must not hold everyone up */
 	for (int waited_ms = 0; flock(db->lockfd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) < 0;) {
 		if (errno != EWOULDBLOCK && errno != EINTR) {
@@ -263,7 +286,14 @@ static int db_save(struct lease_db *db, struct diyc_error *err)
 	int fd = openat(db->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return diyc_error(err, errno, "create `%s/%s`", DIYC_NET_RUNDIR, tmp);
-	fchmod(fd, 0644); /* readable by all (`diyc network ls`), whatever the umask */
+	/* readable by all (`diyc network ls`), whatever the umask; root's group, whatever
+	 * the group of the process that makes it */
+	if (fchmod(fd, 0644) < 0 || fchown(fd, 0, 0) < 0) {
+		int e = errno;
+		close(fd);
+		unlinkat(db->dirfd, tmp, 0);
+		return diyc_error(err, e, "set the owner of `%s/%s`", DIYC_NET_RUNDIR, tmp);
+	}
 	FILE *f = fdopen(fd, "w");
 	if (!f) {
 		close(fd);
@@ -289,10 +319,37 @@ static int db_save(struct lease_db *db, struct diyc_error *err)
 	return 0;
 }
 
-/* Drops the leases whose veth is gone; returns how many, or a negative errno when a
- * veth's presence cannot be told (then nothing is dropped). */
-static int db_reclaim(struct lease_db *db, struct diyc_error *err)
+/* Deletes the ports of ours (LEASE_VETH_PREFIX) on the bridge of index bridge_ifindex
+ * that hold no lease. Under the lock such a port is nobody's: a veth has its lease from
+ * before it is created until after it is deleted. It is what a helper of an older diyc
+ * left when killed between giving a lease back and deleting its veth, or one made by
+ * hand; the addresses it blocks (see addr_free) come back. */
+static int db_reclaim_ports(struct lease_db *db, struct netlink *nl, int bridge_ifindex, struct diyc_error *err)
 {
+	_cleanup_free_ struct link_ref *ports = NULL;
+	size_t n = 0;
+	int r = bridge_ports(nl, bridge_ifindex, LEASE_VETH_PREFIX, &ports, &n, err);
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		if (!lease_port_orphan(db->v, db->n, ports[i].name))
+			continue;
+		r = link_delete_index(nl, ports[i].ifindex, err);
+		if (r == -ENODEV)
+			r = 0; /* gone meanwhile */
+	}
+	return r;
+}
+
+/* Deletes the bridge's ports that hold no lease (nl: when the caller changes the
+ * database, on the bridge of index bridge_ifindex, if any) and drops the leases whose
+ * veth is gone; returns how many leases, or a negative errno when a veth's presence
+ * cannot be told (then nothing is dropped). */
+static int db_reclaim(struct lease_db *db, struct netlink *nl, int bridge_ifindex, struct diyc_error *err)
+{
+	if (nl && bridge_ifindex > 0) {
+		int r = db_reclaim_ports(db, nl, bridge_ifindex, err);
+		if (r < 0)
+			return r;
+	}
 	for (size_t i = 0; i < db->n; i++) {
 		int st = link_state(db->v[i].veth);
 		if (st < 0)
@@ -353,13 +410,8 @@ static int pick_address(struct lease_db *db, const struct bridge_info *b, const 
 		if (want->s_addr == b->addr.s_addr)
 			return diyc_error_plain(err, EADDRNOTAVAIL, "%s is the address of bridge `%s` itself", a,
 						db->bridge);
-		if (!db_find(db, *want)) {
-			/* no lease but a veth: one given back a moment ago, being deleted */
-			char veth[IFNAMSIZ];
-			lease_veth_name(*want, veth);
-			for (int i = 0; i < VETH_GONE_WAIT_MS / 5 && link_state(veth) == 1; i++)
-				usleep(5000);
-		}
+		/* no waiting here, under the lock: a veth of ours without a lease is gone by
+		 * now (deleted before its lease goes, or reclaimed by db_reclaim) */
 		if (!addr_free(db, b, w))
 			return diyc_error_plain(err, EADDRINUSE,
 						"%s is taken on bridge `%s`: choose another, or leave --ip out", a,
@@ -399,7 +451,7 @@ int lease_acquire(const char *bridge, uid_t uid, const struct in_addr *want, uns
 	r = db_open(bridge, true, true, &db, err);
 	if (r < 0)
 		goto out_nl;
-	r = db_reclaim(&db, err);
+	r = db_reclaim(&db, nl, b.ifindex, err);
 	if (r < 0)
 		goto out_db;
 	bool changed = r > 0;
@@ -467,85 +519,70 @@ out_nl:
 	return r;
 }
 
-/* Deletes veth in a child of its own, which the caller does not wait for: deleting a
- * link waits some 20 ms for the kernel (RCU grace periods), and at the end of a
- * container the kernel removes it anyway with the namespace. */
-static void delete_in_background(int ifindex)
+/* lease_release under the lock of db: the veth goes first, while its lease still holds
+ * the address, and the lease only once the veth is gone. Killed at any instant, this
+ * leaves the lease with its veth, or a stale lease (dropped by the next change), never
+ * a veth without a lease. The deletion is waited for (some 20 ms: the kernel's RCU grace
+ * periods), so when the lease goes, so has the veth's name. */
+static int release_locked(struct lease_db *db, struct netlink *nl, uid_t uid, bool any_owner, struct in_addr addr,
+			  struct diyc_error *err)
 {
-	pid_t p = fork();
-	if (p != 0) {
-		if (p > 0)
-			waitpid(p, NULL, 0); /* the middle child exits at once */
-		return;
-	}
-	if (fork() != 0)
-		_exit(0);
-	setsid();
-	/* nothing of the caller's: a root diyc's monitor has its container's lock open,
-	 * whose lock would outlive the monitor by as long as the deletion takes */
-	syscall(SYS_close_range, 3, ~0U, 0);
-	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (null >= 0) {
-		/* nothing of the caller's stays open: it waits for EOF on its pipes */
-		dup3(null, 0, 0);
-		dup3(null, 1, 0);
-		dup3(null, 2, 0);
-	}
-	/* by index: once the lease is gone, a new veth of the same name may be made for
-	 * someone else before this runs */
-	struct netlink *nl = NULL;
+	char a[INET_ADDRSTRLEN];
+	addr_str(addr, a);
+	struct bridge_info b;
 	struct diyc_error ignored;
-	if (netlink_open(&nl, &ignored) == 0) {
-		link_delete_index(nl, ifindex, &ignored);
-		netlink_close(nl);
+	/* a bridge that is gone has no ports to reclaim; its leases still go */
+	int bridge = bridge_query(nl, db->bridge, &b, &ignored) == 0 ? b.ifindex : 0;
+	int r = db_reclaim(db, nl, bridge, err);
+	if (r < 0)
+		return r;
+	bool changed = r > 0;
+	r = 0;
+	struct lease *l = db_find(db, addr);
+	if (!l) {
+		r = diyc_error_plain(err, ENOENT, "no container holds %s on bridge `%s`", a, db->bridge);
+	} else if (!any_owner && l->uid != uid) {
+		r = diyc_error_plain(err, EPERM, "%s on bridge `%s` is not yours", a, db->bridge);
+	} else {
+		/* by its index, read under the lock while the name is the lease's */
+		int ifindex = link_index(l->veth);
+		if (ifindex < 0)
+			r = diyc_error(err, -ifindex, "look up link `%s`", l->veth);
+		else if (ifindex > 0 && (r = link_delete_index(nl, ifindex, err)) == -ENODEV)
+			r = 0; /* the kernel removed it meanwhile, with its container's namespace */
+		if (r == 0) {
+			*l = db->v[--db->n];
+			changed = true;
+		}
 	}
-	_exit(0);
+	if (changed) {
+		struct diyc_error save_err;
+		int s = db_save(db, &save_err);
+		if (r == 0 && s < 0) {
+			*err = save_err;
+			r = s;
+		}
+	}
+	return r;
 }
 
 int lease_release(const char *bridge, uid_t uid, bool any_owner, struct in_addr addr, struct diyc_error *err)
 {
 	char a[INET_ADDRSTRLEN];
 	addr_str(addr, a);
-	struct lease_db db;
-	/* never creates anything: no database, no lease to give back */
-	int r = db_open(bridge, true, false, &db, err);
+	struct netlink *nl = NULL;
+	int r = netlink_open(&nl, err);
 	if (r < 0)
 		return r;
-	if (db.lockfd < 0) {
-		db_close(&db);
-		return diyc_error_plain(err, ENOENT, "no container holds %s on bridge `%s`", a, bridge);
-	}
-	r = db_reclaim(&db, err);
-	if (r < 0) {
-		db_close(&db);
-		return r;
-	}
-	bool changed = r > 0;
-	int ifindex = 0;
-	struct lease *l = db_find(&db, addr);
-	if (!l) {
+	struct lease_db db;
+	/* never creates anything: no database, no lease to give back */
+	r = db_open(bridge, true, false, &db, err);
+	if (r == 0 && db.lockfd < 0)
 		r = diyc_error_plain(err, ENOENT, "no container holds %s on bridge `%s`", a, bridge);
-	} else if (!any_owner && l->uid != uid) {
-		r = diyc_error_plain(err, EPERM, "%s on bridge `%s` is not yours", a, bridge);
-	} else {
-		/* its index, read under the lock, while the name is still the lease's */
-		ifindex = link_index(l->veth);
-		*l = db.v[--db.n];
-		changed = true;
-	}
-	if (changed) {
-		struct diyc_error save_err;
-		int s = db_save(&db, &save_err);
-		if (r == 0 && s < 0) {
-			*err = save_err;
-			r = s;
-		}
-	}
+	if (r == 0)
+		r = release_locked(&db, nl, uid, any_owner, addr, err);
 	db_close(&db);
-	/* the lease is gone first: its veth, while it lasts, keeps the address from being
-	 * given again (see addr_free) */
-	if (r == 0 && ifindex > 0)
-		delete_in_background(ifindex);
+	netlink_close(nl);
 	return r;
 }
 
@@ -554,7 +591,7 @@ int lease_list(const char *bridge, struct lease **out, size_t *n, struct diyc_er
 	struct lease_db db;
 	int r = db_open(bridge, false, false, &db, err);
 	if (r == 0)
-		r = db_reclaim(&db, err);
+		r = db_reclaim(&db, NULL, 0, err);
 	if (r < 0) {
 		db_close(&db);
 		return r;

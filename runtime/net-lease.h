@@ -5,11 +5,16 @@
  * The leases of bridge B are lines "ADDRESS VETH UID" in NET_RUNDIR/B.leases, changed
  * only under an exclusive flock of NET_RUNDIR/B.lock and replaced atomically (temp file
  * and rename). A lease whose veth is gone is stale: the kernel removed the veth with the
- * container's network namespace, after a crash too, and the next change drops it. */
+ * container's network namespace, after a crash too, and the next change drops it.
+ * Every veth of ours has its lease: the lease is written before the veth is created and
+ * goes only once the veth is deleted, so a process killed at any instant leaves at worst
+ * a stale lease. A port of the bridge whose name starts with LEASE_VETH_PREFIX and that
+ * no lease holds is nobody's (one an older diyc left), and the next change deletes it. */
 #pragma once
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 #include "error.h"
 
@@ -35,6 +40,9 @@ struct lease_grant {
 	unsigned mtu;
 };
 
+/* The host ends of our veths are named this and the address in 8 hex digits. */
+#define LEASE_VETH_PREFIX "vdiyc"
+
 /* [A-Za-z0-9_-][A-Za-z0-9_.-]*, shorter than IFNAMSIZ. */
 bool bridge_name_valid(const char *name);
 /* The host end's name of the veth that carries addr: "vdiyc" and its 8 hex digits. */
@@ -45,9 +53,12 @@ void lease_veth_name(struct in_addr addr, char name[IFNAMSIZ]);
  * netns_fd. quota: the most leases uid may hold on the bridge, 0 for no limit. */
 int lease_acquire(const char *bridge, uid_t uid, const struct in_addr *want, unsigned quota, int netns_fd,
 		  struct lease_grant *out, struct diyc_error *err);
-/* Gives back uid's lease of addr on bridge and deletes its veth (in the background: the
- * kernel takes its time); any_owner: whoever holds it (root). -ENOENT when there is no
- * such lease, -EPERM when it is another's. */
+/* Whether a port of the bridge named port is one of ours (LEASE_VETH_PREFIX) that none
+ * of the n leases v holds. */
+bool lease_port_orphan(const struct lease *v, size_t n, const char *port);
+/* Deletes the veth of uid's lease of addr on bridge, waiting for the kernel (some 20 ms),
+ * then gives the lease back; any_owner: whoever holds it (root). -ENOENT when there is
+ * no such lease, -EPERM when it is another's; on any error the lease stays. */
 int lease_release(const char *bridge, uid_t uid, bool any_owner, struct in_addr addr, struct diyc_error *err);
 /* The live leases of bridge (stale ones left out), read under a shared lock. *out is
  * malloc'ed; none is 0 leases, also when the bridge never had any. */

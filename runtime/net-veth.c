@@ -27,7 +27,8 @@
 	X(rtnl_link_alloc) X(rtnl_link_put) X(rtnl_link_add) X(rtnl_link_delete) X(rtnl_link_get_kernel) \
 	X(rtnl_link_set_name) X(rtnl_link_set_flags) X(rtnl_link_get_flags) X(rtnl_link_set_mtu) \
 	X(rtnl_link_get_mtu) X(rtnl_link_get_ifindex) X(rtnl_link_set_ifindex) X(rtnl_link_set_master) X(rtnl_link_set_type) \
-	X(rtnl_link_get_type) X(rtnl_link_set_ns_fd) X(rtnl_link_veth_alloc) X(rtnl_link_veth_get_peer) \
+	X(rtnl_link_get_type) X(rtnl_link_set_ns_fd) X(rtnl_link_alloc_cache) X(rtnl_link_get_master) \
+	X(rtnl_link_get_name) X(rtnl_link_veth_alloc) X(rtnl_link_veth_get_peer) \
 	X(rtnl_addr_alloc) X(rtnl_addr_put) X(rtnl_addr_alloc_cache) X(rtnl_addr_add) X(rtnl_addr_set_ifindex) \
 	X(rtnl_addr_get_ifindex) X(rtnl_addr_get_family) X(rtnl_addr_set_local) X(rtnl_addr_get_local) \
 	X(rtnl_addr_get_prefixlen) X(rtnl_addr_set_prefixlen)
@@ -287,5 +288,47 @@ int link_delete_index(struct netlink *nl, int ifindex, struct diyc_error *err)
 		snprintf(name, sizeof(name), "%d", ifindex);
 		return nl_fail(err, r, "delete the link of index", name);
 	}
+	return 0;
+}
+
+int bridge_ports(struct netlink *nl, int bridge_ifindex, const char *prefix, struct link_ref **out, size_t *n,
+		 struct diyc_error *err)
+{
+	struct nl_cache *cache;
+	int r;
+	/* a dump that links came or went during is interrupted: ask again (see first_ipv4) */
+	for (int tries = 0;; tries++) {
+		r = L.rtnl_link_alloc_cache(nl->sock, AF_UNSPEC, &cache);
+		if (r != -NLE_DUMP_INTR || tries == 20)
+			break;
+	}
+	if (r < 0)
+		return nl_fail(err, r, "list the links of", "the host");
+	struct link_ref *v = NULL;
+	size_t count = 0, cap = 0;
+	size_t plen = strlen(prefix);
+	for (struct nl_object *o = L.nl_cache_get_first(cache); o; o = L.nl_cache_get_next(o)) {
+		struct rtnl_link *link = (struct rtnl_link *)o;
+		const char *name = L.rtnl_link_get_name(link);
+		if (L.rtnl_link_get_master(link) != bridge_ifindex || !name || strncmp(name, prefix, plen) != 0 ||
+		    strlen(name) >= IFNAMSIZ)
+			continue;
+		if (count == cap) {
+			cap = cap ? cap * 2 : 16;
+			struct link_ref *nv = realloc(v, cap * sizeof(*v));
+			if (!nv) {
+				free(v);
+				L.nl_cache_free(cache);
+				return diyc_error(err, ENOMEM, "links");
+			}
+			v = nv;
+		}
+		v[count].ifindex = L.rtnl_link_get_ifindex(link);
+		snprintf(v[count].name, IFNAMSIZ, "%s", name);
+		count++;
+	}
+	L.nl_cache_free(cache);
+	*out = v;
+	*n = count;
 	return 0;
 }

@@ -5,6 +5,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include "error.h"
 
 struct netlink;
@@ -34,6 +35,15 @@ int bridge_create(struct netlink *nl, const char *name, struct in_addr addr, int
 int veth_create(struct netlink *nl, const char *host_name, int bridge_ifindex, unsigned mtu, int netns_fd,
 		const char *peer_name, struct diyc_error *err);
 
+/* A link of the host: its index and name. */
+struct link_ref {
+	int ifindex;
+	char name[IFNAMSIZ];
+};
+/* The links plugged into the bridge of index bridge_ifindex whose names start with
+ * prefix, into *out (malloc'ed; NULL when none) and *n. */
+int bridge_ports(struct netlink *nl, int bridge_ifindex, const char *prefix, struct link_ref **out, size_t *n,
+		 struct diyc_error *err);
 /* Deletes link `name` of the caller's network namespace: -ENODEV when there is none. */
 int link_delete(struct netlink *nl, const char *name, struct diyc_error *err);
 /* Whether the caller's network namespace has a link `name`: 1, 0 (it has none), or a

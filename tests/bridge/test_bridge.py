@@ -136,8 +136,9 @@ def leases():
 
 
 def settled():
-    """Waits until every veth of ours has a lease: a veth whose lease was given back is
-    deleted in the background (the kernel takes some 20 ms for it)."""
+    """Waits until every veth of ours has a lease: the kernel removes a veth with its
+    container's network namespace in the background (the helper deletes one before it
+    gives its lease back, and waits for it)."""
     wait_until(lambda: set(our_veths()) <= {v for _, v, _ in leases()}, what="given-back veths to go")
 
 
@@ -525,8 +526,8 @@ def test_helper_legit_call_then_release(user, own_ns):
                             capture_output=True, text=True).stdout
     assert " eth0@" in inside
     ok(helper(user, "release", BRIDGE, addr))
-    assert leases() == []
-    wait_until(lambda: not our_veths(), what="the veth to go")
+    # the veth went before its lease, and the helper waited for it: neither is left
+    assert leases() == [] and our_veths() == []
 
 
 def refused_ns(user, fds):
@@ -834,7 +835,8 @@ def test_helper_with_eth0_taken_in_the_namespace(user):
 
 
 def test_root_monitor_leaves_no_process_holding_the_container(user):
-    # the veth of a given-back lease is deleted by a background child: it must not keep
+    # a root diyc gives the lease back from its monitor: nothing of it (no process that
+    # deletes the veth) may keep
     # any fd of the monitor's, the container's lock among them
     ok(subprocess.run([DIYC, "run", "-d", "--name", "rootlock", "--net=bridge", "busybox", "sleep", "60"],
                       capture_output=True, text=True, timeout=60))

@@ -90,6 +90,16 @@ int main(void)
 	CHECK(leases_parse("172.16.0.2 vdiycac100002 -1\n", &v, &n, &err) < 0);
 	CHECK(leases_parse("172.16.0.2 vdiycac100002 1000 x\n", &v, &n, &err) < 0);
 	CHECK(leases_parse("172.16.0.2 vdiycac100002 1\n172.16.0.2 vdiycac100002 2\n", &v, &n, &err) < 0);
+
+	/* the ports of a bridge that reclaim deletes: ours, and held by no lease */
+	CHECK(leases_parse("172.16.0.2 vdiycac100002 1000\n", &v, &n, &err) == 0 && n == 1);
+	CHECK(!lease_port_orphan(v, n, "vdiycac100002"));
+	CHECK(lease_port_orphan(v, n, "vdiycac100003"));
+	CHECK(lease_port_orphan(v, n, "vdiycbogus"));      /* ours by its name, whatever follows */
+	CHECK(!lease_port_orphan(v, n, "veth0"));          /* not ours: never touched */
+	CHECK(!lease_port_orphan(v, n, "vdiy"));
+	CHECK(lease_port_orphan(NULL, 0, "vdiycac100002")); /* no leases at all */
+	free(v);
 	printf("%d checks passed\n", checks_run);
 	return 0;
 }
