@@ -25,7 +25,7 @@
 	X(archive_write_data) X(archive_read_data) X(archive_read_support_format_raw) X(archive_read_open) \
 	X(archive_write_add_filter_gzip) X(archive_write_set_format_raw) X(archive_write_open_filename) \
 	X(archive_entry_set_filetype) X(archive_entry_set_size) X(archive_entry_set_perm) X(archive_entry_set_nlink) \
-	X(archive_entry_set_mtime) X(archive_entry_mtime) X(archive_entry_set_mode) X(archive_entry_set_rdev) \
+	X(archive_entry_set_mtime) X(archive_entry_mtime) X(archive_entry_ino64) X(archive_entry_dev) X(archive_entry_set_mode) X(archive_entry_set_rdev) \
 	X(archive_entry_xattr_reset) X(archive_entry_xattr_next) X(archive_entry_xattr_clear) \
 	X(archive_entry_xattr_add_entry) X(archive_read_header_position) X(archive_filter_bytes) \
 	X(archive_entry_clone) X(archive_write_set_bytes_in_last_block) X(archive_errno)

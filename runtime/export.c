@@ -189,9 +189,10 @@ int image_export(const struct diyc_paths *p, const struct userns_plan *plan, con
 	for (size_t i = 0; layers && i < n; i++)
 		layers[i].fd = -1;
 	random_hex(rnd, 8);
-	snprintf(stage, sizeof(stage), "%s/tmp/export-%s", p->data, rnd);
+	/* named by its creator and locked while it works: image_clean_leftovers() */
+	snprintf(stage, sizeof(stage), "%s/tmp/export-%d-%s", p->data, (int)getpid(), rnd);
 	struct archive_out out = { .A = A, .dest = to_stdout ? "standard output" : dest };
-	_cleanup_close_ int dest_fd = -1;
+	_cleanup_close_ int dest_fd = -1, stage_lock = -1;
 	if (!layers) {
 		r = diyc_error(err, ENOMEM, "export");
 		goto out;
@@ -202,8 +203,8 @@ int image_export(const struct diyc_paths *p, const struct userns_plan *plan, con
 	}
 	if ((r = paths_ensure_data(p, "tmp", err)) < 0)
 		goto out;
-	if (mkdir(stage, 0700) < 0) {
-		r = diyc_error(err, errno, "create `%s`", stage);
+	if ((stage_lock = mkdir_locked(stage, 0700)) < 0) {
+		r = diyc_error(err, -stage_lock, "create `%s`", stage);
 		goto out;
 	}
 	/* the record lists layers top first; the manifest bottom first */

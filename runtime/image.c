@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -365,6 +366,93 @@ int image_write(const struct diyc_paths *p, const char *id, const char *config, 
 	return 0;
 }
 
+/* Whether NAME below dirfd, a temporary directory of an import or export, is left over:
+ * nobody holds its lock (mkdir_locked), and it is named by a process that is gone
+ * (PREFIX-PID-RANDOM), or it is a minute old (the pid may be another's now), or it is a
+ * day old (an older diyc made it, without a lock). */
+static bool leftover(int dirfd, const char *name, const char *prefix)
+{
+	if (!str_has_prefix(name, prefix))
+		return false;
+	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0)
+		return false;
+	if (st.st_mtime < time(NULL) - 86400)
+		return true;
+	const char *pid = name + strlen(prefix);
+	size_t n = strspn(pid, "0123456789");
+	char digits[16];
+	uint64_t v;
+	if (n == 0 || n >= sizeof(digits) || pid[n] != '-')
+		return false;
+	memcpy(digits, pid, n);
+	digits[n] = '\0';
+	if (parse_u64(digits, INT32_MAX, &v) < 0 || v == 0)
+		return false;
+	return (kill((pid_t)v, 0) < 0 && errno == ESRCH) || st.st_mtime < time(NULL) - 60;
+}
+
+void image_clean_leftovers(const struct diyc_paths *p, const struct userns_plan *plan)
+{
+	static const struct { const char *dir, *prefix; } where[] = {
+		{ "tmp", "unpack-" }, { "tmp", "export-" }, { "layers", ".tmp-" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(where); i++) {
+		char dir[PATH_MAX];
+		snprintf(dir, sizeof(dir), "%s/%s", p->data, where[i].dir);
+		_cleanup_closedir_ DIR *d = opendir(dir);
+		struct dirent *de;
+		while (d && (de = readdir(d))) {
+			if (!leftover(dirfd(d), de->d_name, where[i].prefix))
+				continue;
+			char path[PATH_MAX];
+			struct diyc_error ignore = { 0 };
+			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+			remove_tree(plan, path, &ignore);
+		}
+	}
+}
+
+/* The source of an import, opened once: what is read of it is read from this fd. A named
+ * pipe is opened as stdin is, waiting for its writer; anything else without blocking. */
+static int open_source(const char *src, struct diyc_error *err)
+{
+	if (!strcmp(src, "-")) {
+		int fd = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3);
+		return fd < 0 ? diyc_error(err, errno, "standard input") : fd;
+	}
+	struct stat st;
+	if (stat(src, &st) < 0)
+		return diyc_error(err, errno, "`%s`", src);
+	int fd = open(src, O_RDONLY | O_CLOEXEC | (S_ISFIFO(st.st_mode) ? 0 : O_NONBLOCK));
+	if (fd < 0)
+		return diyc_error(err, errno, "`%s`", src);
+	if (fstat(fd, &st) < 0 || !(S_ISDIR(st.st_mode) || S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode))) {
+		close(fd);
+		return diyc_error_plain(err, EINVAL, "`%s` is neither a directory nor an archive file", src);
+	}
+	return fd;
+}
+
+/* The layer blob's digest, read from the fd it was opened as, which is then read again
+ * from its start for the extraction. */
+static int check_blob(const struct layer_src *l, size_t i, const char *src, struct diyc_error *err)
+{
+	if (!l->blob_digest[0])
+		return 0;
+	char got[DIGEST_HEX_LEN + 1];
+	int r = lseek(l->fd, 0, SEEK_SET) < 0 ? -errno : sha256_file(l->fd, got);
+	if (r == 0 && lseek(l->fd, 0, SEEK_SET) < 0)
+		r = -errno;
+	if (r < 0)
+		return diyc_error(err, -r, "read layer blob `%s`", l->blob);
+	if (strcmp(got, l->blob_digest))
+		return diyc_error_plain(err, EBADMSG, "digest mismatch in layer %zu of `%s`: the blob should be "
+					"sha256:%s but is sha256:%s", i + 1, src, l->blob_digest, got);
+	return 0;
+}
+
 int image_import(const struct diyc_paths *p, const struct userns_plan *plan, const char *src, const char *ref,
 		 const struct import_opts *o, char id_out[IMAGE_ID_LEN + 1], struct diyc_error *err)
 {
@@ -372,13 +460,12 @@ int image_import(const struct diyc_paths *p, const struct userns_plan *plan, con
 	int r = ref ? image_ref_normalize(ref, norm, sizeof(norm), err) : 0;
 	if (r < 0)
 		return r;
-	enum image_src_kind kind;
-	if ((r = image_src_detect(src, &kind, err)) < 0)
+	_cleanup_close_ int srcfd = open_source(src, err);
+	if (srcfd < 0)
+		return srcfd;
+	enum image_src_kind kind = SRC_ROOTFS_TAR; /* stdin is a stream, read once */
+	if (strcmp(src, "-") && (r = image_src_detect(srcfd, src, &kind, err)) < 0)
 		return r;
-	struct stat st;
-	if (strcmp(src, "-") && stat(src, &st) == 0 && !S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode) &&
-	    !S_ISFIFO(st.st_mode))
-		return diyc_error_plain(err, EINVAL, "`%s` is neither a directory nor an archive file", src);
 	if ((o->platform || o->ref) && (kind == SRC_ROOTFS_DIR || kind == SRC_ROOTFS_TAR))
 		return diyc_error_plain(err, EINVAL, "`%s` is a root file system, not an image archive or layout: "
 					"--platform and --ref do not apply", src);
@@ -388,6 +475,7 @@ int image_import(const struct diyc_paths *p, const struct userns_plan *plan, con
 	if ((r = paths_ensure_data(p, "layers", err)) < 0 || (r = paths_ensure_data(p, "images/names", err)) < 0 ||
 	    (r = paths_ensure_data(p, "tmp", err)) < 0 || (r = digest_init(err)) < 0)
 		return r;
+	image_clean_leftovers(p, plan);
 
 	/* what a hostile archive may expand to: by default, no more than fits on the disk */
 	uint64_t max_size = o->max_size, expanded = 0;
@@ -399,13 +487,15 @@ int image_import(const struct diyc_paths *p, const struct userns_plan *plan, con
 	struct image_src s = { 0 };
 	char tmpdir[PATH_MAX], rnd[17];
 	random_hex(rnd, 8);
-	snprintf(tmpdir, sizeof(tmpdir), "%s/tmp/unpack-%s", p->data, rnd);
+	/* named by its creator, and locked while it works: image_clean_leftovers() */
+	snprintf(tmpdir, sizeof(tmpdir), "%s/tmp/unpack-%d-%s", p->data, (int)getpid(), rnd);
 	size_t n = 1;
+	_cleanup_close_ int tmplock = -1;
 	if (kind != SRC_ROOTFS_DIR && kind != SRC_ROOTFS_TAR) {
 		bool archive = kind == SRC_OCI_ARCHIVE || kind == SRC_DOCKER_ARCHIVE;
-		if (archive && mkdir(tmpdir, 0700) < 0)
-			return diyc_error(err, errno, "create `%s`", tmpdir);
-		r = image_src_open(abs_src, kind, tmpdir, o->platform, o->ref, max_size, &s, err);
+		if (archive && (tmplock = mkdir_locked(tmpdir, 0700)) < 0)
+			return diyc_error(err, -tmplock, "create `%s`", tmpdir);
+		r = image_src_open(srcfd, abs_src, kind, tmpdir, o->platform, o->ref, max_size, &s, err);
 		if (r < 0) {
 			image_src_close(&s);
 			if (archive)
@@ -429,25 +519,13 @@ int image_import(const struct diyc_paths *p, const struct userns_plan *plan, con
 	for (size_t i = 0; i < n && r == 0; i++) {
 		uint64_t lsize = 0, lexpanded = 0;
 		if (kind == SRC_ROOTFS_DIR || kind == SRC_ROOTFS_TAR) {
-			struct layer_opts lo = { .src = abs_src, .max_bytes = max_size, .skipped_devices = &skipped_devices };
+			struct layer_opts lo = { .src = abs_src, .from_fd = true, .fd = srcfd, .max_bytes = max_size,
+						 .skipped_devices = &skipped_devices };
 			r = layer_import(p, plan, &lo, layers[i], &lsize, &lexpanded, &created[i], err);
 		} else {
 			struct layer_src *l = &s.layers[i];
-			if (l->blob_digest[0]) {
-				char got[DIGEST_HEX_LEN + 1];
-				_cleanup_close_ int fd = open(l->blob, O_RDONLY | O_CLOEXEC);
-				r = fd < 0 ? -errno : sha256_file(fd, got);
-				if (r < 0) {
-					r = diyc_error(err, -r, "read layer blob `%s`", l->blob);
-					break;
-				}
-				if (strcmp(got, l->blob_digest)) {
-					r = diyc_error_plain(err, EBADMSG, "digest mismatch in layer %zu of `%s`: the blob "
-							     "should be sha256:%s but is sha256:%s", i + 1, src,
-							     l->blob_digest, got);
-					break;
-				}
-			}
+			if ((r = check_blob(l, i, src, err)) < 0)
+				break;
 			snprintf(layers[i], sizeof(layers[i]), "%s", l->diff_id);
 			if (layer_exists(p, l->diff_id)) {
 				/* stored once, shared */
@@ -462,8 +540,9 @@ int image_import(const struct diyc_paths *p, const struct userns_plan *plan, con
 						     src, limit);
 				break;
 			}
-			struct layer_opts lo = { .src = l->blob, .image_layer = true, .expect_diff_id = l->diff_id,
-						 .max_bytes = max_size - expanded, .skipped_devices = &skipped_devices };
+			struct layer_opts lo = { .src = l->blob, .from_fd = true, .fd = l->fd, .image_layer = true,
+						 .expect_diff_id = l->diff_id, .max_bytes = max_size - expanded,
+						 .skipped_devices = &skipped_devices };
 			r = layer_import(p, plan, &lo, layers[i], &lsize, &lexpanded, &created[i], err);
 			if (r == -EFBIG) {
 				/* the limit is the whole import's: say so, not the layer's share */
@@ -884,24 +963,10 @@ int image_prune(const struct diyc_paths *p, const struct userns_plan *plan, FILE
 			if (remove_tree(plan, path, err) < 0)
 				return -EIO;
 			fprintf(out, "deleted layer %s\n", de->d_name);
-		} else if (str_has_prefix(de->d_name, ".tmp-")) {
-			/* an import in progress writes its temporary layer now and then; a day-old one is dead */
-			struct stat st;
-			if (stat(path, &st) == 0 && st.st_mtime < time(NULL) - 86400)
-				remove_tree(plan, path, err);
 		}
 	}
-	/* archives an interrupted import was unpacking */
-	snprintf(dir, sizeof(dir), "%s/tmp", p->data);
-	_cleanup_closedir_ DIR *td = opendir(dir);
-	while (td && (de = readdir(td))) {
-		char path[PATH_MAX];
-		struct stat st;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		bool ours = str_has_prefix(de->d_name, "unpack-") || str_has_prefix(de->d_name, "export-");
-		if (ours && stat(path, &st) == 0 && st.st_mtime < time(NULL) - 86400)
-			rm_rf(path);
-	}
+	/* what an interrupted import or export left: temporary layers, unpacked archives */
+	image_clean_leftovers(p, plan);
 	char size[32];
 	human_size(size, sizeof(size), reclaimed);
 	fprintf(out, "reclaimed %s\n", size);

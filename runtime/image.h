@@ -50,6 +50,9 @@ int image_remove(const struct diyc_paths *p, const struct userns_plan *plan, con
  * Architecture, Os, Config, RootFS) to arr. */
 struct json_object;
 int image_inspect(const struct diyc_paths *p, const char *ref, struct json_object *arr, struct diyc_error *err);
+/* Removes what interrupted imports and exports left: temporary layers and directories
+ * whose creator is gone (it holds a lock on them while it works), or a day old. */
+void image_clean_leftovers(const struct diyc_paths *p, const struct userns_plan *plan);
 /* Removes images without a name that no container uses, then layers no image lists. */
 int image_prune(const struct diyc_paths *p, const struct userns_plan *plan, FILE *out, struct diyc_error *err);
 /* For the modules that read and write the store (export.c, commit.c). */

@@ -8,7 +8,10 @@
  * formats carry whiteouts: `.wh.NAME` becomes the 0/0 character device overlayfs
  * reads as "deleted" (which an unprivileged user may create), `.wh..wh..opq` the
  * opaque-directory xattr (user.overlay.opaque when rootless, as overlay's userxattr
- * mount option reads it). A failed import leaves nothing behind. */
+ * mount option reads it). Overlay's own xattrs in a layer (`user.overlay.*`,
+ * `trusted.overlay.*`: metacopy, redirect, origin, opaque...) are dropped: overlay would
+ * honour them, and only what diyc derives from `.wh.` entries may mark a file. A failed
+ * import leaves nothing behind. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -17,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -193,7 +197,9 @@ struct import_result {
 };
 
 struct extract_ctx {
-	const char *src;       /* directory, tarball, or "-" for stdin */
+	const char *src;       /* directory, tarball, or "-" for stdin (with from_fd: its name) */
+	bool from_fd;          /* the source is fd */
+	int fd;
 	const char *dst;       /* the new layer's diff dir; created by the extraction */
 	const char *split;     /* where the tar-split record goes */
 	const char *cleanup;   /* removed on failure, from inside the user namespace */
@@ -203,7 +209,10 @@ struct extract_ctx {
 	uint64_t max_bytes;
 	uint32_t uid_top, gid_top;
 	struct import_result *result; /* shared with the parent */
+	pid_t parent;          /* the diyc process: the extraction dies with it */
 };
+
+static int drop_overlay_xattrs(const struct archive_lib *A, struct archive_entry *e, bool *opaque);
 
 /* Overlay's markers in a directory tree become the image format's: a 0/0 character
  * device is the whiteout file `.wh.NAME`, an opaque directory gets `.wh..wh..opq`, and
@@ -227,19 +236,32 @@ static int overlay_to_image(const struct archive_lib *A, struct archive_entry *e
 		A->archive_entry_xattr_clear(e);
 		return 1;
 	}
-	int opaque = 0;
+	bool opaque = false;
+	drop_overlay_xattrs(A, e, &opaque);
+	return opaque && type == AE_IFDIR ? 2 : 0;
+}
+
+/* Removes overlay's xattrs (user.overlay.*, trusted.overlay.*) from the entry: 1 when it
+ * had some, else 0. *opaque: whether one was overlay.opaque=y. */
+static int drop_overlay_xattrs(const struct archive_lib *A, struct archive_entry *e, bool *opaque)
+{
 	if (A->archive_entry_xattr_reset(e) == 0)
 		return 0;
-	size_t n = 0, cap = 8;
-	struct { char *name; void *value; size_t size; } *keep = calloc(cap, sizeof(*keep));
 	const char *name;
 	const void *value;
 	size_t size;
+	bool any = false;
+	while (A->archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK)
+		any = any || str_has_prefix(name, "user.overlay.") || str_has_prefix(name, "trusted.overlay.");
+	if (!any)
+		return 0;
+	A->archive_entry_xattr_reset(e);
+	size_t n = 0, cap = 8;
+	struct { char *name; void *value; size_t size; } *keep = calloc(cap, sizeof(*keep));
 	while (keep && A->archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
 		bool overlay = str_has_prefix(name, "user.overlay.") || str_has_prefix(name, "trusted.overlay.");
-		if (overlay && type == AE_IFDIR && strstr(name, ".overlay.opaque") && size == 1 &&
-		    *(const char *)value == 'y')
-			opaque = 2;
+		if (overlay && strstr(name, ".overlay.opaque") && size == 1 && *(const char *)value == 'y')
+			*opaque = true;
 		if (overlay)
 			continue;
 		if (n == cap) {
@@ -263,7 +285,7 @@ static int overlay_to_image(const struct archive_lib *A, struct archive_entry *e
 		free(keep[i].value);
 	}
 	free(keep);
-	return opaque;
+	return 1;
 }
 
 /* The files diyc creates in a container's upper dir as mount points for its generated
@@ -284,14 +306,56 @@ static int changed_under_walk(const char *path, struct diyc_error *err)
 			       "it (or try again) for a consistent commit", path ? path : "");
 }
 
-/* Writes the directory SRC as a tar stream to fd. It runs in a process of its own,
- * chrooted into SRC: a running container can swap a file for a symlink between the
- * walk's lstat() and its open(), and the link must then lead nowhere but into SRC
- * itself. (Its own process, too, because the walk changes directory.) */
-static int dir_to_tar(const struct archive_lib *A, const char *src, enum layer_dir_kind kind, int fd,
+/* Writes the contents of the walk's regular file REL (as the walk's lstat() described it
+ * in e) to out. libarchive would open it again by name, following what a running
+ * container swapped in meanwhile, and block on a FIFO: it is opened here, below the
+ * root, without following a symlink or opening anything but a regular file, and only
+ * when fstat() finds the very file (device, inode, size and time) the walk saw. */
+static int copy_walked_file(const struct archive_lib *A, struct archive *out, int rootfd, const char *rel,
+			    struct archive_entry *e, enum layer_dir_kind kind, const char *src, struct diyc_error *err)
+{
+	struct stat st;
+	_cleanup_close_ int fd = open_regular_at(rootfd, rel, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS, &st);
+	uint64_t left = (uint64_t)A->archive_entry_size(e);
+	if (fd < 0 && fd != -ENOENT && fd != -ELOOP && fd != -EISDIR && fd != -EFTYPE_NOT_REGULAR)
+		return diyc_error(err, -fd, "read `%s/%s`", src, rel);
+	if (fd < 0 || (uint64_t)st.st_size != left || st.st_mtime != A->archive_entry_mtime(e) ||
+	    (uint64_t)st.st_ino != (uint64_t)A->archive_entry_ino64(e) || st.st_dev != A->archive_entry_dev(e))
+		goto changed;
+	char buf[65536];
+	while (left > 0) {
+		ssize_t n = read(fd, buf, left < sizeof(buf) ? left : sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return diyc_error(err, errno, "read `%s/%s`", src, rel);
+		if (n == 0)
+			goto changed;
+		if (A->archive_write_data(out, buf, n) < 0)
+			return diyc_error_plain(err, EIO, "archive `/%s`: %s", rel, A->archive_error_string(out));
+		left -= n;
+	}
+	return 0;
+changed:
+	if (kind == LAYER_DIR_UPPER)
+		return changed_under_walk(rel, err);
+	return diyc_error_plain(err, EAGAIN, "`%s/%s` changed while it was read", src, rel);
+}
+
+/* Writes the directory SRC (opened as srcfd, or -1: by its name) as a tar stream to fd.
+ * It runs in a process of its own, chrooted into SRC: a running container can swap a
+ * file for a symlink between the walk's lstat() and its open(), and the link must then
+ * lead nowhere but into SRC itself. (Its own process, too, because the walk changes
+ * directory.) */
+static int dir_to_tar(const struct archive_lib *A, const char *src, int srcfd, enum layer_dir_kind kind, int fd,
 		      struct diyc_error *err)
 {
-	if (chroot(src) < 0 || chdir("/") < 0)
+	/* open_regular_at() reopens files through /proc, which the chroot hides */
+	if (keep_proc() < 0 ||
+	    (srcfd >= 0 ? fchdir(srcfd) < 0 || chroot(".") < 0 : chroot(src) < 0) || chdir("/") < 0)
+		return diyc_error(err, errno, "enter `%s`", src);
+	_cleanup_close_ int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
 		return diyc_error(err, errno, "enter `%s`", src);
 	struct archive *in = A->archive_read_disk_new(), *out = A->archive_write_new();
 	struct archive_entry *entry = A->archive_entry_new();
@@ -355,21 +419,9 @@ static int dir_to_tar(const struct archive_lib *A, const char *src, enum layer_d
 			goto out;
 		}
 		if (A->archive_entry_filetype(to_write) == AE_IFREG && !A->archive_entry_hardlink(to_write) &&
-		    marker != 1) {
-			char buf[65536];
-			la_ssize_t n;
-			while ((n = A->archive_read_data(in, buf, sizeof(buf))) > 0)
-				if (A->archive_write_data(out, buf, n) < 0)
-					break;
-			if (n < 0) {
-				if (kind == LAYER_DIR_UPPER)
-					ret = changed_under_walk(rel, err);
-				else
-					ret = diyc_error_plain(err, EIO, "read `%s/%s`: %s", src, rel,
-							       A->archive_error_string(in));
-				goto out;
-			}
-		}
+		    marker != 1 && A->archive_entry_size(to_write) > 0 &&
+		    (ret = copy_walked_file(A, out, rootfd, rel, to_write, kind, src, err)) < 0)
+			goto out;
 		if (marker == 2) {
 			int rl = (int)strlen(rel);
 			while (rl > 0 && rel[rl - 1] == '/')
@@ -452,11 +504,15 @@ static int too_big(const struct extract_ctx *c, struct diyc_error *err)
 static int extract(void *arg, struct diyc_error *err)
 {
 	struct extract_ctx *c = arg;
+	/* a killed import stops writing at once: its directory is then a leftover to remove */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != c->parent)
+		return diyc_error_plain(err, ECHILD, "the import was stopped");
 	const struct archive_lib *A = archive_lib(err);
 	if (!A)
 		return -ENOENT;
 	struct stat st;
-	bool is_dir = strcmp(c->src, "-") && stat(c->src, &st) == 0 && S_ISDIR(st.st_mode);
+	bool is_dir = c->from_fd ? fstat(c->fd, &st) == 0 && S_ISDIR(st.st_mode)
+				 : strcmp(c->src, "-") && stat(c->src, &st) == 0 && S_ISDIR(st.st_mode);
 	pid_t tar_pid = -1;
 	int tar_fd = -1;
 	if (is_dir) {
@@ -473,7 +529,8 @@ static int extract(void *arg, struct diyc_error *err)
 			close(pfd[0]);
 			/* a reader that stopped early is reported by the reader, not by a signal here */
 			signal(SIGPIPE, SIG_IGN);
-			_exit(dir_to_tar(A, c->src, c->dir_kind, pfd[1], &c->result->tar_err) < 0 ? 1 : 0);
+			_exit(dir_to_tar(A, c->src, c->from_fd ? c->fd : -1, c->dir_kind, pfd[1], &c->result->tar_err) < 0
+				      ? 1 : 0);
 		}
 		close(pfd[1]);
 		tar_fd = pfd[0];
@@ -507,6 +564,8 @@ static int extract(void *arg, struct diyc_error *err)
 		diyc_warn("cannot record the layer's tar headers in `%s`: an export will write a new tar", c->split);
 	if (tar_fd >= 0)
 		r = A->archive_read_open_fd(raw, tar_fd, 1 << 16);
+	else if (c->from_fd)
+		r = A->archive_read_open_fd(raw, c->fd, 1 << 16);
 	else if (!strcmp(c->src, "-"))
 		r = A->archive_read_open_fd(raw, 0, 1 << 16);
 	else
@@ -593,6 +652,9 @@ static int extract(void *arg, struct diyc_error *err)
 			}
 		}
 		tarsplit_entry(&split, header_pos, data_pos, A->archive_entry_size(entry), keeps_data ? name : NULL);
+		/* overlay would honour its own xattrs (metacopy, redirect...): the record keeps them */
+		bool opaque_xattr;
+		drop_overlay_xattrs(A, entry, &opaque_xattr);
 		r = A->archive_write_header(out, entry);
 		if (r >= ARCHIVE_WARN && A->archive_entry_size(entry) > 0)
 			r = copy_data(A, in, out);
@@ -711,11 +773,13 @@ int layer_import(const struct diyc_paths *p, const struct userns_plan *plan, con
 		return r;
 	char rnd[17], tmp[PATH_MAX], diff[PATH_MAX], split[PATH_MAX], final[PATH_MAX];
 	random_hex(rnd, 8);
-	snprintf(tmp, sizeof(tmp), "%s/layers/.tmp-%s", p->data, rnd);
+	/* named by its creator and locked while it works: image_clean_leftovers() */
+	snprintf(tmp, sizeof(tmp), "%s/layers/.tmp-%d-%s", p->data, (int)getpid(), rnd);
 	snprintf(diff, sizeof(diff), "%s/diff", tmp);
 	snprintf(split, sizeof(split), "%s/tar-split.gz", tmp);
-	if (mkdir(tmp, 0700) < 0)
-		return diyc_error(err, errno, "create `%s`", tmp);
+	_cleanup_close_ int lock = mkdir_locked(tmp, 0700);
+	if (lock < 0)
+		return diyc_error(err, -lock, "create `%s`", tmp);
 	struct import_result *result = mmap(NULL, sizeof(*result), PROT_READ | PROT_WRITE,
 					    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (result == MAP_FAILED) {
@@ -724,11 +788,12 @@ int layer_import(const struct diyc_paths *p, const struct userns_plan *plan, con
 	}
 	memset(result, 0, sizeof(*result));
 	struct extract_ctx ctx = {
-		.src = o->src, .dst = diff, .split = split, .cleanup = tmp, .rootless = plan->enabled,
+		.src = o->src, .from_fd = o->from_fd, .fd = o->fd, .dst = diff, .split = split, .cleanup = tmp,
+		.rootless = plan->enabled,
 		.image_layer = o->image_layer, .dir_kind = o->dir_kind, .max_bytes = o->max_bytes,
 		.uid_top = plan->enabled ? idmap_size(&plan->uids) : UINT32_MAX,
 		.gid_top = plan->enabled ? idmap_size(&plan->gids) : UINT32_MAX,
-		.result = result,
+		.result = result, .parent = getpid(),
 	};
 	r = userns_run(plan, 0, extract, &ctx, err);
 	snprintf(diff_id, DIGEST_HEX_LEN + 1, "%s", result->diff_id);
@@ -827,7 +892,7 @@ static int export_layer(void *arg, struct diyc_error *err)
 			return diyc_error(err, errno, "rewind the layer's file");
 	}
 	/* a new tar; dir_to_tar moves through the tree with chdir, this process ends after */
-	int r = dir_to_tar(A, c->diff, LAYER_DIR_OVERLAY, c->fd, err);
+	int r = dir_to_tar(A, c->diff, -1, LAYER_DIR_OVERLAY, c->fd, err);
 	if (r < 0)
 		return r;
 	if (lseek(c->fd, 0, SEEK_SET) < 0 || (r = sha256_file(c->fd, c->diff_id)) < 0)

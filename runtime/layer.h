@@ -16,7 +16,11 @@ enum layer_dir_kind {
 };
 
 struct layer_opts {
-	const char *src;            /* a tar file (compressed or not), a directory, or "-" */
+	const char *src;            /* a tar file (compressed or not), a directory, or "-"; with from_fd,
+				     * only its name in messages */
+	bool from_fd;               /* the source is fd, opened once by the caller: a tar stream (a
+				     * file from its start, a pipe) or a directory */
+	int fd;
 	enum layer_dir_kind dir_kind;
 	bool image_layer;           /* from an image format: whiteouts apply */
 	const char *expect_diff_id; /* the digest the uncompressed tar must have, or NULL */

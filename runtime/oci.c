@@ -2,12 +2,14 @@
 /* oci.c: OCI image layouts and archives, and docker archives, read into a config and a
  * list of layer blobs.
  *
- * Everything in a source is untrusted: files are opened below its root with openat2
- * RESOLVE_IN_ROOT (a symlink in an archive cannot make diyc read a host file), blobs are
- * named only by validated sha256 digests, and every blob read is checked against the
- * digest that names it (index -> manifest -> config; the layers are checked while they
- * are extracted). An archive is first unpacked into a temporary directory of the store
- * with libarchive's secure flags. */
+ * Everything in a source is untrusted. Each of its files is opened once, below its root
+ * (openat2 RESOLVE_IN_ROOT, no symlink at the end, non-blocking) and only when fstat()
+ * says it is a regular file; that fd is what is read, hashed and extracted, so a symlink
+ * to a host file, a FIFO or a device in an archive or a layout is refused, never read.
+ * Blobs are named only by validated sha256 digests, and every blob read is checked
+ * against the digest that names it (index -> manifest -> config; the layers are checked
+ * while they are extracted). An archive is first unpacked into a temporary directory of
+ * the store with libarchive's secure flags. */
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
@@ -43,11 +45,15 @@ void host_platform(char *out, size_t size)
 	snprintf(out, size, "linux/%s", arch);
 }
 
-static int open_in(int rootfd, const char *path, int flags)
+/* A file of the source, opened once below its root (see the top). */
+static int open_in(int rootfd, const char *path, const char *what, struct diyc_error *err)
 {
-	struct open_how how = { .flags = flags | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
-	int fd = openat2_retry(rootfd, path, &how);
-	return fd < 0 ? -errno : fd;
+	int fd = open_regular_at(rootfd, path, RESOLVE_IN_ROOT, NULL);
+	if (fd == -ENOENT)
+		return diyc_error_plain(err, ENOENT, "the image's %s `%s` is missing from the source", what, path);
+	if (fd < 0)
+		return diyc_error_plain(err, -fd, "refusing the image's %s `%s`: %s", what, path, open_regular_error(fd));
+	return fd;
 }
 
 static bool is_image_archive_name(const char *n)
@@ -71,19 +77,14 @@ static bool plausible_in_image_archive(const char *n)
 	return hex >= 64 && (n[hex] == '/' || n[hex] == '\0' || !strcmp(n + hex, ".tar"));
 }
 
-int image_src_detect(const char *path, enum image_src_kind *kind, struct diyc_error *err)
+int image_src_detect(int fd, const char *path, enum image_src_kind *kind, struct diyc_error *err)
 {
-	if (!strcmp(path, "-")) {
-		*kind = SRC_ROOTFS_TAR;
-		return 0;
-	}
 	struct stat st;
-	if (stat(path, &st) < 0)
+	if (fstat(fd, &st) < 0)
 		return diyc_error(err, errno, "`%s`", path);
 	if (S_ISDIR(st.st_mode)) {
-		char p[PATH_MAX];
-		snprintf(p, sizeof(p), "%s/oci-layout", path);
-		*kind = access(p, F_OK) == 0 ? SRC_OCI_LAYOUT : SRC_ROOTFS_DIR;
+		struct stat ls;
+		*kind = fstatat(fd, "oci-layout", &ls, AT_SYMLINK_NOFOLLOW) == 0 ? SRC_OCI_LAYOUT : SRC_ROOTFS_DIR;
 		return 0;
 	}
 	if (!S_ISREG(st.st_mode)) {
@@ -99,7 +100,7 @@ int image_src_detect(const char *path, enum image_src_kind *kind, struct diyc_er
 	A->archive_read_support_filter_all(a);
 	A->archive_read_support_format_tar(a);
 	*kind = SRC_ROOTFS_TAR;
-	if (A->archive_read_open_filename(a, path, 1 << 16) == ARCHIVE_OK) {
+	if (A->archive_read_open_fd(a, fd, 1 << 16) == ARCHIVE_OK) {
 		struct archive_entry *e;
 		bool oci = false, docker = false;
 		/* names until one decides: an image archive's marker files, or a root filesystem's */
@@ -126,12 +127,15 @@ int image_src_detect(const char *path, enum image_src_kind *kind, struct diyc_er
 			*kind = SRC_DOCKER_ARCHIVE;
 	}
 	A->archive_read_free(a);
+	/* what is read next reads the file from its start */
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return diyc_error(err, errno, "read `%s`", path);
 	return 0;
 }
 
 /* Unpacks an archive's files and directories (and symlinks, read later only inside the
  * directory) into dir, which must exist and be empty. */
-static int unpack(const char *path, const char *dir, uint64_t max_bytes, uint64_t *total_out,
+static int unpack(int fd, const char *path, const char *dir, uint64_t max_bytes, uint64_t *total_out,
 		  struct diyc_error *err)
 {
 	uint64_t total = 0;
@@ -149,7 +153,7 @@ static int unpack(const char *path, const char *dir, uint64_t max_bytes, uint64_
 	A->archive_read_support_format_tar(in);
 	A->archive_write_disk_set_options(out, ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
 					  ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS);
-	if (A->archive_read_open_filename(in, path, 1 << 16) != ARCHIVE_OK) {
+	if (A->archive_read_open_fd(in, fd, 1 << 16) != ARCHIVE_OK) {
 		ret = diyc_error_plain(err, EIO, "read `%s`: %s", path, A->archive_error_string(in));
 		goto out;
 	}
@@ -230,17 +234,13 @@ out:
 static int read_verified(int rootfd, const char *path, const char *hex, const char *what, char **out, size_t *len,
 			 struct diyc_error *err)
 {
-	int fd = open_in(rootfd, path, O_RDONLY);
-	if (fd < 0) {
-		if (fd == -ENOENT)
-			return diyc_error_plain(err, ENOENT, "the image's %s `%s` is missing from the source", what, path);
-		return diyc_error(err, -fd, "open the image's %s `%s`", what, path);
-	}
-	/* read_file_at wants a directory and a name: this one is opened already */
-	char p[64];
-	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
-	int r = read_file_at(AT_FDCWD, p, MAX_JSON, out, len);
-	close(fd);
+	_cleanup_close_ int fd = open_in(rootfd, path, what, err);
+	if (fd < 0)
+		return fd;
+	int r = read_fd_all(fd, MAX_JSON, out, len);
+	if (r == -EFBIG)
+		return diyc_error_plain(err, EFBIG, "refusing the image's %s `%s`: it is larger than %d MiB", what,
+					path, MAX_JSON >> 20);
 	if (r < 0)
 		return diyc_error(err, -r, "read the image's %s `%s`", what, path);
 	if (hex) {
@@ -452,6 +452,17 @@ static int check_config_platform(const struct image_src *s, const char *platform
 	return 0;
 }
 
+static int alloc_layers(struct image_src *s, size_t n, struct diyc_error *err)
+{
+	s->layers = calloc(n ? n : 1, sizeof(*s->layers));
+	if (!s->layers)
+		return diyc_error(err, ENOMEM, "layers");
+	s->n_layers = n;
+	for (size_t i = 0; i < n; i++)
+		s->layers[i].fd = -1;
+	return 0;
+}
+
 static int open_oci(int rootfd, const char *root, const char *platform, bool explicit, const char *ref,
 		    struct image_src *s, struct diyc_error *err)
 {
@@ -494,9 +505,10 @@ static int open_oci(int rootfd, const char *root, const char *platform, bool exp
 		json_object_put(man);
 		return diyc_error_plain(err, EBADMSG, "the image's manifest has a bad config digest `%s`", cdigest);
 	}
-	s->n_layers = json_object_array_length(layers);
-	s->layers = calloc(s->n_layers ? s->n_layers : 1, sizeof(*s->layers));
-	r = s->layers ? 0 : diyc_error(err, ENOMEM, "layers");
+	if ((r = alloc_layers(s, json_object_array_length(layers), err)) < 0) {
+		json_object_put(man);
+		return r;
+	}
 	for (size_t i = 0; i < s->n_layers && r == 0; i++) {
 		struct json_object *d = json_object_array_get_idx(layers, i);
 		const char *digest = jstr(d, "digest"), *media = jstr(d, "mediaType"), *hex;
@@ -511,11 +523,10 @@ static int open_oci(int rootfd, const char *root, const char *platform, bool exp
 					     i + 1, media);
 			break;
 		}
-		_cleanup_close_ int fd = open_in(rootfd, bpath, O_RDONLY);
-		if (fd < 0) {
-			r = diyc_error_plain(err, ENOENT, "the image's layer blob `%s` is missing from the source", bpath);
+		if ((r = open_in(rootfd, bpath, "layer blob", err)) < 0)
 			break;
-		}
+		s->layers[i].fd = r;
+		r = 0;
 		snprintf(s->layers[i].blob_digest, sizeof(s->layers[i].blob_digest), "%s", hex);
 		s->layers[i].blob = xasprintf("%s/%s", root, bpath);
 	}
@@ -576,37 +587,31 @@ static int open_docker(int rootfd, const char *root, const char *platform, const
 	}
 	if (chosen_tag)
 		s->ref_name = strdup(chosen_tag);
-	s->n_layers = json_object_array_length(layers);
-	s->layers = calloc(s->n_layers ? s->n_layers : 1, sizeof(*s->layers));
-	r = s->layers ? 0 : diyc_error(err, ENOMEM, "layers");
+	if ((r = alloc_layers(s, json_object_array_length(layers), err)) < 0) {
+		json_object_put(list);
+		return r;
+	}
 	for (size_t i = 0; i < s->n_layers && r == 0; i++) {
 		const char *lp = json_object_get_string(json_object_array_get_idx(layers, i));
-		_cleanup_close_ int fd = lp ? open_in(rootfd, lp, O_RDONLY) : -ENOENT;
-		if (fd < 0) {
-			r = diyc_error_plain(err, ENOENT, "the image's layer `%s` is missing from the source", lp ? lp : "");
+		if (!lp) {
+			r = diyc_error_plain(err, EBADMSG, "the image's manifest.json has a bad layer name");
 			break;
 		}
-		/* named by the file the layer is in (open_in kept it below the root) */
-		char proc[64], real[PATH_MAX];
-		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-		ssize_t k = readlink(proc, real, sizeof(real) - 1);
-		if (k <= 0) {
-			r = diyc_error(err, errno, "the image's layer `%s`", lp);
+		if ((r = open_in(rootfd, lp, "layer", err)) < 0)
 			break;
-		}
-		real[k] = '\0';
-		s->layers[i].blob = strdup(real);
+		s->layers[i].fd = r;
+		r = 0;
+		s->layers[i].blob = xasprintf("%s/%s", root, lp);
 	}
 	if (r == 0)
 		r = read_config(rootfd, config, NULL, s->n_layers, s, err);
 	if (r == 0 && platform)
 		r = check_config_platform(s, platform, err);
 	json_object_put(list);
-	(void)root;
 	return r;
 }
 
-int image_src_open(const char *path, enum image_src_kind kind, const char *tmpdir, const char *platform,
+int image_src_open(int srcfd, const char *path, enum image_src_kind kind, const char *tmpdir, const char *platform,
 		   const char *ref, uint64_t max_bytes, struct image_src *s, struct diyc_error *err)
 {
 	memset(s, 0, sizeof(*s));
@@ -625,11 +630,13 @@ int image_src_open(const char *path, enum image_src_kind kind, const char *tmpdi
 		s->unpacked = strdup(tmpdir);
 		if (!s->unpacked)
 			return diyc_error(err, ENOMEM, "unpack");
-		if ((r = unpack(path, tmpdir, max_bytes, &s->unpacked_bytes, err)) < 0)
+		if ((r = unpack(srcfd, path, tmpdir, max_bytes, &s->unpacked_bytes, err)) < 0)
 			return r;
 		root = tmpdir;
 	}
-	_cleanup_close_ int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	/* a layout is read below the directory that was opened, once */
+	_cleanup_close_ int rootfd = s->unpacked ? open(root, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+						 : fcntl(srcfd, F_DUPFD_CLOEXEC, 3);
 	if (rootfd < 0)
 		return diyc_error(err, errno, "open `%s`", root);
 	if (kind == SRC_DOCKER_ARCHIVE)
@@ -639,8 +646,11 @@ int image_src_open(const char *path, enum image_src_kind kind, const char *tmpdi
 
 void image_src_close(struct image_src *s)
 {
-	for (size_t i = 0; i < s->n_layers; i++)
+	for (size_t i = 0; s->layers && i < s->n_layers; i++) {
 		free(s->layers[i].blob);
+		if (s->layers[i].fd >= 0)
+			close(s->layers[i].fd);
+	}
 	free(s->layers);
 	free(s->config);
 	free(s->ref_name);

@@ -15,7 +15,8 @@
 enum image_src_kind { SRC_ROOTFS_DIR, SRC_ROOTFS_TAR, SRC_OCI_LAYOUT, SRC_OCI_ARCHIVE, SRC_DOCKER_ARCHIVE };
 
 struct layer_src {
-	char *blob;                             /* path of the blob file */
+	char *blob;                             /* the blob file's name, for messages */
+	int fd;                                 /* the blob file, opened once (a regular file) */
 	char blob_digest[DIGEST_HEX_LEN + 1];   /* its sha256, "" when the format records none */
 	char diff_id[DIGEST_HEX_LEN + 1];       /* sha256 of the uncompressed tar (rootfs.diff_ids) */
 };
@@ -32,13 +33,15 @@ struct image_src {
 	uint64_t unpacked_bytes; /* what unpacking an archive took of the import's size limit */
 };
 
-/* What PATH is: a rootfs directory or tarball, or one of the image formats. */
-int image_src_detect(const char *path, enum image_src_kind *kind, struct diyc_error *err);
-/* Opens an image source of an image format: archives are unpacked into tmpdir first
+/* What the source opened as fd (named path) is: a rootfs directory or tarball, or one of
+ * the image formats. A file is read from its start again afterwards. */
+int image_src_detect(int fd, const char *path, enum image_src_kind *kind, struct diyc_error *err);
+/* Opens an image source of an image format, opened as srcfd (named path in messages):
+ * archives are unpacked into tmpdir first
  * (at most max_bytes of them, 0: no limit).
  * platform ("os/arch[/variant]", NULL: the host's) and ref (NULL: the only one or the
  * platform's) choose among several images. Every digest on the way is checked. */
-int image_src_open(const char *path, enum image_src_kind kind, const char *tmpdir, const char *platform,
+int image_src_open(int srcfd, const char *path, enum image_src_kind kind, const char *tmpdir, const char *platform,
 		   const char *ref, uint64_t max_bytes, struct image_src *s, struct diyc_error *err);
 void image_src_close(struct image_src *s);
 /* Parses len bytes of JSON; NULL unless it is all valid and of that type. */

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <poll.h>
@@ -484,4 +485,72 @@ int pollfd_push(struct pollfd **fds, size_t *cap, size_t *n, int fd, short event
 	}
 	(*fds)[*n] = (struct pollfd){ fd, events, 0 };
 	return (int)(*n)++;
+}
+
+static int kept_proc = -1;
+
+int keep_proc(void)
+{
+	if (kept_proc < 0)
+		kept_proc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	return kept_proc < 0 ? -errno : 0;
+}
+
+int open_regular_at(int dirfd, const char *path, unsigned long long resolve, struct stat *st)
+{
+	/* O_PATH first: opening a device node (one a root container made with mknod) or a FIFO
+	 * has effects of its own, so nothing but a regular file is opened for reading, and
+	 * that through the O_PATH fd, which cannot change what it refers to. O_NOFOLLOW: the
+	 * last component is taken as it is, a symlink fails with ELOOP. */
+	struct open_how how = { .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC, .resolve = resolve | RESOLVE_NO_MAGICLINKS };
+	_cleanup_close_ int pathfd = openat2_retry(dirfd, path, &how);
+	if (pathfd < 0)
+		return -errno;
+	struct stat sb;
+	if (fstat(pathfd, &sb) < 0)
+		return -errno;
+	if (S_ISLNK(sb.st_mode))
+		return -ELOOP;
+	if (!S_ISREG(sb.st_mode))
+		return S_ISDIR(sb.st_mode) ? -EISDIR : -EFTYPE_NOT_REGULAR;
+	int r = keep_proc();
+	if (r < 0)
+		return r;
+	char self[64];
+	snprintf(self, sizeof(self), "self/fd/%d", pathfd);
+	int fd = openat(kept_proc, self, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (st)
+		*st = sb;
+	return fd;
+}
+
+const char *open_regular_error(int r)
+{
+	switch (r) {
+	case -ELOOP:
+		return "it is a symlink, not a file";
+	case -EISDIR:
+		return "it is a directory, not a file";
+	case -EFTYPE_NOT_REGULAR:
+		return "it is not a regular file (a FIFO, socket or device)";
+	case -EXDEV:
+		return "its path leads outside the source";
+	default:
+		return strerror(-r);
+	}
+}
+
+int mkdir_locked(const char *path, mode_t mode)
+{
+	if (mkdir(path, mode) < 0)
+		return -errno;
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+		rmdir(path);
+		return -e;
+	}
+	return steal_fd(&fd);
 }

@@ -91,6 +91,23 @@ int fds_set_cloexec(int from);
  * have raced with it. -1 with errno set on failure. */
 struct open_how;
 int openat2_retry(int dirfd, const char *path, struct open_how *how);
+/* What open_regular_at() says of a file that is neither a regular file nor a directory. */
+#define EFTYPE_NOT_REGULAR EBADFD
+/* Opens PATH below dirfd for reading, once, as an untrusted source's file must be: with
+ * openat2 and RESOLVE flags `resolve` (RESOLVE_IN_ROOT or RESOLVE_BENEATH; magic links
+ * never), O_PATH and O_NOFOLLOW, and only when fstat() says it is a regular file is that
+ * same file opened for reading (O_NONBLOCK, O_CLOEXEC) through /proc/self/fd: no FIFO or
+ * device is ever opened. -ELOOP for a symlink, -EISDIR for a directory,
+ * -EFTYPE_NOT_REGULAR for a FIFO, socket or device. st (may be NULL) gets its fstat. */
+struct stat;
+int open_regular_at(int dirfd, const char *path, unsigned long long resolve, struct stat *st);
+/* Keeps /proc open for open_regular_at() in a process about to chroot. */
+int keep_proc(void);
+/* Words for open_regular_at()'s error r: "it is a symlink, not a file", ... */
+const char *open_regular_error(int r);
+/* Creates directory PATH and returns an fd holding an exclusive flock() on it (its
+ * creator is at work while it is held): a cleanup that gets the lock knows it is dead. */
+int mkdir_locked(const char *path, mode_t mode);
 int pollfd_push(struct pollfd **fds, size_t *cap, size_t *n, int fd, short events);
 /* Closes every fd from 3 up but those in keep (which it sorts; negative ones ignored). */
 void close_fds_except(int *keep, size_t n);

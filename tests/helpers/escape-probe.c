@@ -16,6 +16,7 @@
  *                             CVE-2019-5736 race) and tries to open each one for writing;
  *                             prints `exe TARGET` once per target and `wrote TARGET` for a
  *                             write that succeeded
+ *   swap-fifo PATH SECONDS    for SECONDS, exchanges PATH (a regular file) and PATH.fifo (a FIFO)
  *   swap PATH TARGET SECONDS  for SECONDS, exchanges PATH between a directory and a symlink to
  *                             TARGET as fast as it can (renameat2 RENAME_EXCHANGE)
  */
@@ -328,6 +329,31 @@ static int cmd_swap(const char *path, const char *target, double seconds)
 	return 0;
 }
 
+/* A file that is now a regular file, now a FIFO (commit's race: a reader that checked a
+ * regular file and then opened a FIFO blocks): PATH and PATH.fifo exchange places. */
+static int cmd_swap_fifo(const char *path, double seconds)
+{
+	char fifo[4096];
+	snprintf(fifo, sizeof(fifo), "%s.fifo", path);
+	unlink(fifo);
+	FILE *f = fopen(path, "we");
+	if (!f || fputs("data\n", f) < 0 || fclose(f) != 0 || mkfifo(fifo, 0644) < 0) {
+		report("make", -1);
+		return 1;
+	}
+	printf("swapping\n");
+	fflush(stdout);
+	long swaps = 0;
+	double end = now() + seconds;
+	while (now() < end) {
+		for (int i = 0; i < 1000; i++)
+			if (syscall(SYS_renameat2, AT_FDCWD, fifo, AT_FDCWD, path, RENAME_EXCHANGE) == 0)
+				swaps++;
+	}
+	printf("swaps %ld\n", swaps);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -352,8 +378,11 @@ int main(int argc, char **argv)
 		return cmd_grab_exe(atof(argv[2]));
 	if (!strcmp(cmd, "swap") && argc == 5)
 		return cmd_swap(argv[2], argv[3], atof(argv[4]));
+	if (!strcmp(cmd, "swap-fifo") && argc == 4)
+		return cmd_swap_fifo(argv[2], atof(argv[3]));
 	fprintf(stderr, "usage: escape-probe caps | syscall NAME... | tiocsti TEXT [FD] | fds | open PATH |\n"
 			"       open-write PATH [DATA] |\n"
-			"       setfcap PATH inheritable|permitted HEXMASK | grab-exe SECONDS | swap PATH TARGET SECONDS\n");
+			"       setfcap PATH inheritable|permitted HEXMASK | grab-exe SECONDS | swap PATH TARGET SECONDS |\n"
+			"       swap-fifo PATH SECONDS\n");
 	return 2;
 }

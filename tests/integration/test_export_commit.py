@@ -968,3 +968,34 @@ def test_export_of_a_layer_with_a_fifo_over_a_file(empty_store, images, tmp_path
         kinds = {clean_name(m.name): m.type for m in top.getmembers()}
     assert kinds.get("a") == tarfile.FIFOTYPE, kinds
     assert manifest["config"]["digest"][7:] != image_id, "the new tar changes the config's diff_ids"
+
+
+def test_commit_of_a_container_swapping_a_fifo_and_a_file(private_store, tmp_path):
+    # the container swaps a FIFO and a regular file under one name while it is committed and
+    # the commit exported: libarchive lstat()ed a regular file and then opened the FIFO,
+    # which blocked forever. Each commit and export finishes, done or refused.
+    s = private_store
+    ctr = dt.unique_name("fifoswap")
+    probe = Path(dt.diyc_bin()).parent / "escape-probe"
+    if not probe.is_file():
+        probe = dt.REPO / "build" / "tests" / "helpers" / "escape-probe"
+    # renameat2(RENAME_EXCHANGE) in a loop: the name is a FIFO half of the time
+    script = "mkdir -p /x && exec /probe swap-fifo /x/f 120"
+    dt.assert_ok(s.diyc("run", "-d", "--net=none", "--name", ctr, "-v", f"{probe}:/probe:ro", "busybox",
+                        "sh", "-c", script))
+    ids = []
+    try:
+        for i in range(10):
+            res = s.diyc("commit", ctr, timeout=30)
+            if res.returncode == 0:
+                ids.append(res.stdout.strip())
+            else:
+                dt.assert_error(res, "changed while it was read")
+        for image_id in set(ids):
+            res = s.diyc("image", "export", image_id, tmp_path / "out.tar", timeout=30)
+            dt.assert_ok(res)
+    finally:
+        s.diyc("rm", "-f", ctr)
+    assert not [p for p in s.layers() if p.name.startswith(".")], "a refused commit left a temporary layer"
+    for image_id in set(ids):
+        s.diyc("image", "rm", image_id)

@@ -10,6 +10,8 @@ import json
 import os
 import secrets
 import tarfile
+import time
+from pathlib import Path
 
 import pytest
 
@@ -147,7 +149,7 @@ class Scene:
         res = dt.assert_ok(store.diyc("image", "import", images.small, "small", timeout=IMPORT_TIMEOUT))
         self.small_id = res.stdout.strip()
 
-    def refused(self, path, *needles, args=(), name="evil"):
+    def refused(self, path, *needles, args=(), name="evil", timeout=IMPORT_TIMEOUT):
         """Imports PATH, expects diyc's error mentioning NEEDLES and no trace anywhere."""
         s = self.store
         before = s.snapshot()
@@ -155,7 +157,7 @@ class Scene:
         tmp_before = dt.tmp_entries()
         rows = image_rows(s)
         argv = ["image", "import", *args, path] + ([name] if name else [])
-        res = s.diyc(*argv, cwd=self.cwd, timeout=IMPORT_TIMEOUT)
+        res = s.diyc(*argv, cwd=self.cwd, timeout=timeout)
         line = dt.assert_error(res, *needles)
         after = s.snapshot()
         for part in ("data", "run"):
@@ -678,3 +680,192 @@ def test_outer_archive_and_layers_share_the_limit(scene, images, tmp_path):  # n
     scene.refused(path, "more than 10 MiB", args=("--max-size", "10m"))
     dt.assert_ok(scene.store.diyc("image", "import", "--max-size", "20m", path, "shared",
                                   timeout=IMPORT_TIMEOUT))
+
+
+# -- blobs that are not files of the source ------------------------------------------------
+# open_oci() once checked each blob below the source's root and kept only its path, which
+# the import opened again, following symlinks: a blob linked to a host path passed the check
+# thanks to a decoy file at that path inside the source, and the host's file was read. Each
+# file of a source is now opened once, below its root, without following a symlink, without
+# blocking, and only when it is a regular file; that fd is hashed and extracted.
+
+REFUSE_WITHIN = 1.0   # seconds: a refusal reads nothing first
+HANG_TIMEOUT = 20     # a hang (the old /dev/zero or FIFO case) fails the test, not the run
+
+
+def timed_refusal(scene, path, *needles):  # noqa: F811
+    """scene.refused(), which must come within REFUSE_WITHIN seconds."""
+    start = time.monotonic()
+    line = scene.refused(path, *needles, timeout=HANG_TIMEOUT)
+    took = time.monotonic() - start
+    assert took < REFUSE_WITHIN, f"the refusal took {took:.2f} s"
+    return line
+
+
+def store_holds(store, needle):
+    """Files of the store (those the user can read) that contain NEEDLE."""
+    found = []
+    for dirpath, _dirs, files in os.walk(store.data, onerror=lambda e: None):
+        for n in files:
+            p = os.path.join(dirpath, n)
+            try:
+                if not os.path.islink(p) and needle in open(p, "rb").read():
+                    found.append(p)
+            except OSError:
+                pass
+    return found
+
+
+def archive_of(lay, dst):
+    """An OCI archive of LAYOUT as it is (symlinks kept, FIFOs and decoys too), its
+    oci-layout and index.json first, so that it is taken for an OCI archive whatever
+    follows."""
+    lay = Path(lay)
+    first = ["oci-layout", "index.json"]
+    with tarfile.open(dst, "w", format=tarfile.PAX_FORMAT) as tar:
+        for n in first:
+            tar.add(lay / n, arcname=n, recursive=False)
+        for dirpath, dirnames, filenames in os.walk(lay):
+            for n in sorted(dirnames) + sorted(filenames):
+                rel = os.path.relpath(os.path.join(dirpath, n), lay)
+                if rel not in first:
+                    tar.add(os.path.join(dirpath, n), arcname=rel, recursive=False)
+    return Path(dst)
+
+
+def link_blob(lay, digest, target, decoy=True):
+    """Makes blob DIGEST of LAYOUT a symlink to the absolute host path TARGET, with a decoy
+    regular file at that path inside the layout (what let the old check pass)."""
+    b = it.blob(lay, digest)
+    b.unlink(missing_ok=True)
+    os.symlink(target, b)
+    if decoy:
+        inside = lay / str(target).lstrip("/")
+        inside.parent.mkdir(parents=True, exist_ok=True)
+        inside.write_bytes(b"decoy\n")
+
+
+def host_blob_layout(images, tmp_path, target_kind):  # noqa: F811
+    """The small layout plus a layer whose blob links to a host file (TARGET_KIND `file`: a
+    valid layer of the user's, so that the digests match what the old code read; `zero`:
+    /dev/zero; `fifo`: a FIFO of the user's with no writer). Returns the layout and the
+    token the host file holds."""
+    token = ("HOST-FILE-" + secrets.token_hex(8)).encode()
+    lay = it.copy_layout(images.small, tmp_path / "evil-layout")
+    layer = it.add_layer(lay, it.tar_bytes([reg("host-marker", token + b"\n")]))
+    host = tmp_path / "host-blob"
+    if target_kind == "file":
+        os.rename(it.blob(lay, layer["digest"]), host)
+    elif target_kind == "fifo":
+        os.mkfifo(host)
+    else:
+        host = "/dev/zero"
+    link_blob(lay, layer["digest"], host)
+    return lay, token
+
+
+@pytest.mark.parametrize("archive", [False, True], ids=["layout", "oci-archive"])
+@pytest.mark.parametrize("target_kind", ["file", "zero", "fifo"])
+def test_blob_linked_to_host_path(scene, images, tmp_path, archive, target_kind):  # noqa: F811
+    lay, token = host_blob_layout(images, tmp_path, target_kind)
+    path = archive_of(lay, tmp_path / "evil.tar") if archive else lay
+    timed_refusal(scene, path, "symlink", "layer blob")
+    assert not store_holds(scene.store, token), "the host's file is in the store"
+    assert not os.listdir(scene.store.data / "tmp"), "an unpacked archive was left in the store"
+
+
+def test_blob_that_is_a_fifo(scene, images, tmp_path):  # noqa: F811
+    # in a layout directory the blob itself can be a FIFO: it must not be opened for reading
+    lay = it.copy_layout(images.small, tmp_path / "evil-layout")
+    layer = it.add_layer(lay, fresh_layer())
+    b = it.blob(lay, layer["digest"])
+    b.unlink()
+    os.mkfifo(b)
+    timed_refusal(scene, lay, "not a regular file", "layer blob")
+
+
+@pytest.mark.parametrize("which", ["index.json", "oci-layout", "manifest", "config"])
+def test_json_file_that_is_a_fifo(scene, images, tmp_path, which):  # noqa: F811
+    lay = it.copy_layout(images.small, tmp_path / "evil-layout")
+    if which == "manifest":
+        target = it.blob(lay, it.oci_descriptor(lay)["digest"])
+    elif which == "config":
+        target = it.blob(lay, it.oci_manifest(lay)["config"]["digest"])
+    else:
+        target = lay / which
+    target.unlink()
+    os.mkfifo(target)
+    timed_refusal(scene, lay, "not a regular file", "the image's")
+
+
+def test_config_linked_to_host_file(scene, images, tmp_path):  # noqa: F811
+    # a config blob linked to a host file (with a decoy) is refused, not read through the link
+    lay = it.copy_layout(images.small, tmp_path / "evil-layout")
+    cfg = it.oci_manifest(lay)["config"]["digest"]
+    host = tmp_path / "host-config"
+    os.rename(it.blob(lay, cfg), host)
+    link_blob(lay, cfg, host)
+    timed_refusal(scene, lay, "symlink", "config")
+
+
+def test_docker_layer_linked_to_host_file(scene, images, tmp_path):  # noqa: F811
+    # a docker archive's layer file as a symlink to the host's file, with a decoy
+    token = ("HOST-FILE-" + secrets.token_hex(8)).encode()
+    layer = it.tar_bytes([reg("host-marker", token + b"\n")])
+    src = docker_with_layers(images.docker_base, tmp_path / "base.tar", [layer])
+    host = tmp_path / "host-layer.json"  # a decoy whose name a docker archive may hold
+    host.write_bytes(layer)
+    name = hashlib.sha256(layer).hexdigest() + ".tar"
+    with tarfile.open(src) as tin:
+        members = [(m, tin.extractfile(m).read() if m.isfile() else None) for m in tin.getmembers()]
+    members = [(m, d) for m, d in members if m.name != name]
+    path = write_tar(tmp_path / "evil-docker.tar",
+                     members + [sym(name, str(host)), reg(str(host).lstrip("/"), b"decoy\n")])
+    timed_refusal(scene, path, "symlink", "layer")
+    assert not store_holds(scene.store, token), "the host's file is in the store"
+
+
+def test_killed_import_leaves_nothing_prune_keeps(empty_store, images, tmp_path):  # noqa: F811
+    # an import killed while it unpacks an archive leaves tmp/unpack-*: its lock is gone
+    # with it, and the next import or `diyc image prune` removes it at once
+    s = empty_store
+    big = it.copy_layout(images.small, tmp_path / "big")
+    it.add_layer(big, it.tar_bytes([reg("big", bytes(128 << 20))]), compress=False)
+    archive = tmp_path / "big.tar.gz"
+    dt.assert_ok(dt.run(["tar", "-C", big, "-czf", archive, "."], timeout=120))
+    tmp = s.data / "tmp"
+    with s.popen("image", "import", archive, "big") as p:
+        dt.wait_until(lambda: tmp.exists() and any(n.startswith("unpack-") for n in os.listdir(tmp)),
+                      timeout=60, interval=0.01, what="the import to unpack")
+        p.kill()
+    assert [n for n in os.listdir(tmp) if n.startswith("unpack-")], "the killed import should leave its files"
+    dt.assert_ok(s.diyc("image", "prune"))
+    assert not [n for n in os.listdir(tmp) if n.startswith("unpack-")], "prune left the killed import's files"
+    dt.wait_until(lambda: not [p for p in s.layers() if p.name.startswith(".")] or
+                  s.diyc("image", "prune").returncode != 0, timeout=10, what="the temporary layer to go")
+
+
+OVERLAY_XATTRS = {"user.overlay.metacopy": "", "user.overlay.redirect": "/elsewhere",
+                  "user.overlay.opaque": "y", "user.overlay.whiteout": "y", "user.overlay.origin": "x",
+                  "trusted.overlay.metacopy": "", "trusted.overlay.opaque": "y"}
+
+
+def test_overlay_xattrs_in_a_layer_are_dropped(private_store, images, tmp_path):  # noqa: F811
+    # overlay honours its own xattrs on a lower layer's files: a metacopy file gave EPERM in
+    # the container, a redirect or opaque mark could hide or point at other files
+    s = private_store
+    ti, data = reg("meta/file", b"readable\n")
+    ti.pax_headers = {f"SCHILY.xattr.{k}": v for k, v in OVERLAY_XATTRS.items()}
+    ti.pax_headers["SCHILY.xattr.user.kept"] = "yes"
+    d, _ = dirent("meta/dir")
+    d.pax_headers = {"SCHILY.xattr.user.overlay.opaque": "y"}
+    lay = oci_with_layers(images, tmp_path / "xattr-layout", [it.tar_bytes([dirent("meta"), (d, None), (ti, data)])])
+    dt.assert_ok(s.diyc("image", "import", lay, "xattrs", timeout=IMPORT_TIMEOUT))
+    res = dt.assert_ok(s.diyc("run", "--rm", "--net=none", "xattrs", "cat", "/meta/file"))
+    assert res.stdout == "readable\n", dt.describe(res)
+    diff = [p / "diff" / "meta" for p in s.layers() if (p / "diff" / "meta").exists()]
+    assert len(diff) == 1, diff
+    for p in (diff[0] / "file", diff[0] / "dir"):
+        names = os.listxattr(p, follow_symlinks=False)
+        assert not [n for n in names if ".overlay." in n], f"{p} kept overlay xattrs: {names}"
+    assert "user.kept" in os.listxattr(diff[0] / "file", follow_symlinks=False), "other xattrs stay"
