@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -447,38 +448,76 @@ static void handle_sync(int syncfd, int *master, int *tap, bool *have_error, str
 	}
 }
 
-int stdio_relay_open(struct stdio_relay *r, bool interactive, struct diyc_error *err)
+/* A stream of the caller's that no container may be given as it is without -t: a
+ * terminal, whose input it could read (through fd 1 too: a terminal is opened read-write),
+ * whose settings and window size it could change for good, and into which it could push
+ * input. Any character device but the kernel's null, zero and full counts as one. */
+static bool stdio_is_terminal(int fd, struct stat *st)
 {
-	*r = (struct stdio_relay)STDIO_RELAY_NONE;
-	int in[2] = { -1, -1 }, out[2], errp[2];
-	/* stdin's end is written without blocking (see supervise) */
-	if ((interactive && pipe2(in, O_CLOEXEC) < 0) || (in[1] >= 0 && fcntl(in[1], F_SETFL, O_NONBLOCK) < 0) ||
-	    pipe2(out, O_CLOEXEC) < 0) {
-		int e = errno;
-		if (in[0] >= 0) {
-			close(in[0]);
-			close(in[1]);
-		}
-		return diyc_error(err, e, "pipe");
-	}
-	/* stdout and stderr the same open file (2>&1, a terminal): one pipe for both, so that
-	 * what the container writes to them stays in its order */
-	if (syscall(SYS_kcmp, getpid(), getpid(), KCMP_FILE, 1, 2) == 0) {
-		*r = (struct stdio_relay){ .in = in[1], .out = out[0], .err = -1, .child = { in[0], out[1], out[1] } };
-		return 0;
-	}
-	if (pipe2(errp, O_CLOEXEC) < 0) {
-		int e = errno;
-		close(out[0]);
-		close(out[1]);
-		if (in[0] >= 0) {
-			close(in[0]);
-			close(in[1]);
-		}
-		return diyc_error(err, e, "pipe");
-	}
-	*r = (struct stdio_relay){ .in = in[1], .out = out[0], .err = errp[0], .child = { in[0], out[1], errp[1] } };
+	if (fstat(fd, st) < 0)
+		return false; /* closed: nothing to give */
+	if (isatty(fd))
+		return true;
+	if (!S_ISCHR(st->st_mode))
+		return false;
+	unsigned int mi = minor(st->st_rdev);
+	return !(major(st->st_rdev) == 1 && (mi == 3 || mi == 5 || mi == 7));
+}
+
+/* stdout and stderr one open file (2>&1), or one terminal: one pipe for both, so that
+ * what the container writes to them stays in its order */
+static bool stdio_same(const struct stat *st1, const struct stat *st2)
+{
+	if (syscall(SYS_kcmp, getpid(), getpid(), KCMP_FILE, 1, 2) == 0)
+		return true;
+	return S_ISCHR(st1->st_mode) && S_ISCHR(st2->st_mode) && st1->st_rdev == st2->st_rdev;
+}
+
+/* A pipe: the container's end at child, ours at ours. */
+static int relay_pipe(int *child, int *ours, bool ours_writes, struct diyc_error *err)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return diyc_error(err, errno, "pipe");
+	*child = ours_writes ? p[0] : p[1];
+	*ours = ours_writes ? p[1] : p[0];
 	return 0;
+}
+
+int stdio_relay_open(struct stdio_relay *r, bool interactive, bool all, struct diyc_error *err)
+{
+	struct stdio_relay n = STDIO_RELAY_NONE;
+	struct stat st[3] = { 0 };
+	bool relay[3];
+	for (int fd = 0; fd < 3; fd++)
+		relay[fd] = stdio_is_terminal(fd, &st[fd]) || all;
+	/* without -i the container's stdin is its own /dev/null */
+	relay[0] = relay[0] && interactive;
+	bool one = relay[1] && relay[2] && stdio_same(&st[1], &st[2]);
+	int ret = 0;
+	if (relay[0] && (ret = relay_pipe(&n.child[0], &n.in, true, err)) < 0)
+		goto fail;
+	/* stdin's end is written without blocking (see supervise) */
+	if (n.in >= 0 && fcntl(n.in, F_SETFL, O_NONBLOCK) < 0) {
+		ret = diyc_error(err, errno, "pipe");
+		goto fail;
+	}
+	if (relay[1] && (ret = relay_pipe(&n.child[1], &n.out, false, err)) < 0)
+		goto fail;
+	if (one)
+		n.child[2] = n.child[1];
+	else if (relay[2] && (ret = relay_pipe(&n.child[2], &n.err, false, err)) < 0)
+		goto fail;
+	*r = n;
+	return 0;
+fail:
+	stdio_relay_close(&n);
+	return ret;
+}
+
+bool stdio_relay_active(const struct stdio_relay *r)
+{
+	return r->child[0] >= 0 || r->child[1] >= 0 || r->child[2] >= 0;
 }
 
 void stdio_relay_child(const struct stdio_relay *r)
@@ -834,11 +873,13 @@ int container_run(const struct container_spec *spec, const struct supervise_opts
 	o.port_fds = spec->port_fds;
 	o.n_ports = spec->n_ports;
 	o.join_userns = spec->userns->enabled;
+	/* without -t: pipes for what is a terminal, and as root for every stream (container.h) */
 	struct stdio_relay io = STDIO_RELAY_NONE;
-	if (!spec->userns->enabled && !spec->tty) {
-		if (stdio_relay_open(&io, spec->interactive, err) < 0)
-			return -(err->errnum ? err->errnum : EIO);
-		o.stdio = &io;
+	if (!spec->tty) {
+		int r = stdio_relay_open(&io, spec->interactive, !spec->userns->enabled, err);
+		if (r < 0)
+			return r;
+		o.stdio = stdio_relay_active(&io) ? &io : NULL;
 	}
 	int r = spawn_in_namespaces(flags, spec->userns, spec->cgroup_fd, container_child_fn, spec, &o, status, err);
 	stdio_relay_close(&io);

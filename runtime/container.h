@@ -71,17 +71,25 @@ void sync_send_error(int syncfd, const struct diyc_error *err);
  * child needs only after it is released: its directories, the generated files),
  * released once the child runs on its own (record its pid), started when the command
  * was executed (the sync socket reached EOF without an error). */
-/* Pipes between the caller's stdio and the container's. Under sudo the container's root
- * is the host's root: given the caller's own files or terminal as stdio, it could chown
- * or chmod them through the fd (a set-uid root file of the caller's output). So a root
- * container without -t gets pipes, which diyc copies (as docker's shim does); a rootless
- * container's root can do nothing to the caller's files the caller could not. */
+/* Pipes between the caller's stdio and the container's, without -t. A terminal is never
+ * given to a container: through it the container could read what the user types (also
+ * through fd 1: a terminal is opened read-write), change its settings and window size,
+ * which outlast the container, or push input into it. Under sudo the container's root is
+ * the host's root: given the caller's own files as stdio, it could chown or chmod them
+ * through the fd (a set-uid root file of the caller's output). So a root container gets
+ * pipes for every stream, a rootless one for each that is a terminal (its root can do
+ * nothing to the caller's files the caller could not); diyc copies them (as docker's shim
+ * does). Pipes, files and /dev/null of a rootless caller are passed as they are. */
 struct stdio_relay {
 	int in, out, err;       /* diyc's ends (stdin: -1 unless interactive), or -1 */
-	int child[3];           /* the container's ends, for 0, 1 and 2 */
+	int child[3];           /* the container's ends, for 0, 1 and 2, or -1: passed as it is */
 };
 #define STDIO_RELAY_NONE { -1, -1, -1, { -1, -1, -1 } }
-int stdio_relay_open(struct stdio_relay *r, bool interactive, struct diyc_error *err);
+/* all: every stream (stdin only if interactive); else those that are terminals. stdout
+ * and stderr share one pipe when they are one open file or one terminal. */
+int stdio_relay_open(struct stdio_relay *r, bool interactive, bool all, struct diyc_error *err);
+/* It has a pipe at all (else the container gets the caller's stdio as it is). */
+bool stdio_relay_active(const struct stdio_relay *r);
 /* In the child: its ends onto 0-2 (nothing without a relay). */
 void stdio_relay_child(const struct stdio_relay *r);
 /* In the parent once the child has them: closes the child's ends. */

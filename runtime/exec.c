@@ -76,7 +76,7 @@ static bool setgroups_allowed(pid_t pid)
 
 struct exec_ctx {
 	const struct container_config *cfg;
-	struct stdio_relay *stdio; /* as root into a root container without -t (see container.h) */
+	struct stdio_relay *stdio; /* without -t: pipes for the caller's terminal, or all as root (container.h) */
 	const struct container_security *sec;
 	const struct exec_opts *o;
 	int pidfd, nsflags;
@@ -209,13 +209,16 @@ int container_exec(const struct container *c, const struct exec_opts *o, int *st
 	sigaddset(&set, SIGCHLD);
 	for (int i = 0; i < n_forwarded_signals; i++)
 		sigaddset(&set, forwarded_signals[i]);
+	/* without -t: pipes for what is a terminal, and as root into a root container for every
+	 * stream (see container.h) */
 	struct stdio_relay io = STDIO_RELAY_NONE;
-	if (geteuid() == 0 && !(x.nsflags & CLONE_NEWUSER) && !o->tty) {
-		if ((r = stdio_relay_open(&io, o->interactive, err)) < 0) {
+	if (!o->tty) {
+		bool all = geteuid() == 0 && !(x.nsflags & CLONE_NEWUSER);
+		if ((r = stdio_relay_open(&io, o->interactive, all, err)) < 0) {
 			close(sv[1]);
 			return r;
 		}
-		x.stdio = &io;
+		x.stdio = stdio_relay_active(&io) ? &io : NULL;
 	}
 	sigprocmask(SIG_BLOCK, &set, &old);
 	pid_t joiner = fork();
