@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include "caps.h"
 #include "commands.h"
+#include "image.h"
 #include "lifecycle.h"
 #include "util.h"
 
@@ -322,6 +323,8 @@ int cmd_rm(int argc, char **argv)
 	struct rm_args a = { force, &plan };
 	int ret = for_each_named(&p, optind, argc, argv, rm_action, &a);
 	container_clean_leftovers(&p, &plan);
+	/* and what an interrupted import, commit or export left */
+	image_clean_leftovers(&p, &plan);
 	userns_plan_free(&plan);
 	return ret;
 }
@@ -374,6 +377,8 @@ int cmd_prune(int argc, char **argv)
 		container_close(&c);
 	}
 	container_clean_leftovers(&p, &plan);
+	/* and what an interrupted import, commit or export left */
+	image_clean_leftovers(&p, &plan);
 	userns_plan_free(&plan);
 	return ret;
 }
@@ -505,6 +510,65 @@ struct ps_row {
 	char *cols[PS_COLS];
 };
 
+/* Cuts escaped text to max columns, the last three "..." (at a character boundary). */
+static void cut_columns(char *s, size_t max)
+{
+	if (!s || str_columns(s) <= max)
+		return;
+	size_t cols = 0;
+	char *c = s;
+	for (; *c; c++) {
+		if ((*c & 0xc0) != 0x80 && cols++ == max - 3)
+			break;
+	}
+	strcpy(c, "...");
+}
+
+/* One row of the table, every column escaped (what a container's configuration holds
+ * came from an image or a user); false when out of memory. */
+static bool ps_row_make(const struct container *c, const char *name, struct ps_row *row)
+{
+	char started[64], pid[16];
+	ago(c->st.started_at, started, sizeof(started));
+	snprintf(pid, sizeof(pid), "%d", c->st.status == STATUS_RUNNING ? c->st.pid : 0);
+	if (c->st.status != STATUS_RUNNING)
+		snprintf(pid, sizeof(pid), "-");
+	bool has_ip = c->st.status == STATUS_RUNNING && c->st.ip[0];
+	_cleanup_free_ char *cmd = command_text(c);
+	_cleanup_free_ char *status = status_text(c);
+	_cleanup_free_ char *ports = ports_text(c);
+	const char *raw[PS_COLS] = { name, c->have_config ? c->cfg.image : "-", cmd, status, started, pid,
+				     has_ip ? c->st.ip : "-", ports };
+	bool ok = true;
+	for (int k = 0; k < PS_COLS; k++)
+		ok = (row->cols[k] = str_escape_dup(raw[k] ? raw[k] : "")) && ok;
+	cut_columns(row->cols[2], 40);
+	return ok;
+}
+
+static void ps_print_table(struct ps_row *rows, size_t nrows)
+{
+	static const char *heads[PS_COLS] = { "NAME", "IMAGE", "COMMAND", "STATUS", "STARTED", "PID", "ADDRESS",
+					      "PORTS" };
+	size_t w[PS_COLS];
+	for (int k = 0; k < PS_COLS; k++) {
+		w[k] = strlen(heads[k]);
+		for (size_t i = 0; i < nrows; i++)
+			if (rows[i].cols[k] && str_columns(rows[i].cols[k]) > w[k])
+				w[k] = str_columns(rows[i].cols[k]);
+	}
+	for (size_t i = 0; i <= nrows; i++) {
+		for (int k = 0; k < PS_COLS; k++) {
+			const char *v = i == 0 ? heads[k] : rows[i - 1].cols[k] ? rows[i - 1].cols[k] : "";
+			if (k < PS_COLS - 1) {
+				print_cell(stdout, v, w[k]);
+				fputs("   ", stdout);
+			} else {
+				printf("%s\n", v);
+			}
+		}
+	}
+}
 
 int cmd_ps(int argc, char **argv)
 {
@@ -536,56 +600,26 @@ int cmd_ps(int argc, char **argv)
 			if (f.json) {
 				json_object_array_add(arr, ps_json(&c));
 			} else if (f.quiet) {
-				printf("%s\n", *n);
+				_cleanup_free_ char *e = str_escape_dup(*n);
+				printf("%s\n", e ? e : "");
 			} else {
 				struct ps_row *nr = realloc(rows, (nrows + 1) * sizeof(*rows));
 				if (nr) {
 					rows = nr;
-					char started[64], pid[16];
-					ago(c.st.started_at, started, sizeof(started));
-					snprintf(pid, sizeof(pid), "%d", c.st.status == STATUS_RUNNING ? c.st.pid : 0);
-					if (c.st.status != STATUS_RUNNING)
-						snprintf(pid, sizeof(pid), "-");
-					char *cmd = command_text(&c);
-					if (cmd && strlen(cmd) > 40)
-						strcpy(cmd + 37, "...");
-					bool has_ip = c.st.status == STATUS_RUNNING && c.st.ip[0];
-					rows[nrows++] = (struct ps_row){ { strdup(*n), strdup(c.have_config ? c.cfg.image : "-"),
-									  cmd, status_text(&c), strdup(started), strdup(pid),
-									  strdup(has_ip ? c.st.ip : "-"), ports_text(&c) } };
+					ps_row_make(&c, *n, &rows[nrows++]);
 				}
 			}
 		}
 		container_close(&c);
 	}
-	if (f.json) {
-		printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
-	} else if (!f.quiet) {
-		static const char *heads[PS_COLS] = { "NAME", "IMAGE", "COMMAND", "STATUS", "STARTED", "PID", "ADDRESS",
-						      "PORTS" };
-		int w[PS_COLS];
-		for (int k = 0; k < PS_COLS; k++) {
-			w[k] = (int)strlen(heads[k]);
-			for (size_t i = 0; i < nrows; i++)
-				if (rows[i].cols[k] && (int)strlen(rows[i].cols[k]) > w[k])
-					w[k] = (int)strlen(rows[i].cols[k]);
-		}
+	if (f.json)
+		print_json_text(stdout, json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY |
+										  JSON_C_TO_STRING_NOSLASHESCAPE));
+	else if (!f.quiet)
+		ps_print_table(rows, nrows);
+	for (size_t i = 0; i < nrows; i++)
 		for (int k = 0; k < PS_COLS; k++)
-			if (k < PS_COLS - 1)
-				printf("%-*s   ", w[k], heads[k]);
-			else
-				printf("%s\n", heads[k]);
-		for (size_t i = 0; i < nrows; i++) {
-			for (int k = 0; k < PS_COLS; k++) {
-				const char *v = rows[i].cols[k] ? rows[i].cols[k] : "";
-				if (k < PS_COLS - 1)
-					printf("%-*s   ", w[k], v);
-				else
-					printf("%s\n", v);
-				free(rows[i].cols[k]);
-			}
-		}
-	}
+			free(rows[i].cols[k]);
 	free(rows);
 	json_object_put(arr);
 	return 0;
@@ -750,7 +784,8 @@ int cmd_inspect(int argc, char **argv)
 		container_close(&c);
 	}
 	if (json_object_array_length(arr) > 0 || ret == 0)
-		printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+		print_json_text(stdout, json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY |
+										  JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(arr);
 	return ret;
 }

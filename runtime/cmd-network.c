@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <json-c/json.h>
+#include <net/if.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,6 +100,7 @@ static int teardown_cmd(int argc, char **argv)
 	return 0;
 }
 
+/* The name of uid as the password database has it (for the JSON form), or its number. */
 static const char *user_name(uid_t uid, char *buf, size_t size)
 {
 	struct passwd *pw = getpwuid(uid);
@@ -107,6 +109,39 @@ static const char *user_name(uid_t uid, char *buf, size_t size)
 	else
 		snprintf(buf, size, "%u", (unsigned)uid);
 	return buf;
+}
+
+/* The leases as a table; a veth name (from the lease file) and a user name (from the
+ * password database) are escaped, and the columns sized to what they hold. */
+static void print_leases(const struct lease *leases, size_t n)
+{
+	char (*veth)[4 * IFNAMSIZ + 1] = calloc(n, sizeof(*veth));
+	char (*who)[4 * 64 + 1] = calloc(n, sizeof(*who));
+	if (!veth || !who) {
+		free(veth);
+		free(who);
+		return;
+	}
+	size_t w = 15;
+	for (size_t i = 0; i < n; i++) {
+		char name[64];
+		str_escape(leases[i].veth, veth[i], sizeof(veth[i]));
+		str_escape(user_name(leases[i].uid, name, sizeof(name)), who[i], sizeof(who[i]));
+		if (str_columns(veth[i]) > w)
+			w = str_columns(veth[i]);
+	}
+	printf("\n%-15s ", "ADDRESS");
+	print_cell(stdout, "VETH", w);
+	printf(" %s\n", "USER");
+	for (size_t i = 0; i < n; i++) {
+		char ip[INET_ADDRSTRLEN];
+		inet_ntop(AF_INET, &leases[i].addr, ip, sizeof(ip));
+		printf("%-15s ", ip);
+		print_cell(stdout, veth[i], w);
+		printf(" %s\n", who[i]);
+	}
+	free(veth);
+	free(who);
 }
 
 static int ls_cmd(int argc, char **argv)
@@ -176,7 +211,8 @@ static int ls_cmd(int argc, char **argv)
 			json_object_object_add(o, "Leases", l);
 			json_object_array_add(a, o);
 		}
-		puts(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+		print_json_text(stdout, json_object_to_json_string_ext(a, JSON_C_TO_STRING_PRETTY |
+									    JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(a);
 		return 0;
 	}
@@ -187,14 +223,8 @@ static int ls_cmd(int argc, char **argv)
 	printf("%-8s %-18s %-15s %-5s %s\n", "BRIDGE", "SUBNET", "GATEWAY", "STATE", "LEASES");
 	printf("%-8s %-18s %-15s %-5s %zu\n", BRIDGE_DEFAULT, *subnet ? subnet : "-", *addr ? addr : "-",
 	       b.up ? "up" : "down", n);
-	if (n) {
-		printf("\n%-15s %-15s %s\n", "ADDRESS", "VETH", "USER");
-		for (size_t i = 0; i < n; i++) {
-			char ip[INET_ADDRSTRLEN];
-			inet_ntop(AF_INET, &leases[i].addr, ip, sizeof(ip));
-			printf("%-15s %-15s %s\n", ip, leases[i].veth, user_name(leases[i].uid, who, sizeof(who)));
-		}
-	}
+	if (n)
+		print_leases(leases, n);
 	return 0;
 }
 

@@ -115,41 +115,53 @@ static void print_json(const struct stats_row *rows, size_t n)
 		json_object_object_add(o, "PIDsLimit", json_u64_or_null(r->have && r->u.have_pids, r->u.pids_max));
 		json_object_array_add(arr, o);
 	}
-	printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	print_json_text(stdout, json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY |
+									  JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(arr);
+}
+
+static void format_row(const struct stats_row *r, char *cpu, char *mem, char *memp, char *pids)
+{
+	if (r->have && r->cpu_percent >= 0)
+		snprintf(cpu, 16, "%.2f%%", r->cpu_percent);
+	if (r->have && r->u.have_memory) {
+		char used[24], limit[24] = "unlimited";
+		human_bytes(used, sizeof(used), r->u.memory);
+		if (r->u.memory_max != UINT64_MAX) {
+			human_bytes(limit, sizeof(limit), r->u.memory_max);
+			snprintf(memp, 16, "%.2f%%", 100.0 * (double)r->u.memory / (double)r->u.memory_max);
+		}
+		snprintf(mem, 64, "%s / %s", used, limit);
+	}
+	if (r->have && r->u.have_pids) {
+		if (r->u.pids_max != UINT64_MAX)
+			snprintf(pids, 48, "%llu / %llu", (unsigned long long)r->u.pids, (unsigned long long)r->u.pids_max);
+		else
+			snprintf(pids, 48, "%llu", (unsigned long long)r->u.pids);
+	}
 }
 
 static void print_table(const struct stats_row *rows, size_t n, bool clear)
 {
-	int w = 4;
-	for (size_t i = 0; i < n; i++)
-		if ((int)strlen(rows[i].name) > w)
-			w = (int)strlen(rows[i].name);
+	/* names are escaped as every string diyc prints (the store's directory names) */
+	_cleanup_free_ char(*names)[4 * CONTAINER_NAME_MAX + 1] = calloc(n ? n : 1, sizeof(*names));
+	if (!names)
+		return;
+	size_t w = 4;
+	for (size_t i = 0; i < n; i++) {
+		str_escape(rows[i].name, names[i], sizeof(names[i]));
+		if (str_columns(names[i]) > w)
+			w = str_columns(names[i]);
+	}
 	if (clear)
 		fputs("\033[H\033[2J", stdout);
-	printf("%-*s   %-8s   %-24s   %-8s   %s\n", w, "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "PIDS");
+	print_cell(stdout, "NAME", w);
+	printf("   %-8s   %-24s   %-8s   %s\n", "CPU %", "MEM USAGE / LIMIT", "MEM %", "PIDS");
 	for (size_t i = 0; i < n; i++) {
-		const struct stats_row *r = &rows[i];
 		char cpu[16] = "--", mem[64] = "--", memp[16] = "--", pids[48] = "--";
-		if (r->have && r->cpu_percent >= 0)
-			snprintf(cpu, sizeof(cpu), "%.2f%%", r->cpu_percent);
-		if (r->have && r->u.have_memory) {
-			char used[24], limit[24] = "unlimited";
-			human_bytes(used, sizeof(used), r->u.memory);
-			if (r->u.memory_max != UINT64_MAX) {
-				human_bytes(limit, sizeof(limit), r->u.memory_max);
-				snprintf(memp, sizeof(memp), "%.2f%%", 100.0 * (double)r->u.memory / (double)r->u.memory_max);
-			}
-			snprintf(mem, sizeof(mem), "%s / %s", used, limit);
-		}
-		if (r->have && r->u.have_pids) {
-			if (r->u.pids_max != UINT64_MAX)
-				snprintf(pids, sizeof(pids), "%llu / %llu", (unsigned long long)r->u.pids,
-					 (unsigned long long)r->u.pids_max);
-			else
-				snprintf(pids, sizeof(pids), "%llu", (unsigned long long)r->u.pids);
-		}
-		printf("%-*s   %-8s   %-24s   %-8s   %s\n", w, r->name, cpu, mem, memp, pids);
+		format_row(&rows[i], cpu, mem, memp, pids);
+		print_cell(stdout, names[i], w);
+		printf("   %-8s   %-24s   %-8s   %s\n", cpu, mem, memp, pids);
 	}
 	fflush(stdout);
 }

@@ -17,6 +17,21 @@ static int set_path(char *dst, struct diyc_error *err, const char *fmt, const ch
 	return 0;
 }
 
+/* No XDG_RUNTIME_DIR (su, sudo -u, runuser, ssh without systemd-logind). Not a fixed name
+ * in /tmp: another user could make it first, and every diyc command of this user would
+ * then fail. /run/user/UID when it is this user's own (logind makes it, in a directory
+ * only root can write, so nobody else can have made it), only its owner writing there, as
+ * podman takes it; otherwise below the data directory, which is in the user's home. */
+static int runtime_fallback(struct diyc_paths *p, struct diyc_error *err)
+{
+	char dir[64];
+	struct stat st;
+	snprintf(dir, sizeof(dir), "/run/user/%u", p->uid);
+	if (lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == p->uid && !(st.st_mode & 022))
+		return set_path(p->run, err, "%s/diyc", dir);
+	return set_path(p->run, err, "%s/run", p->data);
+}
+
 int paths_init(struct diyc_paths *p, struct diyc_error *err)
 {
 	memset(p, 0, sizeof(*p));
@@ -48,10 +63,7 @@ int paths_init(struct diyc_paths *p, struct diyc_error *err)
 	const char *xdg_run = getenv("XDG_RUNTIME_DIR");
 	if (xdg_run && xdg_run[0] == '/')
 		return set_path(p->run, err, "%s/diyc", xdg_run);
-	/* no runtime dir (a plain su or ssh without systemd-logind): a private one in /tmp */
-	char uid[16];
-	snprintf(uid, sizeof(uid), "%u", p->uid);
-	return set_path(p->run, err, "/tmp/diyc-run-%s", uid);
+	return runtime_fallback(p, err);
 }
 
 static int ensure(const char *base, const char *sub, uid_t uid, struct diyc_error *err)

@@ -12,7 +12,9 @@ struct diyc_paths {
 	uid_t uid;
 	gid_t gid;
 	char data[PATH_MAX];   /* $XDG_DATA_HOME/diyc or /var/lib/diyc */
-	char run[PATH_MAX];    /* $XDG_RUNTIME_DIR/diyc or /run/diyc */
+	/* $XDG_RUNTIME_DIR/diyc or /run/diyc; without XDG_RUNTIME_DIR, /run/user/UID/diyc
+	 * when that directory is the user's, else DATA/run */
+	char run[PATH_MAX];
 };
 
 /* Computes the paths from the environment; creates nothing. */

@@ -99,7 +99,16 @@ class Store:
                 home = pwd.getpwuid(uid).pw_dir
             self.data = Path(home) / ".local" / "share" / "diyc"
         xdg_run = env.get("XDG_RUNTIME_DIR", "")
-        self.run = Path(xdg_run) / "diyc" if xdg_run.startswith("/") else Path(f"/tmp/diyc-run-{uid}")
+        if xdg_run.startswith("/"):
+            self.run = Path(xdg_run) / "diyc"
+        else:
+            # /run/user/UID when it is the caller's own and only it writes there, else DATA/run
+            try:
+                st = os.lstat(f"/run/user/{uid}")
+                own = (st.st_mode & 0o170000) == 0o040000 and st.st_uid == uid and not st.st_mode & 0o022
+            except OSError:
+                own = False
+            self.run = Path(f"/run/user/{uid}/diyc") if own else self.data / "run"
 
     @classmethod
     def default(cls):
