@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* confine.c: what the supervising diyc gives up once its container runs. From then on it
- * parses packets from the container (libslirp) and relays its connections: code that
- * the container can drive. No new privileges (no set-uid program can raise it or its
+/* confine.c: what the supervising diyc gives up once its container runs, and the slirp
+ * process (net-slirp.c) before it reads the container's first frame. From then on they
+ * relay the container's connections and parse its packets (libslirp): code that the
+ * container can drive. No new privileges (no set-uid program can raise it or its
  * children), and a seccomp filter that refuses the system calls such a process never
  * needs and an attacker would want: debugging other processes, mounting, loading code
  * into the kernel, keys, BPF, the 32-bit ABIs. It keeps what the end of a container

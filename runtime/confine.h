@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* confine.h: the supervising diyc's confinement once the container runs. */
+/* confine.h: the supervising diyc's confinement once the container runs (and the slirp
+ * process's, which also leaves the host's file system: net-slirp.c). */
 #pragma once
 #include "error.h"
 

@@ -126,7 +126,8 @@ static void launch_started(void *arg)
 	/* what start-up allocated is not needed in the poll loop */
 	malloc_trim(0);
 	unmap_code_pages();
-	/* from here on the supervisor runs libslirp on the container's packets */
+	/* from here on the supervisor relays the published ports (libslirp runs in a
+	 * sandboxed process of its own, see net-slirp.c) */
 	struct diyc_error cerr = { 0 };
 	if (x->cfg->net == NET_SLIRP && confine_supervisor(&cerr) < 0)
 		diyc_warn("%s", cerr.msg);

@@ -285,8 +285,12 @@ static int socket_maker_start(pid_t pid, bool join_userns, pid_t *maker, int *so
 {
 	_cleanup_close_ int userns = join_userns ? open_ns(pid, "user") : -1;
 	_cleanup_close_ int netns = open_ns(pid, "net");
-	if (netns < 0 || (join_userns && userns < 0))
+	if (netns < 0 || (join_userns && userns < 0)) {
+		/* a process that has exited has no namespaces left to show */
+		if (errno == ENOENT)
+			return -ENOENT;
 		return diyc_error(err, errno, "open the namespaces of the container (pid %d)", pid);
+	}
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return diyc_error(err, errno, "socketpair");
@@ -350,6 +354,7 @@ struct port_relay {
 	struct relay_conn *conns;
 	int maker;
 	pid_t maker_pid;
+	bool gone; /* the container had ended when the relay started: nothing to connect to */
 };
 
 /* An fd with nothing to wait for is left out (poll skips negative fds): otherwise a
@@ -373,6 +378,13 @@ int port_relay_start(const struct port_map *maps, size_t n, int *listen_fds, pid
 	pr->maker = -1;
 	/* pid 0: the container's address is reachable from here (a bridge), no maker needed */
 	int r = pid ? socket_maker_start(pid, join_userns, &pr->maker_pid, &pr->maker, err) : 0;
+	if (r == -ENOENT) {
+		/* PID 1 ended already (a short command, before the relay could start): the
+		 * supervisor is about to end too; until then a connection is refused */
+		diyc_debug("the container ended before its ports were relayed");
+		pr->gone = true;
+		r = 0;
+	}
 	if (r < 0) {
 		free(pr->ls);
 		free(pr);
@@ -427,6 +439,8 @@ static int new_pipe(struct half *h)
 /* A socket of the container's namespace, from the maker. */
 static int container_socket(struct port_relay *pr, enum port_proto proto)
 {
+	if (pr->gone)
+		return -ENETUNREACH;
 	if (pr->maker < 0) {
 		int fd = socket(AF_INET, (proto == PORT_UDP ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 		return fd < 0 ? -errno : fd;

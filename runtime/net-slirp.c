@@ -2,15 +2,28 @@
 /* net-slirp.c: user-mode networking without any privilege, as slirp4netns does it but
  * inside diyc. The container's PID 1, still holding the host's /dev, creates a tap
  * device in the container's network namespace and hands its fd to the supervising diyc
- * over the sync socket. There libslirp (a TCP/IP stack in user space) reads the
- * container's Ethernet frames from the tap and turns its connections into ordinary
- * sockets of the supervising process, and back.
+ * over the sync socket. The supervisor forks the slirp process, which alone runs libslirp
+ * (a TCP/IP stack in user space): it reads the container's Ethernet frames from the tap
+ * and turns its connections into ordinary sockets of its own, in the host's network
+ * namespace, and back.
  *
- * The stack runs in the supervisor's poll loop (container.c), event-driven: the tap fd,
- * slirp's sockets and its timers; never busy. libslirp (and glib under it) is loaded with
- * dlopen() only by a container that uses it. */
+ * That process parses what the container sends, so it leaves the host's file system
+ * before the first frame, as slirp4netns' sandbox does: a mount namespace (and a user
+ * namespace, for a normal user) of its own, pivot_root into a read-only tmpfs that holds
+ * only etc/resolv.conf (the host's nameservers, what libslirp reads), no capability,
+ * no_new_privs and the supervisor's seccomp filter. Its loop is event-driven (the tap,
+ * slirp's sockets and its timers), never busy. libslirp (and glib under it) is loaded
+ * with dlopen() only for a container that uses it, by the supervisor just before the fork
+ * (the supervisor never calls into it). */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/capability.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
@@ -20,8 +33,10 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <slirp/libslirp.h>
+#include "confine.h"
 #include "dl.h"
 #include "net.h"
 #include "net-slirp.h"
@@ -147,7 +162,7 @@ struct slirp_timer {
 	struct slirp_timer *next;
 };
 
-struct slirp_net {
+struct slirp_stack {
 	Slirp *slirp;
 	int tapfd;
 	struct slirp_timer *timers;
@@ -160,7 +175,7 @@ struct slirp_net {
 
 static ssize_t send_packet(const void *buf, size_t len, void *opaque)
 {
-	struct slirp_net *s = opaque;
+	struct slirp_stack *s = opaque;
 	ssize_t n;
 	do
 		n = write(s->tapfd, buf, len);
@@ -183,7 +198,7 @@ static int64_t clock_get_ns(void *opaque)
 
 static void *timer_new_opaque(SlirpTimerId id, void *cb_opaque, void *opaque)
 {
-	struct slirp_net *s = opaque;
+	struct slirp_stack *s = opaque;
 	struct slirp_timer *t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
@@ -194,7 +209,7 @@ static void *timer_new_opaque(SlirpTimerId id, void *cb_opaque, void *opaque)
 
 static void timer_free(void *timer, void *opaque)
 {
-	struct slirp_net *s = opaque;
+	struct slirp_stack *s = opaque;
 	for (struct slirp_timer **p = &s->timers; *p; p = &(*p)->next)
 		if (*p == timer) {
 			*p = (*p)->next;
@@ -226,14 +241,16 @@ static const SlirpCb callbacks = {
 	.unregister_poll_fd = unregister_poll_fd, .notify = notify, .timer_new_opaque = timer_new_opaque,
 };
 
-int slirp_net_start(const struct slirp_opts *o, int tapfd, struct slirp_net **out, struct diyc_error *err)
+static void stack_stop(struct slirp_stack *s);
+
+static int stack_start(const struct slirp_opts *o, int tapfd, struct slirp_stack **out, struct diyc_error *err)
 {
 	int r = sl_load(err);
 	if (r < 0) {
 		close(tapfd);
 		return r;
 	}
-	struct slirp_net *s = calloc(1, sizeof(*s));
+	struct slirp_stack *s = calloc(1, sizeof(*s));
 	uint8_t *frame = malloc(o->mtu + 64);
 	if (!s || !frame) {
 		free(s);
@@ -261,7 +278,7 @@ int slirp_net_start(const struct slirp_opts *o, int tapfd, struct slirp_net **ou
 	inet_pton(AF_INET, "10.0.2.15", &cfg.vdhcp_start);
 	s->slirp = sl.slirp_new(&cfg, &callbacks, s);
 	if (!s->slirp) {
-		slirp_net_stop(s);
+		stack_stop(s);
 		return diyc_error_plain(err, EINVAL, "libslirp could not start");
 	}
 	*out = s;
@@ -271,7 +288,7 @@ int slirp_net_start(const struct slirp_opts *o, int tapfd, struct slirp_net **ou
 
 static int add_poll(int fd, int events, void *opaque)
 {
-	struct slirp_net *s = opaque;
+	struct slirp_stack *s = opaque;
 	short ev = 0;
 	if (events & SLIRP_POLL_IN)
 		ev |= POLLIN;
@@ -283,7 +300,7 @@ static int add_poll(int fd, int events, void *opaque)
 	return i < 0 ? -1 : (int)(i - s->first);
 }
 
-size_t slirp_net_fill(struct slirp_net *s, struct pollfd **fds, size_t *cap, size_t n, int *timeout_ms)
+static size_t stack_fill(struct slirp_stack *s, struct pollfd **fds, size_t *cap, size_t n, int *timeout_ms)
 {
 	s->fds = fds;
 	s->cap = cap;
@@ -331,7 +348,7 @@ static int get_revents(int idx, void *opaque)
 	return ev;
 }
 
-void slirp_net_done(struct slirp_net *s, const struct pollfd *fds, size_t n, bool poll_failed)
+static void stack_done(struct slirp_stack *s, const struct pollfd *fds, size_t n, bool poll_failed)
 {
 	if (n == 0)
 		return;
@@ -356,7 +373,7 @@ void slirp_net_done(struct slirp_net *s, const struct pollfd *fds, size_t n, boo
 	}
 }
 
-void slirp_net_stop(struct slirp_net *s)
+static void stack_stop(struct slirp_stack *s)
 {
 	if (!s)
 		return;
@@ -367,5 +384,210 @@ void slirp_net_stop(struct slirp_net *s)
 	if (s->tapfd >= 0)
 		close(s->tapfd);
 	free(s->frame);
+	free(s);
+}
+
+/* -- the sandboxed process ------------------------------------------------------------------ */
+
+/* The host's nameservers, all libslirp reads of /etc/resolv.conf (the address a query
+ * to 10.0.2.3 goes to), taken before the process leaves the host's file system. */
+static int read_nameservers(char *out, size_t size)
+{
+	out[0] = '\0';
+	_cleanup_fclose_ FILE *f = fopen("/etc/resolv.conf", "re");
+	char line[512];
+	size_t n = 0;
+	while (f && fgets(line, sizeof(line), f)) {
+		if (!str_has_prefix(line, "nameserver") || !strchr(" \t", line[10]))
+			continue;
+		size_t len = strlen(line);
+		if (len && line[len - 1] != '\n')
+			continue; /* cut: not an address */
+		if (n + len >= size)
+			break;
+		memcpy(out + n, line, len + 1);
+		n += len;
+	}
+	return (int)n;
+}
+
+static int write_proc_self(const char *file, const char *text)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/self/%s", file);
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		return -errno;
+	return 0;
+}
+
+/* A mount namespace of its own (in a user namespace of its own for a normal user, where
+ * the user's one id maps to itself), then the root becomes a small read-only tmpfs that
+ * holds only etc/resolv.conf: no file of the user, no socket, no /proc. */
+static int enter_empty_root(const char *nameservers, struct diyc_error *err)
+{
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+	char map[64];
+	if (unshare(uid ? CLONE_NEWUSER | CLONE_NEWNS : CLONE_NEWNS) < 0)
+		return diyc_error(err, errno, "slirp sandbox: unshare a mount namespace");
+	if (uid) {
+		snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)uid, (unsigned)uid);
+		int r = write_proc_self("setgroups", "deny");
+		if (r == 0 && (r = write_proc_self("uid_map", map)) == 0) {
+			snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)gid, (unsigned)gid);
+			r = write_proc_self("gid_map", map);
+		}
+		if (r < 0)
+			return diyc_error(err, -r, "slirp sandbox: map the user namespace");
+	}
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=16k,nr_inodes=8,mode=0755") < 0)
+		return diyc_error(err, errno, "slirp sandbox: mount a tmpfs");
+	_cleanup_close_ int root = open("/tmp", O_DIRECTORY | O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (root < 0 || mkdirat(root, "etc", 0755) < 0 || mkdirat(root, "old", 0755) < 0)
+		return diyc_error(err, errno, "slirp sandbox: make its root");
+	int r = write_file_at(root, "etc/resolv.conf", nameservers, strlen(nameservers), 0444);
+	if (r < 0)
+		return diyc_error(err, -r, "slirp sandbox: write etc/resolv.conf");
+	if (fchdir(root) < 0 || syscall(SYS_pivot_root, ".", "old") < 0 || chdir("/") < 0 ||
+	    umount2("/old", MNT_DETACH) < 0 || rmdir("/old") < 0)
+		return diyc_error(err, errno, "slirp sandbox: pivot_root into its empty root");
+	if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		return diyc_error(err, errno, "slirp sandbox: make its root read-only");
+	/* no capability (a normal user had all of them in the new namespace), no new ones */
+	cap_t none = cap_init();
+	r = none && cap_set_proc(none) == 0 ? 0 : -errno;
+	cap_free(none);
+	if (r < 0)
+		return diyc_error(err, -r, "slirp sandbox: drop capabilities");
+	return confine_supervisor(err);
+}
+
+struct ready_msg {
+	int r;
+	struct diyc_error err;
+};
+
+/* The process that runs libslirp: sets the stack up while it still sees the host (the
+ * library, glib's seed from /dev/urandom, the nameservers), leaves the host's file
+ * system, says so on ctl, then serves the container's packets until ctl closes. */
+static void __attribute__((noreturn)) slirp_process(const struct slirp_opts *o, int tapfd, int ctl, pid_t parent)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(1);
+	int keep[] = { tapfd, ctl };
+	close_fds_except(keep, ARRAY_SIZE(keep));
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	/* stderr only for --verbose: it may be the container's log */
+	if (null >= 0 && (dup2(null, 0) < 0 || dup2(null, 1) < 0 || (!diyc_verbose && dup2(null, 2) < 0)))
+		_exit(1);
+	if (null > 2)
+		close(null);
+	/* the signals the supervisor forwards stay blocked, as there, and a session of its
+	 * own: a ^C on the terminal is for the container, not for its network */
+	setsid();
+	prctl(PR_SET_NAME, "diyc-slirp");
+	struct ready_msg m = { 0 };
+	struct slirp_stack *s = NULL;
+	char nameservers[4096];
+	read_nameservers(nameservers, sizeof(nameservers));
+	m.r = stack_start(o, tapfd, &s, &m.err);
+	if (m.r == 0)
+		m.r = enter_empty_root(nameservers, &m.err);
+	if (write(ctl, &m, sizeof(m)) != sizeof(m) || m.r < 0)
+		_exit(1);
+	size_t cap = 8;
+	struct pollfd *fds = malloc(cap * sizeof(*fds));
+	if (!fds)
+		_exit(1);
+	for (;;) {
+		int timeout = -1;
+		fds[0] = (struct pollfd){ ctl, POLLIN, 0 };
+		size_t n = stack_fill(s, &fds, &cap, 1, &timeout);
+		int pr = poll(fds, n, timeout);
+		if (pr < 0 && errno != EINTR)
+			_exit(1);
+		if (pr > 0 && fds[0].revents)
+			_exit(0); /* the supervisor is done with it */
+		stack_done(s, fds + 1, n - 1, pr < 0);
+	}
+}
+
+struct slirp_net {
+	pid_t pid;
+	int ctl;
+};
+
+int slirp_net_start(const struct slirp_opts *o, int tapfd, struct slirp_net **out, struct diyc_error *err)
+{
+	_cleanup_close_ int tap = tapfd;
+	/* loaded here, once: in a forked child the loader's work costs more (copy on write
+	 * of what it touches), and a missing library is said before any fork */
+	int r = sl_load(err);
+	if (r < 0)
+		return r;
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return diyc_error(err, errno, "socketpair for the slirp process");
+	_cleanup_close_ int ctl = sv[0], theirs = sv[1];
+	struct slirp_net *n = calloc(1, sizeof(*n));
+	if (!n)
+		return diyc_error(err, ENOMEM, "slirp");
+	pid_t parent = getpid(), pid = fork();
+	if (pid < 0) {
+		free(n);
+		return diyc_error(err, errno, "fork the slirp process");
+	}
+	if (pid == 0)
+		slirp_process(o, tap, theirs, parent);
+	close(steal_fd(&theirs));
+	*n = (struct slirp_net){ .pid = pid, .ctl = steal_fd(&ctl) };
+	struct ready_msg m;
+	ssize_t k;
+	do
+		k = read(n->ctl, &m, sizeof(m));
+	while (k < 0 && errno == EINTR);
+	if (k != sizeof(m) || m.r < 0) {
+		if (k == sizeof(m))
+			*err = m.err;
+		else
+			diyc_error_plain(err, EPIPE, "the slirp process ended while it started");
+		slirp_net_stop(n);
+		return k == sizeof(m) ? m.r : -EPIPE;
+	}
+	*out = n;
+	diyc_debug("slirp up in process %d, mtu %u", (int)pid, o->mtu);
+	return 0;
+}
+
+size_t slirp_net_fill(struct slirp_net *s, struct pollfd **fds, size_t *cap, size_t n, int *timeout_ms)
+{
+	/* the process's end of ctl closes if it dies: the container has lost its network */
+	if (s->ctl >= 0)
+		pollfd_push(fds, cap, &n, s->ctl, POLLIN);
+	return n;
+}
+
+void slirp_net_done(struct slirp_net *s, const struct pollfd *fds, size_t n, bool poll_failed)
+{
+	if (n == 0 || s->ctl < 0 || !fds[0].revents)
+		return;
+	diyc_warn("the slirp process (pid %d) ended: the container has no network any more", (int)s->pid);
+	close(steal_fd(&s->ctl));
+}
+
+void slirp_net_stop(struct slirp_net *s)
+{
+	if (!s)
+		return;
+	if (s->pid > 0) {
+		kill(s->pid, SIGKILL);
+		while (waitpid(s->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	if (s->ctl >= 0)
+		close(s->ctl);
 	free(s);
 }

@@ -27,14 +27,17 @@ bool slirp_host_has_ipv6(void);
  * ipv6 also fd00::100/64, gateway fd00::2) and returns its fd in *fd. */
 int slirp_tap_setup(const struct slirp_opts *o, int *fd, struct diyc_error *err);
 
-/* The supervising side: the slirp stack, fed by the tap fd, polled with the rest of the
- * supervisor's fds. */
+/* The supervising side: the slirp stack, fed by the tap fd, in a process of its own (a
+ * child of the supervisor) whose root is an empty tmpfs. */
 struct slirp_net;
-/* Takes tapfd (closed on failure too). */
+/* Forks the slirp process and waits until its stack is up and it has left the host's
+ * file system; its error, if any, comes back in err. Takes tapfd (closed on failure too). */
 int slirp_net_start(const struct slirp_opts *o, int tapfd, struct slirp_net **out, struct diyc_error *err);
-/* Appends the stack's fds to *fds (growing it), from index n; returns the new count and
- * lowers *timeout_ms to the next timer. */
+/* Appends the fd that tells when the slirp process is gone to *fds (growing it), from
+ * index n; returns the new count (*timeout_ms is left as it is). */
 size_t slirp_net_fill(struct slirp_net *s, struct pollfd **fds, size_t *cap, size_t n, int *timeout_ms);
-/* After poll(): fds as filled, n of them from the stack's first one. */
+/* After poll(): fds as filled, n of them from the first one slirp_net_fill added; warns
+ * once if the slirp process has ended. */
 void slirp_net_done(struct slirp_net *s, const struct pollfd *fds, size_t n, bool poll_failed);
+/* Kills the slirp process and waits for it. */
 void slirp_net_stop(struct slirp_net *s);

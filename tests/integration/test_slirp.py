@@ -4,6 +4,7 @@
 import hashlib
 import http.server
 import os
+import stat
 import threading
 
 import pytest
@@ -150,3 +151,55 @@ def test_peer_closing_early_does_not_kill_diyc(s):
         stop.set()
         t.join()
         srv.close()
+
+
+def tap_holders():
+    """PIDs of this user's processes that hold an fd of /dev/net/tun (the character device
+    10:200, whatever path it shows): whoever reads the container's frames."""
+    pids = []
+    for pid in (p for p in os.listdir("/proc") if p.isdigit()):
+        try:
+            if os.stat(f"/proc/{pid}").st_uid != os.getuid():
+                continue
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                st = os.stat(f"/proc/{pid}/fd/{fd}")
+                if stat.S_ISCHR(st.st_mode) and st.st_rdev == os.makedev(10, 200):
+                    pids.append(int(pid))
+                    break
+        except OSError:
+            pass
+    return pids
+
+
+@needs_tun
+def test_libslirp_runs_in_an_empty_root(s, name):
+    """The process that parses the container's packets (libslirp, holding the tap) sees no
+    file of the host: its root is a read-only tmpfs with etc/resolv.conf alone, and the
+    supervisor itself no longer holds the tap."""
+    before = set(tap_holders())
+    dt.assert_ok(s.diyc("run", "-d", "--name", name, "busybox", "sleep", "60"))
+    try:
+        monitor = dt.inspect(s, name)["State"]["MonitorPid"]
+        holders = dt.wait_until(lambda: set(tap_holders()) - before, what="a process holding the tap")
+        assert monitor not in holders, "the supervisor holds the tap: libslirp runs in it"
+        assert len(holders) == 1, holders
+        pid = holders.pop()
+        assert dt.proc_ppid(pid) == monitor, f"{pid} is not the supervisor's child"
+        root = f"/proc/{pid}/root"
+        assert os.listdir(root) == ["etc"], os.listdir(root)
+        assert os.listdir(f"{root}/etc") == ["resolv.conf"]
+        with open(f"{root}/etc/resolv.conf") as f:
+            assert all(l.startswith("nameserver") for l in f.read().splitlines())
+        with open(f"/proc/{pid}/mountinfo") as f:
+            mounts = [l.split() for l in f]
+        assert len(mounts) == 1, mounts
+        assert mounts[0][4] == "/" and "ro" in mounts[0][5].split(","), mounts
+        with open(f"/proc/{pid}/status") as f:
+            status = dict(l.split(":\t", 1) for l in f.read().splitlines() if ":\t" in l)
+        assert int(status["CapEff"], 16) == 0 and status["NoNewPrivs"].strip() == "1", status
+        assert status["Seccomp"].strip() == "2", status
+        # and the network works through it
+        dt.assert_ok(s.diyc("exec", name, "ping", "-c", "1", "-W", "5", "10.0.2.2"))
+    finally:
+        dt.assert_ok(s.diyc("rm", "-f", name))
+    assert not set(tap_holders()) - before, "the slirp process outlived its container"
