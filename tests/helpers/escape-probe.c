@@ -305,6 +305,22 @@ static int cmd_grab_exe(double seconds)
 	return 0;
 }
 
+/* Exchanges A and B (renameat2 RENAME_EXCHANGE) as fast as it can for SECONDS. */
+static int exchange_for(const char *a, const char *b, double seconds)
+{
+	printf("swapping\n");
+	fflush(stdout);
+	long swaps = 0;
+	double end = now() + seconds;
+	while (now() < end) {
+		for (int i = 0; i < 1000; i++)
+			if (syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE) == 0)
+				swaps++;
+	}
+	printf("swaps %ld\n", swaps);
+	return 0;
+}
+
 /* The volume race (runc CVE-2021-30465): PATH flips between a directory and a symlink. */
 static int cmd_swap(const char *path, const char *target, double seconds)
 {
@@ -316,17 +332,7 @@ static int cmd_swap(const char *path, const char *target, double seconds)
 		report("symlink", -1);
 		return 1;
 	}
-	printf("swapping\n");
-	fflush(stdout);
-	long swaps = 0;
-	double end = now() + seconds;
-	while (now() < end) {
-		for (int i = 0; i < 1000; i++)
-			if (syscall(SYS_renameat2, AT_FDCWD, link, AT_FDCWD, path, RENAME_EXCHANGE) == 0)
-				swaps++;
-	}
-	printf("swaps %ld\n", swaps);
-	return 0;
+	return exchange_for(link, path, seconds);
 }
 
 /* A file that is now a regular file, now a FIFO (commit's race: a reader that checked a
@@ -341,17 +347,7 @@ static int cmd_swap_fifo(const char *path, double seconds)
 		report("make", -1);
 		return 1;
 	}
-	printf("swapping\n");
-	fflush(stdout);
-	long swaps = 0;
-	double end = now() + seconds;
-	while (now() < end) {
-		for (int i = 0; i < 1000; i++)
-			if (syscall(SYS_renameat2, AT_FDCWD, fifo, AT_FDCWD, path, RENAME_EXCHANGE) == 0)
-				swaps++;
-	}
-	printf("swaps %ld\n", swaps);
-	return 0;
+	return exchange_for(fifo, path, seconds);
 }
 
 int main(int argc, char **argv)
