@@ -380,17 +380,8 @@ static bool leftover(int dirfd, const char *name, const char *prefix)
 		return false;
 	if (st.st_mtime < time(NULL) - 86400)
 		return true;
-	const char *pid = name + strlen(prefix);
-	size_t n = strspn(pid, "0123456789");
-	char digits[16];
-	uint64_t v;
-	if (n == 0 || n >= sizeof(digits) || pid[n] != '-')
-		return false;
-	memcpy(digits, pid, n);
-	digits[n] = '\0';
-	if (parse_u64(digits, INT32_MAX, &v) < 0 || v == 0)
-		return false;
-	return (kill((pid_t)v, 0) < 0 && errno == ESRCH) || st.st_mtime < time(NULL) - 60;
+	int gone = pid_prefix_gone(name + strlen(prefix));
+	return gone > 0 || (gone == 0 && st.st_mtime < time(NULL) - 60);
 }
 
 void image_clean_leftovers(const struct diyc_paths *p, const struct userns_plan *plan)

@@ -411,17 +411,7 @@ int container_list(const struct diyc_paths *p, char ***names, struct diyc_error 
 /* Whether the process named in `.new-PID-RANDOM` is gone (not just another user's). */
 static bool creator_dead(const char *entry)
 {
-	const char *p = entry + strlen(".new-");
-	size_t n = strspn(p, "0123456789");
-	uint64_t pid;
-	char digits[16];
-	if (n == 0 || n >= sizeof(digits) || p[n] != '-')
-		return false;
-	memcpy(digits, p, n);
-	digits[n] = '\0';
-	if (parse_u64(digits, INT32_MAX, &pid) < 0 || pid == 0)
-		return false;
-	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+	return pid_prefix_gone(entry + strlen(".new-")) > 0;
 }
 
 void container_clean_leftovers(const struct diyc_paths *p, const struct userns_plan *plan)

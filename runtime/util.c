@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* util.c: small helpers for numbers, strings, files and directory trees. */
 #include <errno.h>
+#include <signal.h>
 #include <time.h>
 #include <sys/mman.h>
 #include <stdbool.h>
@@ -553,4 +554,18 @@ int mkdir_locked(const char *path, mode_t mode)
 		return -e;
 	}
 	return steal_fd(&fd);
+}
+
+int pid_prefix_gone(const char *s)
+{
+	size_t n = strspn(s, "0123456789");
+	char digits[16];
+	uint64_t pid;
+	if (n == 0 || n >= sizeof(digits) || s[n] != '-')
+		return -EINVAL;
+	memcpy(digits, s, n);
+	digits[n] = '\0';
+	if (parse_u64(digits, INT32_MAX, &pid) < 0 || pid == 0)
+		return -EINVAL;
+	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
 }

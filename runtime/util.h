@@ -101,6 +101,9 @@ int openat2_retry(int dirfd, const char *path, struct open_how *how);
  * -EFTYPE_NOT_REGULAR for a FIFO, socket or device. st (may be NULL) gets its fstat. */
 struct stat;
 int open_regular_at(int dirfd, const char *path, unsigned long long resolve, struct stat *st);
+/* For names of temporary files made "PID-...": 1 when S starts with a PID and a dash
+ * and that process is gone, 0 when it lives, -EINVAL when S does not start that way. */
+int pid_prefix_gone(const char *s);
 /* Keeps /proc open for open_regular_at() in a process about to chroot. */
 int keep_proc(void);
 /* Words for open_regular_at()'s error r: "it is a symlink, not a file", ... */
