@@ -104,42 +104,6 @@ static const char rm_usage[] =
 
 enum { OPT_HELP = 256, OPT_PLATFORM, OPT_REF, OPT_MAX_SIZE };
 
-/* image.c writes its table, and the names rm and prune removed, to a stream: they come
- * from the store's names, which anything that can write there controls. Through this one,
- * each line is escaped as every string diyc prints before it reaches standard output. */
-struct escaped_out {
-	FILE *f;
-	char *buf;
-	size_t len;
-};
-
-static FILE *escaped_open(struct escaped_out *o)
-{
-	*o = (struct escaped_out){ 0 };
-	o->f = open_memstream(&o->buf, &o->len);
-	return o->f ? o->f : stdout;
-}
-
-static void escaped_flush(struct escaped_out *o)
-{
-	if (!o->f)
-		return;
-	fclose(o->f);
-	o->f = NULL;
-	for (char *line = o->buf, *end; line && *line; line = end + 1) {
-		end = strchr(line, '\n');
-		if (end)
-			*end = '\0';
-		_cleanup_free_ char *e = str_escape_dup(line);
-		printf("%s\n", e ? e : "");
-		if (!end)
-			break;
-	}
-	fflush(stdout);
-	free(o->buf);
-	o->buf = NULL;
-}
-
 static int image_export_cmd(int argc, char **argv)
 {
 	static const struct option o[] = { { "output", required_argument, NULL, 'o' },
@@ -310,9 +274,7 @@ static int image_prune_cmd(int argc, char **argv)
 	struct userns_plan plan;
 	if (paths_init(&p, &err) < 0 || userns_plan_init_quiet(&plan, true, &err) < 0)
 		return fail(&err);
-	struct escaped_out o;
-	r = image_prune(&p, &plan, escaped_open(&o), &err);
-	escaped_flush(&o);
+	r = image_prune(&p, &plan, stdout, &err);
 	userns_plan_free(&plan);
 	return r < 0 ? fail(&err) : 0;
 }
@@ -340,9 +302,7 @@ static int image_ls_cmd(int argc, char **argv)
 	struct diyc_paths p;
 	if (paths_init(&p, &err) < 0)
 		return fail(&err);
-	struct escaped_out eo;
-	int r = image_list(&p, escaped_open(&eo), quiet, &err);
-	escaped_flush(&eo);
+	int r = image_list(&p, stdout, quiet, &err);
 	return r < 0 ? fail(&err) : 0;
 }
 
@@ -373,9 +333,7 @@ static int image_rm_cmd(int argc, char **argv)
 	int status = 0, r;
 	for (int i = optind; i < argc; i++) {
 		struct diyc_error e = { 0 };
-		struct escaped_out o;
-		r = image_remove(&p, &plan, argv[i], force, escaped_open(&o), &e);
-		escaped_flush(&o);
+		r = image_remove(&p, &plan, argv[i], force, stdout, &e);
 		if (r < 0)
 			status = fail(&e);
 	}

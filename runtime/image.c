@@ -652,7 +652,10 @@ static void print_image_row(const struct diyc_paths *p, FILE *out, const char *r
 			human_age(age, sizeof(age), json_object_get_string(v));
 		json_object_put(j);
 	}
-	fprintf(out, "%-30s %-12s %-14.12s %-16s %s\n", repo, tag, id, age, size);
+	/* names come from the store, which anything that writes there controls: escaped as
+	 * every string diyc prints (error.h) */
+	_cleanup_free_ char *erepo = str_escape_dup(repo), *etag = str_escape_dup(tag);
+	fprintf(out, "%-30s %-12s %-14.12s %-16s %s\n", erepo ? erepo : "?", etag ? etag : "?", id, age, size);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -812,7 +815,8 @@ int image_remove(const struct diyc_paths *p, const struct userns_plan *plan, con
 		snprintf(path, sizeof(path), "%s/images/names/%s", p->data, *n);
 		if (unlink(path) < 0 && errno != ENOENT)
 			return diyc_error(err, errno, "untag `%s`", nref);
-		fprintf(out, "Untagged: %s\n", nref);
+		_cleanup_free_ char *shown = str_escape_dup(nref);
+		fprintf(out, "Untagged: %s\n", shown ? shown : "?");
 	}
 	if (!delete_image)
 		return 0;
