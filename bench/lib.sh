@@ -156,11 +156,11 @@ bench_reason_of() {
   echo "${r:-exit status $2}"
 }
 
-# bench_resolve_diyc: makes DIYC an absolute path; when DIYC is unset, build/runtime/diyc,
+# bench_resolve_diyc: makes DIYC an absolute path; when DIYC is unset, build/diyc,
 # built with meson if missing.
 bench_resolve_diyc() {
   if [ -z "${DIYC:-}" ]; then
-    DIYC=$REPO/build/runtime/diyc
+    DIYC=$REPO/build/diyc
     if [ ! -x "$DIYC" ]; then
       command -v meson >/dev/null 2>&1 || { BENCH_REASON="$DIYC missing and meson not found"; return 1; }
       bench_log "diyc: building $DIYC"

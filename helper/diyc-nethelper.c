@@ -40,7 +40,7 @@
  * root's and unwritable by others, as must every directory above it, and any fault in
  * it refuses everything; every refused namespace gets one identical message, so the
  * helper tells nothing about namespaces that are not the caller's. Against the SIGKILL
- * nothing can block, the lease database (runtime/net-lease.c) orders its steps: a lease
+ * nothing can block, the lease database (runtime/net/lease.c) orders its steps: a lease
  * is written before its veth is created and goes only after its veth is deleted, so a
  * killed helper leaves at worst a stale lease, which the next call drops; and every call
  * deletes the bridge's vdiyc ports that have no lease (what an older helper left). It
@@ -68,7 +68,7 @@
 #include <unistd.h>
 #include <linux/magic.h>
 #include <linux/nsfs.h>
-#include "net-lease.h"
+#include "net/lease.h"
 
 #ifndef DIYC_NETHELPER_CONF
 #define DIYC_NETHELPER_CONF "/etc/diyc/nethelper.conf"

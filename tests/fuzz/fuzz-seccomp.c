@@ -6,8 +6,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "caps.h"
-#include "seccomp-filter.h"
+#include "security/caps.h"
+#include "security/seccomp-filter.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -85,7 +85,7 @@ def assert_error(res, *needles):
 
 class Store:
     """One diyc store, $XDG_DATA_HOME/diyc and $XDG_RUNTIME_DIR/diyc, and the environment
-    that selects it (the same rules as diyc's paths.c)."""
+    that selects it (the same rules as diyc's lib/paths.c)."""
 
     def __init__(self, env):
         self.env = dict(env)

@@ -6,9 +6,9 @@
 #include <stdint.h>
 #include <sys/sysinfo.h>
 #include <unistd.h>
-#include "cgroup.h"
+#include "cgroup/cgroup.h"
 #include "check.h"
-#include "config.h"
+#include "container/config.h"
 
 static struct diyc_error err;
 

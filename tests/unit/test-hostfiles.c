@@ -2,8 +2,8 @@
 /* test-hostfiles.c: resolv.conf for a container from the host's. */
 #include <stdlib.h>
 #include "check.h"
-#include "hostfiles.h"
-#include "util.h"
+#include "container/hostfiles.h"
+#include "lib/util.h"
 
 int main(void)
 {

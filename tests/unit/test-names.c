@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* test-names.c: container names, hostnames and image references. */
 #include "check.h"
-#include "image.h"
-#include "state.h"
+#include "image/image.h"
+#include "container/store.h"
 
 int main(void)
 {

@@ -2,7 +2,7 @@
 /* test-ports.c: -p as given on the command line, and its canonical forms. */
 #include <sys/socket.h>
 #include "check.h"
-#include "net-ports.h"
+#include "net/ports.h"
 
 static const char *spec_of(const char *in)
 {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* test-process.c: -u resolution against an image's passwd/group, and the environment. */
 #include "check.h"
-#include "process.h"
+#include "container/process.h"
 
 static const char passwd[] = "root:x:0:0:root:/root:/bin/sh\n"
 			     "daemon:x:1:1:daemon:/usr/sbin:/bin/false\n"

@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "caps.h"
+#include "security/caps.h"
 #include "check.h"
-#include "seccomp-filter.h"
-#include "util.h"
+#include "security/seccomp-filter.h"
+#include "lib/util.h"
 
 static struct diyc_error err;
 

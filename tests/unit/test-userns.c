@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* test-userns.c: /etc/subuid parsing and the id map built from it. */
 #include "check.h"
-#include "userns.h"
+#include "lib/userns.h"
 
 int main(void)
 {

@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "check.h"
-#include "volume.h"
+#include "rootfs/volume.h"
 
 static struct diyc_error err;
 

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/* cmd-commit.c: `diyc commit`. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include "commands.h"
+#include "image/commit.h"
+#include "lib/paths.h"
+#include "lib/userns.h"
+
+static const char commit_usage[] =
+	"Usage: diyc commit [OPTIONS] CONTAINER [NAME[:TAG]]\n"
+	"\n"
+	"Make a new image from a container's changes: the files it added, changed and\n"
+	"deleted become one new layer on top of its image's layers. The image's settings\n"
+	"come along, with the container's command, environment, working directory and user\n"
+	"(as `docker commit`). The generated /etc/hosts, /etc/hostname and /etc/resolv.conf\n"
+	"and the contents of volumes are not part of it. The container may be running; it\n"
+	"is not paused, so commit it stopped for a consistent copy. Prints the new image's id.\n"
+	"\n"
+	"Options:\n"
+	"  -m, --message TEXT  A comment for the image's history\n"
+	"  -a, --author TEXT   The image's author\n"
+	"      --help          Show this help\n";
+
+int cmd_commit(int argc, char **argv)
+{
+	static const struct option o[] = { { "message", required_argument, NULL, 'm' },
+					   { "author", required_argument, NULL, 'a' },
+					   { "help", no_argument, NULL, 'H' }, { NULL, 0, NULL, 0 } };
+	struct commit_opts co = { 0 };
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:m:a:", o, NULL)) != -1) {
+		if (c == 'H') {
+			fputs(commit_usage, stdout);
+			return 0;
+		}
+		if (c == 'm')
+			co.message = optarg;
+		else if (c == 'a')
+			co.author = optarg;
+		else
+			return bad_option("commit", c, argv);
+	}
+	int n = argc - optind;
+	if (n < 1 || n > 2)
+		return usage_error("commit", "expected CONTAINER [NAME[:TAG]]");
+	co.ref = n == 2 ? argv[optind + 1] : NULL;
+	struct diyc_error err = { 0 };
+	char norm[PATH_MAX];
+	if (co.ref && image_ref_normalize(co.ref, norm, sizeof(norm), &err) < 0)
+		return fail(&err);
+	struct diyc_paths p;
+	struct userns_plan plan;
+	if (paths_init(&p, &err) < 0 || userns_plan_init(&plan, &err) < 0)
+		return fail(&err);
+	struct container ct;
+	if (container_open(&p, argv[optind], &ct, &err) < 0) {
+		userns_plan_free(&plan);
+		return fail(&err);
+	}
+	/* no start, stop or rm while the upper dir is read */
+	int r = container_lock(&ct, &err);
+	if (r == 0 && !ct.have_config)
+		r = diyc_error_plain(&err, EINVAL, "container `%s` has no usable configuration: it cannot be committed",
+				     ct.d.name);
+	char id[IMAGE_ID_LEN + 1];
+	if (r == 0)
+		r = image_commit(&p, &plan, &ct, &co, id, &err);
+	container_close(&ct);
+	userns_plan_free(&plan);
+	if (r < 0)
+		return fail(&err);
+	printf("%s\n", id);
+	return 0;
+}

@@ -1,0 +1,561 @@
+/* SPDX-License-Identifier: MIT */
+/* cmd-run.c: `diyc run`: flags -> configuration, image, claimed name -> container_launch. */
+#include <errno.h>
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "security/caps.h"
+#include "commands.h"
+#include "container/config.h"
+#include "container/container.h"
+#include "image/image.h"
+#include "container/control.h"
+#include "net/bridge.h"
+#include "lib/paths.h"
+#include "security/seccomp-filter.h"
+#include "container/store.h"
+#include "lib/util.h"
+
+static const char run_usage[] =
+	"Usage: diyc run [OPTIONS] IMAGE [COMMAND [ARG...]]\n"
+	"\n"
+	"Run a command in a new container.\n"
+	"\n"
+	"Options:\n"
+	"      --name NAME        Name of the container (default: a generated name)\n"
+	"  -d, --detach           Run in the background and print the container's name\n"
+	"      --rm               Remove the container when it exits\n"
+	"  -t, --tty              Give the container a terminal (a pty)\n"
+	"  -i, --interactive      Keep standard input connected\n"
+	"  -e, --env KEY=VAL      Set an environment variable (KEY alone: take it from diyc's)\n"
+	"  -w, --workdir DIR      Working directory inside the container (absolute)\n"
+	"  -u, --user UID[:GID]   User to run as, by number or by name from the image\n"
+	"      --entrypoint CMD   Run CMD instead of the image's entrypoint (\"\": none); the\n"
+	"                         image's default arguments are dropped too\n"
+	"  -h, --hostname NAME    Hostname of the container (default: its name)\n"
+	"  -l, --label KEY=VALUE  Set a label (over the image's labels)\n"
+	"      --expose PORT[/PROTO]  Record a port the container listens on (tcp, udp, sctp),\n"
+	"                         besides the image's ExposedPorts\n"
+	"  -v, --volume HOST:CONTAINER[:ro|rw]  Bind mount a host directory or file\n"
+	"      --tmpfs PATH[:OPTIONS]  Mount a tmpfs (options: ro, noexec, size=64m, mode=1777, ...)\n"
+	"      --net, --network MODE  slirp (the default: user-mode networking, tap0 10.0.2.100/24,\n"
+	"                         gateway 10.0.2.2, DNS 10.0.2.3; slirp:allow_host_loopback=true lets\n"
+	"                         the container reach the host's 127.0.0.1 at 10.0.2.2), none (own\n"
+	"                         network namespace with loopback only), host (the host's network)\n"
+	"                         or bridge (a veth on bridge diyc0, made by `sudo diyc network\n"
+	"                         setup`; root's default when it exists; a normal user gets it\n"
+	"                         through diyc-nethelper, as /etc/diyc/nethelper.conf allows)\n"
+	"      --ip ADDRESS       Address of the container on the bridge (default: the lowest free)\n"
+	"      --mtu N            MTU of the slirp network (default 65520)\n"
+	"  -p, --publish [HOST_IP:]HOST_PORT:CONTAINER_PORT[/tcp|/udp]  Publish a container's port\n"
+	"                         on the host (HOST_IP default 0.0.0.0, all addresses); repeatable\n"
+	"  -m, --memory SIZE      Memory limit (b, k, m, g; a plain number is MiB; at least 6m)\n"
+	"      --memory-swap SIZE Limit of memory and swap together (-1: no limit on swap;\n"
+	"                         default: as much swap as --memory)\n"
+	"      --pids-limit N     Limit on the number of processes and threads\n"
+	"      --cpus X           CPU time limit in CPUs (0.5: half of one CPU)\n"
+	"      --cgroup-manager M systemd (a delegated scope from your systemd; the default where\n"
+	"                         systemd runs), cgroupfs (a cgroup made directly: root, or inside\n"
+	"                         a delegated cgroup) or none. Limits need cgroup v2\n"
+	"      --cap-add CAP      Add a capability to the default set (NET_ADMIN or CAP_NET_ADMIN;\n"
+	"                         ALL: every one); repeatable, or a comma-separated list\n"
+	"      --cap-drop CAP     Drop a capability from the set (ALL: every one)\n"
+	"      --security-opt OPT no-new-privileges[=true|false] (set-uid and file capabilities\n"
+	"                         give nothing), seccomp=unconfined (no system call filter) or\n"
+	"                         seccomp=PROFILE.json (a profile in docker's format instead of\n"
+	"                         the default, which refuses what docker's default refuses)\n"
+	"      --read-only        Mount the root filesystem read-only (/tmp and /run are\n"
+	"                         writable tmpfs; volumes keep their own mode)\n"
+	"      --privileged       Give every capability, no seccomp filter, and leave /proc and\n"
+	"                         /sys unmasked (the container's root is then the caller's equal;\n"
+	"                         under sudo: the host's root)\n"
+	"      --init[=true|false] Run diyc's minimal init as PID 1 (default true)\n"
+	"      --no-init          Same as --init=false: the command is PID 1\n"
+	"      --verbose          Print what diyc does, with timestamps\n"
+	"      --help             Show this help\n"
+	"\n"
+	"A container stays after its command ends (see `diyc ps -a`, `diyc start`, `diyc rm`),\n"
+	"unless --rm is given. Without -d, its output goes to your terminal; with -d, to its\n"
+	"log (`diyc logs`).\n"
+	"\n"
+	"Exit status: the command's; 125 when diyc fails, 126 when the command cannot be\n"
+	"executed, 127 when it is not found, 128+N when it is killed by signal N.\n";
+
+enum { OPT_NAME = 256, OPT_RM, OPT_TMPFS, OPT_ENTRYPOINT, OPT_NET, OPT_INIT, OPT_NO_INIT, OPT_VERBOSE, OPT_HELP,
+       OPT_EXPOSE, OPT_MEMORY_SWAP, OPT_PIDS_LIMIT, OPT_CPUS, OPT_CGROUP_MANAGER, OPT_MTU, OPT_IP,
+       OPT_CAP_ADD, OPT_CAP_DROP, OPT_SECURITY_OPT, OPT_READ_ONLY, OPT_PRIVILEGED };
+
+static const struct option run_options[] = {
+	{ "name", required_argument, NULL, OPT_NAME },
+	{ "rm", no_argument, NULL, OPT_RM },
+	{ "detach", no_argument, NULL, 'd' },
+	{ "volume", required_argument, NULL, 'v' },
+	{ "tmpfs", required_argument, NULL, OPT_TMPFS },
+	{ "entrypoint", required_argument, NULL, OPT_ENTRYPOINT },
+	{ "tty", no_argument, NULL, 't' },
+	{ "interactive", no_argument, NULL, 'i' },
+	{ "env", required_argument, NULL, 'e' },
+	{ "workdir", required_argument, NULL, 'w' },
+	{ "user", required_argument, NULL, 'u' },
+	{ "hostname", required_argument, NULL, 'h' },
+	{ "label", required_argument, NULL, 'l' },
+	{ "expose", required_argument, NULL, OPT_EXPOSE },
+	{ "net", required_argument, NULL, OPT_NET },
+	{ "network", required_argument, NULL, OPT_NET },
+	{ "mtu", required_argument, NULL, OPT_MTU },
+	{ "ip", required_argument, NULL, OPT_IP },
+	{ "publish", required_argument, NULL, 'p' },
+	{ "memory", required_argument, NULL, 'm' },
+	{ "memory-swap", required_argument, NULL, OPT_MEMORY_SWAP },
+	{ "pids-limit", required_argument, NULL, OPT_PIDS_LIMIT },
+	{ "cpus", required_argument, NULL, OPT_CPUS },
+	{ "cgroup-manager", required_argument, NULL, OPT_CGROUP_MANAGER },
+	{ "cap-add", required_argument, NULL, OPT_CAP_ADD },
+	{ "cap-drop", required_argument, NULL, OPT_CAP_DROP },
+	{ "security-opt", required_argument, NULL, OPT_SECURITY_OPT },
+	{ "read-only", no_argument, NULL, OPT_READ_ONLY },
+	{ "privileged", no_argument, NULL, OPT_PRIVILEGED },
+	{ "init", optional_argument, NULL, OPT_INIT },
+	{ "no-init", no_argument, NULL, OPT_NO_INIT },
+	{ "verbose", no_argument, NULL, OPT_VERBOSE },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct run_flags {
+	const char *name, *hostname, *workdir, *user, *entrypoint, *ip;
+	bool rm, tty, interactive, init, detach;
+	enum net_mode net;
+	bool net_given;
+	struct port_map *ports;
+	size_t n_ports;
+	char **env, **labels, **exposed;
+	size_t n_env, n_labels, n_exposed;
+	struct mount_entry *mounts;
+	size_t n_mounts;
+	struct cgroup_limits limits;
+	struct slirp_opts slirp;
+	struct security_config security;
+	size_t n_cap_add, n_cap_drop;
+};
+
+/* none, host, bridge, slirp[:allow_host_loopback=true|false] */
+static int parse_net(const char *arg, struct run_flags *f)
+{
+	if (!strcmp(arg, "none")) {
+		f->net = NET_NONE;
+		return 0;
+	}
+	if (!strcmp(arg, "host")) {
+		f->net = NET_HOST;
+		return 0;
+	}
+	if (!strncmp(arg, "slirp", 5) && (arg[5] == '\0' || arg[5] == ':')) {
+		f->net = NET_SLIRP;
+		f->slirp.allow_host_loopback = false;
+		const char *opt = arg[5] ? arg + 6 : NULL;
+		if (!opt)
+			return 0;
+		if (!strcmp(opt, "allow_host_loopback=true") || !strcmp(opt, "allow_host_loopback"))
+			f->slirp.allow_host_loopback = true;
+		else if (strcmp(opt, "allow_host_loopback=false"))
+			return usage_error("run", "unknown option `%s` of --net=slirp: the one there is "
+					   "allow_host_loopback=true|false", opt);
+		return 0;
+	}
+	if (!strcmp(arg, "bridge")) {
+		f->net = NET_BRIDGE;
+		return 0;
+	}
+	return usage_error("run", "unknown network `%s`: use slirp, bridge, none or host", arg);
+}
+
+/* Without --net: slirp, as for every user, where /dev/net/tun can be used. Where it
+ * cannot, the container still runs, without network, and says why. */
+static int default_network(struct run_flags *f)
+{
+	/* root: the bridge, as with docker and podman, once root has made it */
+	if (geteuid() == 0 && if_nametoindex(BRIDGE_DEFAULT) != 0) {
+		f->net = NET_BRIDGE;
+		return 0;
+	}
+	f->net = NET_SLIRP;
+	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	int e = errno;
+	if (f->n_ports)
+		return usage_error("run", "-p needs the default network, slirp, which needs /dev/net/tun: %s (it must be "
+				   "usable by you: mode 0666, as on standard Debian)", strerror(e));
+	diyc_warn("/dev/net/tun cannot be used (%s): the container has no network but loopback. slirp, the "
+		  "default, needs it usable by you (mode 0666, as on standard Debian); --net=none says this is "
+		  "what you want", strerror(e));
+	f->net = NET_NONE;
+	return 0;
+}
+
+static int add_mount(struct run_flags *f, const char *spec, bool tmpfs)
+{
+	struct diyc_error err = { 0 };
+	struct mount_entry m;
+	int r = tmpfs ? tmpfs_parse(spec, &m, &err) : volume_parse(spec, &m, &err);
+	if (r < 0)
+		return usage_error("run", "%s", err.msg);
+	struct mount_entry *n = realloc(f->mounts, (f->n_mounts + 1) * sizeof(*n));
+	if (!n)
+		return usage_error("run", "out of memory");
+	f->mounts = n;
+	f->mounts[f->n_mounts++] = m;
+	return 0;
+}
+
+/* PORT or PORT/PROTO as docker writes it in ExposedPorts: "80/tcp". NULL when malformed. */
+static char *exposed_port(const char *arg)
+{
+	const char *slash = strchr(arg, '/');
+	char port[8];
+	size_t n = slash ? (size_t)(slash - arg) : strlen(arg);
+	uint64_t v;
+	if (n == 0 || n >= sizeof(port))
+		return NULL;
+	memcpy(port, arg, n);
+	port[n] = '\0';
+	if (parse_u64(port, 65535, &v) < 0 || v == 0 || port[0] == '0')
+		return NULL;
+	const char *proto = slash ? slash + 1 : "tcp";
+	if (strcmp(proto, "tcp") && strcmp(proto, "udp") && strcmp(proto, "sctp"))
+		return NULL;
+	return xasprintf("%llu/%s", (unsigned long long)v, proto);
+}
+
+static int path_depth(const char *p)
+{
+	int n = 0;
+	for (; *p; p++)
+		n += *p == '/';
+	return n;
+}
+
+/* Parents before children, as docker does: -v /a:/x and --tmpfs /x/y work in any order.
+ * Stable, so equal depths keep the order given. */
+static void sort_mounts(struct mount_entry *m, size_t n)
+{
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && path_depth(m[j - 1].target) > path_depth(m[j].target); j--) {
+			struct mount_entry t = m[j];
+			m[j] = m[j - 1];
+			m[j - 1] = t;
+		}
+}
+
+/* The command as docker builds it: the entrypoint (the image's, or --entrypoint, which
+ * also drops the image's Cmd), then the arguments given, else the image's Cmd. An
+ * image with neither gets sh. */
+static char **command_line(const struct image_defaults *d, const char *entrypoint, char **args, int *ep_len)
+{
+	static char *sh[] = { "sh", NULL };
+	static char *none[] = { NULL };
+	static char *given_ep[2];
+	char **ep = d->has_entrypoint ? d->entrypoint : none;
+	char **rest = *args ? args : (d->has_cmd ? d->cmd : none);
+	if (entrypoint) {
+		given_ep[0] = (char *)entrypoint;
+		ep = *entrypoint ? given_ep : none;
+		rest = *args ? args : none;
+	}
+	if (!*ep && !*rest)
+		rest = sh;
+	for (*ep_len = 0; ep[*ep_len]; (*ep_len)++)
+		;
+	return strv_concat(ep, rest);
+}
+
+/* --cap-add/--cap-drop: one name or a comma-separated list, kept normalized */
+static int add_caps(const char *arg, char ***list, size_t *n)
+{
+	_cleanup_free_ char *copy = strdup(arg);
+	if (!copy)
+		return usage_error("run", "out of memory");
+	char *save = NULL;
+	for (char *name = strtok_r(copy, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
+		char norm[64];
+		struct diyc_error err = { 0 };
+		if (caps_normalize(name, norm, sizeof(norm), &err) < 0)
+			return usage_error("run", "%s", err.msg);
+		if (strv_push(list, n, strdup(norm)) < 0)
+			return usage_error("run", "out of memory");
+	}
+	if (!*n)
+		return usage_error("run", "no capability in `%s`", arg);
+	return 0;
+}
+
+static int parse_bool(const char *s, bool *out);
+
+/* --security-opt: no-new-privileges[=|:true|false], seccomp=unconfined|PROFILE */
+static int add_security_opt(const char *arg, struct security_config *s)
+{
+	size_t klen = strcspn(arg, "=:");
+	const char *val = arg[klen] ? arg + klen + 1 : NULL;
+	if (klen == strlen("no-new-privileges") && !strncmp(arg, "no-new-privileges", klen)) {
+		if (parse_bool(val, &s->no_new_privs) < 0)
+			return usage_error("run", "invalid --security-opt `%s`: no-new-privileges takes true or false", arg);
+		return 0;
+	}
+	if (klen == strlen("seccomp") && !strncmp(arg, "seccomp", klen) && val && *val) {
+		free(steal_ptr(s->seccomp_profile));
+		if (!strcmp(val, "unconfined")) {
+			s->seccomp = SECCOMP_UNCONFINED;
+			return 0;
+		}
+		struct diyc_error err = { 0 };
+		if (seccomp_profile_load(val, &s->seccomp_profile, &err) < 0)
+			return usage_error("run", "%s", err.msg);
+		s->seccomp = SECCOMP_PROFILE;
+		return 0;
+	}
+	return usage_error("run", "unknown --security-opt `%s`: diyc knows no-new-privileges[=true|false], "
+			   "seccomp=unconfined and seccomp=PROFILE.json", arg);
+}
+
+static int parse_bool(const char *s, bool *out)
+{
+	if (!s || !strcmp(s, "true") || !strcmp(s, "1")) {
+		*out = true;
+		return 0;
+	}
+	if (!strcmp(s, "false") || !strcmp(s, "0")) {
+		*out = false;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct run_flags f = { .init = true, .net = NET_NONE, .slirp = { .mtu = SLIRP_MTU_DEFAULT } };
+	bool mtu_given = false;
+	int c;
+	opterr = 0;
+	optind = 1;
+	struct diyc_error err = { 0 };
+	while ((c = getopt_long(argc, argv, "+:dtie:w:u:h:v:l:m:p:", run_options, NULL)) != -1) {
+		int r = 0;
+		switch (c) {
+		case 'm': r = cgroup_parse_memory("--memory", optarg, &f.limits.memory, &err); break;
+		case OPT_MEMORY_SWAP: r = cgroup_parse_memory_swap(optarg, &f.limits.memory_swap, &err); break;
+		case OPT_PIDS_LIMIT: r = cgroup_parse_pids(optarg, &f.limits.pids, &err); break;
+		case OPT_CPUS: r = cgroup_parse_cpus(optarg, &f.limits.cpu_quota, &err); break;
+		case OPT_CGROUP_MANAGER: r = cgroup_parse_manager(optarg, &f.limits.manager, &err); break;
+		case OPT_NAME:
+			if (!container_name_valid(optarg))
+				return usage_error("run", "invalid container name `%s`: use letters, digits and `_.-`, "
+					"starting with a letter or digit, at most %d characters", optarg,
+					CONTAINER_NAME_MAX);
+			f.name = optarg;
+			break;
+		case OPT_RM: f.rm = true; break;
+		case 'd': f.detach = true; break;
+		case OPT_ENTRYPOINT:
+			f.entrypoint = optarg;
+			break;
+		case 'v':
+		case OPT_TMPFS:
+			if (add_mount(&f, optarg, c == OPT_TMPFS))
+				return DIYC_EXIT_RUNTIME;
+			break;
+		case 't': f.tty = true; break;
+		case 'i': f.interactive = true; break;
+		case 'e':
+			if (env_list_add(&f.env, &f.n_env, optarg, "run"))
+				return DIYC_EXIT_RUNTIME;
+			break;
+		case 'w':
+			if (optarg[0] != '/')
+				return usage_error("run", "working directory `%s` must be an absolute path", optarg);
+			f.workdir = optarg;
+			break;
+		case 'u': f.user = optarg; break;
+		case OPT_CAP_ADD:
+			if (add_caps(optarg, &f.security.cap_add, &f.n_cap_add))
+				return DIYC_EXIT_RUNTIME;
+			break;
+		case OPT_CAP_DROP:
+			if (add_caps(optarg, &f.security.cap_drop, &f.n_cap_drop))
+				return DIYC_EXIT_RUNTIME;
+			break;
+		case OPT_SECURITY_OPT:
+			if (add_security_opt(optarg, &f.security))
+				return DIYC_EXIT_RUNTIME;
+			break;
+		case OPT_READ_ONLY: f.security.read_only = true; break;
+		case OPT_PRIVILEGED: f.security.privileged = true; break;
+		case 'h':
+			if (!hostname_valid(optarg))
+				return usage_error("run", "invalid hostname `%s`: use letters, digits, `-` and `.`, "
+					"at most 63 characters", optarg);
+			f.hostname = optarg;
+			break;
+		case 'l':
+			if (!*optarg || *optarg == '=')
+				return usage_error("run", "invalid label `%s`: expected KEY=VALUE", optarg);
+			if (strv_push(&f.labels, &f.n_labels, strchr(optarg, '=') ? strdup(optarg)
+										 : xasprintf("%s=", optarg)) < 0)
+				return usage_error("run", "out of memory");
+			break;
+		case OPT_EXPOSE: {
+			char *port = exposed_port(optarg);
+			if (!port)
+				return usage_error("run", "invalid --expose `%s`: expected PORT[/PROTO], a port from 1 "
+						   "to 65535 and tcp, udp or sctp", optarg);
+			if (strv_push(&f.exposed, &f.n_exposed, port) < 0)
+				return usage_error("run", "out of memory");
+			break;
+		}
+		case OPT_NET:
+			if (parse_net(optarg, &f))
+				return DIYC_EXIT_RUNTIME;
+			f.net_given = true;
+			break;
+		case 'p': {
+			struct port_map *m = realloc(f.ports, (f.n_ports + 1) * sizeof(*m));
+			if (!m)
+				return usage_error("run", "out of memory");
+			f.ports = m;
+			r = port_map_parse(optarg, &f.ports[f.n_ports++], &err);
+			break;
+		}
+		case OPT_MTU: {
+			uint64_t mtu;
+			if (parse_u64(optarg, 65521, &mtu) < 0 || mtu < 576)
+				return usage_error("run", "invalid --mtu `%s`: expected a number from 576 to 65521", optarg);
+			f.slirp.mtu = (unsigned)mtu;
+			mtu_given = true;
+			break;
+		}
+		case OPT_IP: {
+			struct in_addr a;
+			if (inet_pton(AF_INET, optarg, &a) != 1)
+				return usage_error("run", "--ip `%s` is not an IPv4 address (as 172.16.0.10)", optarg);
+			f.ip = optarg;
+			break;
+		}
+		case OPT_INIT:
+			if (parse_bool(optarg, &f.init) < 0)
+				return usage_error("run", "--init takes true or false, not `%s`", optarg);
+			break;
+		case OPT_NO_INIT: f.init = false; break;
+		case OPT_VERBOSE: diyc_verbose = 1; break;
+		case OPT_HELP:
+			fputs(run_usage, stdout);
+			return 0;
+		default:
+			return bad_option("run", c, argv);
+		}
+		if (r < 0)
+			return usage_error("run", "%s", err.msg);
+	}
+	if (cgroup_limits_check(&f.limits, &err) < 0)
+		return usage_error("run", "%s", err.msg);
+	if (!f.net_given && default_network(&f) < 0)
+		return DIYC_EXIT_RUNTIME;
+	if (mtu_given && f.net != NET_SLIRP)
+		return usage_error("run", "--mtu is for --net=slirp");
+	if (f.ip && f.net != NET_BRIDGE)
+		return usage_error("run", "--ip is for --net=bridge");
+	if (f.n_ports && f.net != NET_SLIRP && f.net != NET_BRIDGE)
+		return usage_error("run", "-p is for --net=slirp and --net=bridge: %s", f.net == NET_HOST
+				   ? "with --net=host the container uses the host's ports directly"
+				   : "with --net=none the container has no network to publish");
+	if (optind >= argc)
+		return usage_error("run", "an image is required: diyc run [OPTIONS] IMAGE [COMMAND [ARG...]]");
+	const char *image_ref = argv[optind];
+	char **args = argv + optind + 1;
+
+	sort_mounts(f.mounts, f.n_mounts);
+	/* a limit this host cannot hold is refused before anything is made */
+	if (cgroup_precheck(&f.limits, &err) < 0)
+		return fail(&err);
+	for (size_t i = 0; i < f.n_mounts; i++)
+		if (volume_check_host(&f.mounts[i], &err) < 0)
+			return fail(&err);
+	struct diyc_paths paths;
+	if (paths_init(&paths, &err) < 0)
+		return fail(&err);
+	struct image img;
+	if (image_resolve(&paths, image_ref, &img, &err) < 0)
+		return fail(&err);
+	struct userns_plan plan;
+	if (userns_plan_init(&plan, &err) < 0)
+		return fail(&err);
+	diyc_debug("image %.12s resolved", img.id);
+
+	/* the image's defaults, under the command line's */
+	int ep_len;
+	_cleanup_free_ char **cmd = command_line(&img.defaults, f.entrypoint, args, &ep_len);
+	_cleanup_free_ char **env = strv_concat(img.defaults.env, f.env);
+	_cleanup_free_ char **all_labels = strv_concat(img.defaults.labels, f.labels);
+	_cleanup_free_ char **all_exposed = strv_concat(img.defaults.exposed, f.exposed);
+	_cleanup_strv_ char **labels = strv_dedup(all_labels, true);
+	_cleanup_strv_ char **exposed = strv_dedup(all_exposed, false);
+	_cleanup_free_ char *workdir = NULL;
+	if (!f.workdir && img.defaults.workdir)
+		workdir = img.defaults.workdir[0] == '/' ? strdup(img.defaults.workdir)
+							 : xasprintf("/%s", img.defaults.workdir);
+	const char *user = f.user ? f.user : img.defaults.user;
+	if (!cmd || !env || !labels || !exposed) {
+		image_free(&img);
+		return usage_error("run", "out of memory");
+	}
+	/* a host port in use is an error before the name is claimed: nothing to clean up */
+	int port_fds[f.n_ports + 1];
+	if (ports_bind(f.ports, f.n_ports, port_fds, &err) < 0) {
+		image_free(&img);
+		return fail(&err);
+	}
+	struct container ct;
+	if (container_claim(&paths, f.name, &ct, &err) < 0) {
+		ports_close(port_fds, f.n_ports);
+		return fail(&err);
+	}
+	char hostname[64];
+	if (f.hostname)
+		snprintf(hostname, sizeof(hostname), "%s", f.hostname);
+	else
+		hostname_from_name(ct.d.name, hostname, sizeof(hostname));
+
+	struct container_config cfg = {
+		.name = ct.d.name, .image = (char *)image_ref, .image_id = img.id, .command = cmd,
+		.entrypoint_len = ep_len, .env = env, .labels = labels, .exposed = exposed,
+		.hostname = hostname, .workdir = (char *)(f.workdir ? f.workdir : workdir), .user = (char *)user,
+		.net = f.net, .slirp = f.slirp, .ports = f.ports, .n_ports = f.n_ports,
+		.bridge = f.net == NET_BRIDGE ? BRIDGE_DEFAULT : NULL, .ip = (char *)f.ip,
+		.tty = f.tty, .interactive = f.interactive, .init = f.init, .rm = f.rm,
+		.mounts = f.mounts, .n_mounts = f.n_mounts, .limits = f.limits, .security = f.security,
+	};
+	time_now_rfc3339(cfg.created, sizeof(cfg.created));
+	int status = DIYC_EXIT_RUNTIME, r;
+	_cleanup_free_ char *json = config_to_json(&cfg);
+	struct launch_opts o = { .detach = f.detach, .interactive = f.interactive, .first_run = true,
+				 .config_json = json, .port_fds = port_fds, .data_dir = paths.data };
+	if (!json) {
+		ports_close(port_fds, f.n_ports);
+		r = diyc_error(&err, ENOMEM, "configuration");
+	} else
+		r = container_launch(&ct, &cfg, &img, &plan, &o, &status, &err);
+	if (r == 0 && f.detach)
+		printf("%s\n", ct.d.name);
+	container_close(&ct);
+	image_free(&img);
+	userns_plan_free(&plan);
+	if (r != 0)
+		return fail(&err);
+	return status;
+}

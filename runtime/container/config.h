@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/* config.h: a container's configuration as `run` fixed it, kept in config.json so that
+ * `start` runs the same container again and `inspect` can show it. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include "cgroup/cgroup.h"
+#include "container.h"
+#include "lib/error.h"
+#include "rootfs/volume.h"
+
+/* --cap-add, --cap-drop, --privileged, --read-only and --security-opt. */
+enum seccomp_mode { SECCOMP_DEFAULT, SECCOMP_UNCONFINED, SECCOMP_PROFILE };
+struct security_config {
+	char **cap_add, **cap_drop; /* normalized names (CAP_X or ALL), NULL-terminated or NULL */
+	bool privileged, read_only, no_new_privs;
+	enum seccomp_mode seccomp;
+	char *seccomp_profile;      /* SECCOMP_PROFILE: the profile's text, copied at `run` */
+};
+
+struct container_config {
+	char *name, *image, *image_id;
+	char **command;         /* NULL-terminated */
+	int entrypoint_len;     /* how many words of command are the entrypoint; -1: unknown */
+	char **env;             /* KEY=VAL given with -e, NULL-terminated */
+	char **labels;          /* KEY=VALUE: the image's, then --label; NULL-terminated or NULL */
+	char **exposed;         /* PORT/PROTO: the image's ExposedPorts and --expose; or NULL */
+	char *hostname, *workdir, *user; /* workdir, user: NULL when not given */
+	enum net_mode net;
+	struct slirp_opts slirp; /* with net == NET_SLIRP */
+	char *bridge, *ip;       /* with net == NET_BRIDGE: its name, and --ip (NULL: any) */
+	struct port_map *ports;  /* -p (slirp and bridge) */
+	size_t n_ports;
+	bool tty, interactive, init, rm;
+	struct mount_entry *mounts;
+	size_t n_mounts;
+	struct cgroup_limits limits;
+	struct security_config security;
+	char created[32];       /* RFC 3339, UTC */
+};
+
+/* The configuration as pretty JSON (malloc'd), NULL when out of memory. */
+char *config_to_json(const struct container_config *c);
+/* Parses config.json; fields that are missing or of the wrong type are an error. */
+int config_from_json(const char *json, struct container_config *c, struct diyc_error *err);
+void config_free(struct container_config *c);
+/* Labels as docker shows them ({"KEY": "VALUE"}) and exposed ports ({"80/tcp": {}}). */
+struct json_object;
+struct json_object *labels_json(char **labels);
+struct json_object *exposed_json(char **ports);
+/* Current time as RFC 3339 UTC with seconds. */
+void time_now_rfc3339(char *out, size_t size);

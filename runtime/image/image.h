@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/* image.h: the image store: layers (extracted root filesystems), images (a stack of
+ * layers plus metadata) and names (NAME:TAG -> image id). */
+#pragma once
+#include <stdbool.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "digest.h"
+#include "lib/error.h"
+#include "lib/paths.h"
+#include "lib/userns.h"
+
+#define IMAGE_ID_LEN 64
+
+/* What the image's config asks of a container (docker's Config), NULL when unset. */
+struct image_defaults {
+	char **env, **entrypoint, **cmd; /* NULL-terminated */
+	char *workdir, *user;
+	char **labels;  /* KEY=VALUE, from Labels */
+	char **exposed; /* PORT/PROTO, the keys of ExposedPorts */
+	bool has_entrypoint, has_cmd;
+};
+
+struct image {
+	char id[IMAGE_ID_LEN + 1];
+	char **layer_dirs; /* top first, NULL-terminated, malloc'd */
+	struct image_defaults defaults;
+};
+
+/* Validates and normalizes NAME[:TAG] into "name:tag" (tag `latest` by default). */
+int image_ref_normalize(const char *ref, char *out, size_t outsz, struct diyc_error *err);
+int image_resolve(const struct diyc_paths *p, const char *ref, struct image *img, struct diyc_error *err);
+void image_free(struct image *img);
+/* How to choose one image in a source holding several. */
+struct import_opts {
+	const char *platform;   /* os/arch[/variant]; NULL: the host's */
+	const char *ref;        /* an OCI ref name or a docker archive RepoTag; NULL: the only one */
+	uint64_t max_size;      /* the most the import may unpack; 0: the store's free space */
+};
+/* Imports a root filesystem (directory, tarball, "-") or an image (OCI layout or
+ * archive, docker archive) and names it REF when not NULL (else the name the source
+ * gives, if any). */
+int image_import(const struct diyc_paths *p, const struct userns_plan *plan, const char *src, const char *ref,
+		 const struct import_opts *o, char id_out[IMAGE_ID_LEN + 1], struct diyc_error *err);
+int image_list(const struct diyc_paths *p, FILE *out, bool quiet, struct diyc_error *err);
+int image_remove(const struct diyc_paths *p, const struct userns_plan *plan, const char *ref, bool force,
+		 FILE *out, struct diyc_error *err);
+/* Adds the image's description (docker's inspect fields: Id, RepoTags, Created, Size,
+ * Architecture, Os, Config, RootFS) to arr. */
+struct json_object;
+int image_inspect(const struct diyc_paths *p, const char *ref, struct json_object *arr, struct diyc_error *err);
+/* Removes what interrupted imports and exports left: temporary layers and directories
+ * whose creator is gone (it holds a lock on them while it works), or a day old. */
+void image_clean_leftovers(const struct diyc_paths *p, const struct userns_plan *plan);
+/* Removes images without a name that no container uses, then layers no image lists. */
+int image_prune(const struct diyc_paths *p, const struct userns_plan *plan, FILE *out, struct diyc_error *err);
+/* For the modules that read and write the store (image/export.c, image/commit.c). */
+struct json_object;
+/* Finds an image by NAME[:TAG] (normalized into norm) or by full or short id. */
+int image_lookup(const struct diyc_paths *p, const char *ref, char norm[PATH_MAX], char id[IMAGE_ID_LEN + 1],
+		 bool *by_id, struct diyc_error *err);
+/* images/<id>.json: the store's record (id, created, size, layers top first, config, source). */
+struct json_object *image_read_json(const struct diyc_paths *p, const char *id);
+/* Writes an image's record and its config blob (whose sha256 is id); layers bottom first. */
+int image_write(const struct diyc_paths *p, const char *id, const char *config, size_t config_len,
+		char layers[][DIGEST_HEX_LEN + 1], size_t n, uint64_t size, const char *source, struct diyc_error *err);
+/* Points the name (normalized NAME:TAG) at the image, replacing what it named. */
+int image_set_name(const struct diyc_paths *p, const char *norm, const char *id, struct diyc_error *err);
+/* Writes the image as an OCI archive to dest ("-": standard output). */
+int image_export(const struct diyc_paths *p, const struct userns_plan *plan, const char *ref, const char *dest,
+		 struct diyc_error *err);
+
+/* Removes a tree that may hold files owned by subordinate ids: plainly first, then
+ * from inside a user namespace with the caller's maps. */
+int remove_tree(const struct userns_plan *plan, const char *path, struct diyc_error *err);
