@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include "security/caps.h"
 #include "commands.h"
+#include "output.h"
 #include "image/image.h"
 #include "container/control.h"
 #include "lib/util.h"

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "commands.h"
+#include "output.h"
 #include "image/image.h"
 #include "lib/paths.h"
 #include "lib/userns.h"

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "commands.h"
+#include "output.h"
 #include "net/bridge.h"
 #include "net/veth.h"
 #include "lib/util.h"

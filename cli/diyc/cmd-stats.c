@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include "cgroup/cgroup.h"
 #include "commands.h"
+#include "output.h"
 #include "container/store.h"
 #include "lib/util.h"
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "commands.h"
+#include "output.h"
 #include "security/selfexe.h"
 #include "lib/util.h"
 
@@ -125,6 +126,7 @@ static int prepare_selfexe(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	diyc_set_log_handler(output_log_handler);
 	int r = prepare_selfexe(argc, argv);
 	if (r)
 		return r;

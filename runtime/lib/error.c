@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* error.c: error recording, the few functions that write diagnostics to stderr, and the
- * escaping that every string diyc prints from elsewhere goes through. */
+/* error.c: error recording and wrapping, the escaping that every string diyc prints from
+ * elsewhere goes through, and warnings handed to the front end's handler. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +33,32 @@ int diyc_error(struct diyc_error *err, int errnum, const char *fmt, ...)
 	return r;
 }
 
+int diyc_error_hint(struct diyc_error *err, int ret, enum diyc_hint hint, const char *arg)
+{
+	if (err) {
+		err->hint = hint;
+		snprintf(err->hint_arg, sizeof(err->hint_arg), "%s", arg ? arg : "");
+	}
+	return ret;
+}
+
+int diyc_error_wrap(struct diyc_error *err, const char *fmt, ...)
+{
+	if (!err)
+		return -EINVAL;
+	char what[sizeof(err->msg)];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	char msg[sizeof(err->msg)];
+	snprintf(msg, sizeof(msg), "%s: %s", what, err->msg[0] ? err->msg : "unknown error");
+	memcpy(err->msg, msg, sizeof(err->msg));
+	if (!err->status)
+		err->status = DIYC_EXIT_RUNTIME;
+	return err->errnum > 0 ? -err->errnum : -EINVAL;
+}
+
 int diyc_error_plain(struct diyc_error *err, int errnum, const char *fmt, ...)
 {
 	va_list ap;
@@ -44,7 +70,7 @@ int diyc_error_plain(struct diyc_error *err, int errnum, const char *fmt, ...)
 
 /* The length of the valid UTF-8 sequence at s (2 to 4 bytes, no overlong form, no
  * surrogate, at most U+10FFFF), 0 when s does not start one. *cp gets its code point. */
-static size_t utf8_seq(const unsigned char *s, unsigned *cp)
+size_t utf8_seq(const unsigned char *s, unsigned *cp)
 {
 	size_t n;
 	unsigned v, min;
@@ -119,67 +145,33 @@ size_t str_columns(const char *s)
 	return n;
 }
 
-void print_cell(FILE *f, const char *s, size_t width)
-{
-	fputs(s, f);
-	for (size_t n = str_columns(s); n < width; n++)
-		fputc(' ', f);
-}
+static diyc_log_fn *log_handler;
 
-void print_json_text(FILE *f, const char *json)
+void diyc_set_log_handler(diyc_log_fn *fn)
 {
-	/* json-c escapes the C0 controls but writes DEL, C1 controls in UTF-8 and bytes that
-	 * are not UTF-8 as they are: \u escapes for those (a stray byte taken as Latin-1), so
-	 * that the text stays valid JSON and nothing reaches the terminal as a control */
-	for (const unsigned char *c = (const unsigned char *)(json ? json : "null"); *c;) {
-		unsigned cp = 0;
-		size_t len = *c < 0x80 ? 1 : utf8_seq(c, &cp);
-		if (*c == 0x7f || len == 0 || (len == 2 && cp < 0xa0)) {
-			fprintf(f, "\\u%04x", len == 2 ? cp : *c);
-			c += len == 2 ? 2 : 1;
-			continue;
-		}
-		fwrite(c, 1, len, f);
-		c += len;
-	}
-	fputc('\n', f);
-}
-
-void diyc_print_line(const char *prefix, const char *msg)
-{
-	/* one line, whatever the user typed: control characters are shown escaped */
-	char out[4 * sizeof(((struct diyc_error *)0)->msg) + 1];
-	str_escape(msg, out, sizeof(out));
-	fprintf(stderr, "%s%s\n", prefix, out);
-}
-
-void diyc_error_print(const struct diyc_error *err)
-{
-	diyc_print_line("diyc: ", err->msg[0] ? err->msg : "unknown error");
+	log_handler = fn;
 }
 
 void diyc_warn(const char *fmt, ...)
 {
+	if (!log_handler)
+		return;
 	char buf[1024];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	diyc_print_line("diyc: warning: ", buf);
+	log_handler(DIYC_LOG_WARN, buf);
 }
 
 void diyc_debug(const char *fmt, ...)
 {
-	if (!diyc_verbose)
+	if (!diyc_verbose || !log_handler)
 		return;
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
 	char buf[1024];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	char prefix[64];
-	snprintf(prefix, sizeof(prefix), "diyc[%d] %ld.%06ld: ", getpid(), (long)ts.tv_sec, ts.tv_nsec / 1000);
-	diyc_print_line(prefix, buf);
+	log_handler(DIYC_LOG_DEBUG, buf);
 }

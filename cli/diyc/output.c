@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: MIT */
+/* output.c: printing errors, warnings, tables and JSON for a terminal, and the advice that
+ * goes with each hint the library names, in the command line's own words (which command or
+ * flag to use). */
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "output.h"
+
+/* "{}" stands for the hint's argument (a name) */
+static const char *const hint_advice[] = {
+	[DIYC_HINT_NAME_TAKEN] = ": choose another with --name, or remove the old container with `diyc rm {}`",
+	[DIYC_HINT_NO_CONTAINER] = " (see `diyc ps -a`)",
+	[DIYC_HINT_SEE_LOGS] = " (see `diyc logs {}`)",
+	[DIYC_HINT_CONTAINER_RUNNING] = ": stop it first (`diyc stop {}`) or use `diyc rm -f {}`",
+	[DIYC_HINT_NOT_RUNNING] = " (start it with `diyc start {}`)",
+	[DIYC_HINT_NO_IMAGE] = ": import it with `diyc image import PATH {}` (see `diyc image ls`)",
+	[DIYC_HINT_IMAGE_DAMAGED] = ": remove it with `diyc image rm {}` and import it again",
+	[DIYC_HINT_IMAGE_IN_USE] = ": remove the container first, or use `diyc image rm -f`",
+	[DIYC_HINT_MAX_SIZE] = " (set another limit with --max-size)",
+	[DIYC_HINT_CHOOSE_REF_PLATFORM] = ": choose one with --ref or --platform",
+	[DIYC_HINT_CHOOSE_REF] = ": choose one with --ref NAME:TAG",
+	/* net/ */
+	/* cgroup/ */
+};
+
+static void append(char *out, size_t size, size_t *n, const char *s, size_t len)
+{
+	if (*n + 1 >= size)
+		return;
+	if (len > size - 1 - *n)
+		len = size - 1 - *n;
+	memcpy(out + *n, s, len);
+	*n += len;
+	out[*n] = '\0';
+}
+
+void diyc_error_text(const struct diyc_error *err, char *out, size_t size)
+{
+	size_t n = 0;
+	if (!size)
+		return;
+	out[0] = '\0';
+	const char *msg = err->msg[0] ? err->msg : "unknown error";
+	append(out, size, &n, msg, strlen(msg));
+	const char *advice = err->hint > 0 && (size_t)err->hint < sizeof(hint_advice) / sizeof(hint_advice[0])
+		? hint_advice[err->hint] : NULL;
+	for (const char *a = advice; a && *a;) {
+		const char *ph = strstr(a, "{}");
+		size_t len = ph ? (size_t)(ph - a) : strlen(a);
+		append(out, size, &n, a, len);
+		if (!ph)
+			break;
+		append(out, size, &n, err->hint_arg, strlen(err->hint_arg));
+		a = ph + 2;
+	}
+}
+
+void diyc_print_line(const char *prefix, const char *msg)
+{
+	/* one line, whatever the user typed: control characters are shown escaped */
+	char out[4 * 2048 + 1];
+	str_escape(msg, out, sizeof(out));
+	fprintf(stderr, "%s%s\n", prefix, out);
+}
+
+void diyc_error_print(const struct diyc_error *err)
+{
+	char text[2048];
+	diyc_error_text(err, text, sizeof(text));
+	diyc_print_line("diyc: ", text);
+}
+
+void output_log_handler(enum diyc_log_level level, const char *msg)
+{
+	if (level == DIYC_LOG_WARN) {
+		diyc_print_line("diyc: warning: ", msg);
+		return;
+	}
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	char prefix[64];
+	snprintf(prefix, sizeof(prefix), "diyc[%d] %ld.%06ld: ", getpid(), (long)ts.tv_sec, ts.tv_nsec / 1000);
+	diyc_print_line(prefix, msg);
+}
+
+void print_cell(FILE *f, const char *s, size_t width)
+{
+	fputs(s, f);
+	for (size_t n = str_columns(s); n < width; n++)
+		fputc(' ', f);
+}
+
+void print_json_text(FILE *f, const char *json)
+{
+	/* json-c escapes the C0 controls but writes DEL, C1 controls in UTF-8 and bytes that
+	 * are not UTF-8 as they are: \u escapes for those (a stray byte taken as Latin-1), so
+	 * that the text stays valid JSON and nothing reaches the terminal as a control */
+	for (const unsigned char *c = (const unsigned char *)(json ? json : "null"); *c;) {
+		unsigned cp = 0;
+		size_t len = *c < 0x80 ? 1 : utf8_seq(c, &cp);
+		if (*c == 0x7f || len == 0 || (len == 2 && cp < 0xa0)) {
+			fprintf(f, "\\u%04x", len == 2 ? cp : *c);
+			c += len == 2 ? 2 : 1;
+			continue;
+		}
+		fwrite(c, 1, len, f);
+		c += len;
+	}
+	fputc('\n', f);
+}
