@@ -40,6 +40,7 @@
 #include "process.h"
 #include "security/selfexe.h"
 #include "terminal.h"
+#include "lib/fdpass.h"
 #include "lib/util.h"
 
 const int forwarded_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };

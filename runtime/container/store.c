@@ -16,8 +16,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include "image/image.h"
 #include "store.h"
+#include "lib/userns.h"
 #include "lib/util.h"
 
 bool container_name_valid(const char *name)

@@ -8,8 +8,6 @@ int terminal_open_pty(int *master, int *slave, struct diyc_error *err);
 /* Makes slave the controlling terminal and stdin/stdout/stderr of the calling process,
  * which must be a session leader. */
 int terminal_make_controlling(int slave, struct diyc_error *err);
-int send_fd(int sock, int fd, const void *data, size_t len);
-int recv_fd(int sock, int *fd, void *data, size_t len);
 /* Raw mode on fd, saving the old settings; restore puts them back. */
 int terminal_raw(int fd);
 void terminal_restore(void);

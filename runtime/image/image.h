@@ -71,6 +71,3 @@ int image_set_name(const struct diyc_paths *p, const char *norm, const char *id,
 int image_export(const struct diyc_paths *p, const struct userns_plan *plan, const char *ref, const char *dest,
 		 struct diyc_error *err);
 
-/* Removes a tree that may hold files owned by subordinate ids: plainly first, then
- * from inside a user namespace with the caller's maps. */
-int remove_tree(const struct userns_plan *plan, const char *path, struct diyc_error *err);

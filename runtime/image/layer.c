@@ -735,25 +735,6 @@ out:
 	return ret;
 }
 
-static int rm_in_userns(void *arg, struct diyc_error *err)
-{
-	int r = rm_rf(arg);
-	if (r < 0)
-		return diyc_error(err, -r, "remove `%s`", (const char *)arg);
-	return 0;
-}
-
-int remove_tree(const struct userns_plan *plan, const char *path, struct diyc_error *err)
-{
-	int r = rm_rf(path);
-	if (r == 0)
-		return 0;
-	if ((r == -EACCES || r == -EPERM || r == -ENOTEMPTY) && plan->enabled)
-		return userns_run(plan, 0, rm_in_userns, (void *)path, err);
-	return diyc_error(err, -r, "remove `%s`", path);
-}
-
-
 void layer_warn_skipped_devices(unsigned n)
 {
 	if (n)

@@ -69,3 +69,7 @@ pid_t clone_fork_into(unsigned long flags, int cgroup_fd);
  * root (plan not enabled) the child gets only extra_flags. */
 int userns_run(const struct userns_plan *plan, unsigned long extra_flags,
 	       int (*fn)(void *arg, struct diyc_error *err), void *arg, struct diyc_error *err);
+
+/* Removes a tree that may hold files owned by subordinate ids: plainly first, then
+ * from inside a user namespace with the caller's maps. */
+int remove_tree(const struct userns_plan *plan, const char *path, struct diyc_error *err);

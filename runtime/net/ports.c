@@ -36,7 +36,7 @@
 #include <linux/close_range.h>
 #include <sys/capability.h>
 #include "ports.h"
-#include "container/terminal.h"
+#include "lib/fdpass.h"
 #include "lib/util.h"
 
 #define RELAY_PIPE_SIZE (1 << 20)

@@ -24,7 +24,7 @@ NAME_RE = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}")
 
 def diyc_bin():
     """The diyc under test: $DIYC, or the repository's build."""
-    return os.environ.get("DIYC") or str(REPO / "build" / "runtime" / "diyc")
+    return os.environ.get("DIYC") or str(REPO / "build" / "diyc")
 
 
 def tools_dir():
