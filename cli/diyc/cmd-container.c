@@ -148,7 +148,7 @@ static int start_one(const struct diyc_paths *p, const char *name, const struct 
 					 .data_dir = p->data };
 		if (f->attach)
 			o.interactive = f->interactive;
-		r = container_launch(&c, &c.cfg, &img, &plan, &o, status, err);
+		r = container_launch(&c, &c.cfg, img.layer_dirs, &plan, &o, status, err);
 		if (r == 0 && !f->attach)
 			printf("%s\n", name);
 		userns_plan_free(&plan);

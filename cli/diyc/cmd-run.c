@@ -549,7 +549,7 @@ int cmd_run(int argc, char **argv)
 		ports_close(port_fds, f.n_ports);
 		r = diyc_error(&err, ENOMEM, "configuration");
 	} else
-		r = container_launch(&ct, &cfg, &img, &plan, &o, &status, &err);
+		r = container_launch(&ct, &cfg, img.layer_dirs, &plan, &o, &status, &err);
 	if (r == 0 && f.detach)
 		printf("%s\n", ct.d.name);
 	container_close(&ct);

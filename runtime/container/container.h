@@ -29,7 +29,7 @@ struct container_security {
 struct container_spec {
 	const char *name;
 	const char *hostname;
-	char **lowerdirs;       /* top layer first, NULL-terminated */
+	char *const *lowerdirs; /* top layer first, NULL-terminated */
 	const char *upperdir, *workdir;
 	bool volatile_upper;    /* the upper dir is thrown away after (--rm): never synced */
 	const char *rootfs;     /* mount point of the overlay (in the run dir) */

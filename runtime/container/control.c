@@ -179,10 +179,10 @@ static void launch_finish(struct launch_ctx *x, const struct userns_plan *given,
 }
 
 static void spec_from(struct container_spec *spec, const struct container *c, const struct container_config *cfg,
-		      const struct image *img, const struct userns_plan *plan, bool interactive)
+		      char *const *lowerdirs, const struct userns_plan *plan, bool interactive)
 {
 	*spec = (struct container_spec){
-		.name = c->d.name, .hostname = cfg->hostname, .lowerdirs = img->layer_dirs,
+		.name = c->d.name, .hostname = cfg->hostname, .lowerdirs = lowerdirs,
 		.upperdir = c->d.upper, .workdir = c->d.work, .volatile_upper = cfg->rm, .rootfs = c->d.rootfs,
 		.hostfiles = c->d.run,
 		.argv = cfg->command, .env = cfg->env, .workdir_in = cfg->workdir, .user = cfg->user,
@@ -192,11 +192,11 @@ static void spec_from(struct container_spec *spec, const struct container *c, co
 	};
 }
 
-static int run_monitored(struct launch_ctx *x, const struct image *img, const struct userns_plan *plan,
+static int run_monitored(struct launch_ctx *x, char *const *lowerdirs, const struct userns_plan *plan,
 			 bool interactive, int *status, struct diyc_error *err)
 {
 	struct container_spec spec;
-	spec_from(&spec, x->c, x->cfg, img, plan, interactive);
+	spec_from(&spec, x->c, x->cfg, lowerdirs, plan, interactive);
 	spec.security = &x->sec;
 	spec.port_fds = x->port_fds;
 	spec.slirp.ipv6 = spec.net == NET_SLIRP && slirp_host_has_ipv6();
@@ -228,7 +228,7 @@ static int run_monitored(struct launch_ctx *x, const struct image *img, const st
 /* The detached monitor: its own session, stdin from nowhere (or a pipe it keeps open,
  * so `-di` does not see end of input), stdout and stderr into the log. */
 static void __attribute__((noreturn))
-monitor_main(struct launch_ctx *x, const struct image *img, const struct userns_plan *plan, int logfd,
+monitor_main(struct launch_ctx *x, char *const *lowerdirs, const struct userns_plan *plan, int logfd,
 	     int in_read, int in_write)
 {
 	setsid();
@@ -252,12 +252,12 @@ monitor_main(struct launch_ctx *x, const struct image *img, const struct userns_
 		_exit(DIYC_EXIT_RUNTIME);
 	struct diyc_error err = { 0 };
 	int status;
-	int r = run_monitored(x, img, plan, x->o->interactive, &status, &err);
+	int r = run_monitored(x, lowerdirs, plan, x->o->interactive, &status, &err);
 	report(x, r, status, &err);
 	_exit(0);
 }
 
-int container_launch(struct container *c, const struct container_config *cfg, const struct image *img,
+int container_launch(struct container *c, const struct container_config *cfg, char *const *lowerdirs,
 		     const struct userns_plan *plan, const struct launch_opts *o, int *status,
 		     struct diyc_error *err)
 {
@@ -282,7 +282,7 @@ int container_launch(struct container *c, const struct container_config *cfg, co
 	if (r < 0)
 		goto fail;
 	if (!o->detach)
-		return run_monitored(&x, img, plan, o->interactive, status, err);
+		return run_monitored(&x, lowerdirs, plan, o->interactive, status, err);
 
 	logfd = openat(c->dirfd, "container.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC |
 					   O_NOFOLLOW, 0600);
@@ -312,7 +312,7 @@ int container_launch(struct container *c, const struct container_config *cfg, co
 	if (pid == 0) {
 		close(res[0]);
 		x.result_fd = res[1];
-		monitor_main(&x, img, plan, logfd, in[0], in[1]);
+		monitor_main(&x, lowerdirs, plan, logfd, in[0], in[1]);
 	}
 	close(res[1]);
 	/* the monitor holds the ports now: ours would keep them bound after it ended */

@@ -5,7 +5,6 @@
 #include <stdbool.h>
 #include "config.h"
 #include "lib/error.h"
-#include "image/image.h"
 #include "store.h"
 #include "lib/userns.h"
 
@@ -20,12 +19,13 @@ struct launch_opts {
 	const char *data_dir;   /* diyc's data directory (the seccomp filter cache is there) */
 };
 
-/* Runs the container described by cfg. c must hold bytes 0 and 1 of its lock; the
+/* Runs the container described by cfg on the read-only lowerdirs (top first, NULL-terminated:
+ * an image's layers, or one directory).  c must hold bytes 0 and 1 of its lock; the
  * launch owns them from here on and leaves c only to be closed. Returns like
  * container_run: 0 (*status: the command's status, or 0 once a detached container's
  * command was executed), 1 when the command could not be executed (*status 126/127),
  * or a negative errno. */
-int container_launch(struct container *c, const struct container_config *cfg, const struct image *img,
+int container_launch(struct container *c, const struct container_config *cfg, char *const *lowerdirs,
 		     const struct userns_plan *plan, const struct launch_opts *o, int *status,
 		     struct diyc_error *err);
 

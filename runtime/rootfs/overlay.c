@@ -16,14 +16,14 @@ static bool bad_chars(const char *p)
 	return strpbrk(p, ",:\\") != NULL;
 }
 
-int overlay_mount(char **lowerdirs, const char *upper, const char *work, const char *target,
+int overlay_mount(char *const *lowerdirs, const char *upper, const char *work, const char *target,
 		  bool userxattr, bool volatile_upper, struct diyc_error *err)
 {
 	char opts[4096];
 	size_t n = 0;
 	int k = snprintf(opts, sizeof(opts), "lowerdir=");
 	n = k;
-	for (char **l = lowerdirs; *l; l++) {
+	for (char *const *l = lowerdirs; *l; l++) {
 		if (bad_chars(*l))
 			return diyc_error_plain(err, EINVAL, "layer path `%s` contains `,`, `:` or `\\`", *l);
 		k = snprintf(opts + n, sizeof(opts) - n, "%s%s", l == lowerdirs ? "" : ":", *l);

@@ -4,5 +4,5 @@
 #include <stdbool.h>
 #include "lib/error.h"
 
-int overlay_mount(char **lowerdirs, const char *upper, const char *work, const char *target,
+int overlay_mount(char *const *lowerdirs, const char *upper, const char *work, const char *target,
 		  bool userxattr, bool volatile_upper, struct diyc_error *err);
