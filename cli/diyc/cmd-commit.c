@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* cmd-commit.c: `diyc commit`. */
+/* cmd-commit.c: `diyc commit`: opens the container through the container store, and
+ * hands its upper dir, its image and its settings to the image store's commit. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include "commands.h"
+#include "container/store.h"
 #include "image/commit.h"
 #include "lib/paths.h"
 #include "lib/userns.h"
@@ -22,6 +24,21 @@ static const char commit_usage[] =
 	"  -m, --message TEXT  A comment for the image's history\n"
 	"  -a, --author TEXT   The image's author\n"
 	"      --help          Show this help\n";
+
+/* The container as the image store's commit takes it. */
+static int commit_container(const struct diyc_paths *p, const struct userns_plan *plan, const struct container *ct,
+			    const struct commit_opts *co, char id[IMAGE_ID_LEN + 1], struct diyc_error *err)
+{
+	const struct container_config *cc = &ct->cfg;
+	struct commit_source src = {
+		.name = ct->d.name,
+		.upper = ct->d.upper,
+		.image_id = cc->image_id,
+		.config = { .env = cc->env, .command = cc->command, .entrypoint_len = cc->entrypoint_len,
+			    .workdir = cc->workdir, .user = cc->user, .labels = cc->labels, .exposed = cc->exposed },
+	};
+	return image_commit(p, plan, &src, co, id, err);
+}
 
 int cmd_commit(int argc, char **argv)
 {
@@ -68,7 +85,7 @@ int cmd_commit(int argc, char **argv)
 				     ct.d.name);
 	char id[IMAGE_ID_LEN + 1];
 	if (r == 0)
-		r = image_commit(&p, &plan, &ct, &co, id, &err);
+		r = commit_container(&p, &plan, &ct, &co, id, &err);
 	container_close(&ct);
 	userns_plan_free(&plan);
 	if (r < 0)

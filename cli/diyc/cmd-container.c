@@ -20,26 +20,6 @@
 #include "container/control.h"
 #include "lib/util.h"
 
-static int parse_help_only(const char *cmd, const char *usage, const char *shortopts,
-			   const struct option *longopts, int argc, char **argv, int (*on_opt)(int c, void *), void *arg)
-{
-	int c;
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
-		if (c == 'H') {
-			fputs(usage, stdout);
-			return 1;
-		}
-		if (c == '?' || c == ':')
-			return bad_option(cmd, c, argv);
-		int r = on_opt(c, arg);
-		if (r)
-			return r;
-	}
-	return 0;
-}
-
 /* Opens NAME after the usual set-up; prints the error and returns false on failure. */
 static bool open_named(const struct diyc_paths *p, const char *name, struct container *c)
 {
@@ -102,15 +82,13 @@ struct start_flags {
 	bool attach, interactive;
 };
 
-static int start_opt(int c, void *arg)
+static int start_opt(int c, const char *arg, void *data)
 {
-	struct start_flags *f = arg;
+	struct start_flags *f = data;
 	if (c == 'a')
 		f->attach = true;
 	else if (c == 'i')
 		f->interactive = true;
-	else if (c == 'V')
-		diyc_verbose = 1;
 	return 0;
 }
 
@@ -164,12 +142,13 @@ int cmd_start(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "attach", no_argument, NULL, 'a' }, { "interactive", no_argument, NULL, 'i' },
-		{ "verbose", no_argument, NULL, 'V' }, { "help", no_argument, NULL, 'H' }, { NULL, 0, NULL, 0 },
+		OPTION_VERBOSE_ENTRY, OPTION_HELP_ENTRY, OPTION_END,
 	};
+	static const struct command_options spec = { "start", start_usage, "+:ai", opts };
 	struct start_flags f = { 0 };
-	int r = parse_help_only("start", start_usage, "+:ai", opts, argc, argv, start_opt, &f);
-	if (r)
-		return r == 1 ? 0 : r;
+	int r;
+	if (!parse_options(&spec, argc, argv, start_opt, &f, &r))
+		return r;
 	if (optind >= argc)
 		return usage_error("start", "a container name is required: diyc start [OPTIONS] NAME...");
 	if (f.attach && argc - optind > 1)
@@ -204,26 +183,26 @@ static const char stop_usage[] =
 	"      --help          Show this help\n";
 
 /* stop and kill: options whose value goes to the action, then one or more names. */
-static int act_on_named(const char *cmd, const char *usage, const char *shortopts, const struct option *opts,
-			int argc, char **argv, int (*on_opt)(int c, void *), named_action fn, void *arg)
+static int act_on_named(const struct command_options *spec, int argc, char **argv, option_fn on_opt,
+			named_action fn, void *arg)
 {
-	int r = parse_help_only(cmd, usage, shortopts, opts, argc, argv, on_opt, arg);
-	if (r)
-		return r == 1 ? 0 : r;
+	int r;
+	if (!parse_options(spec, argc, argv, on_opt, arg, &r))
+		return r;
 	if (optind >= argc)
-		return usage_error(cmd, "a container name is required: diyc %s [OPTIONS] NAME...", cmd);
+		return usage_error(spec->cmd, "a container name is required: diyc %s [OPTIONS] NAME...", spec->cmd);
 	struct diyc_paths p;
 	if ((r = init_paths(&p)))
 		return r;
 	return for_each_named(&p, optind, argc, argv, fn, arg);
 }
 
-static int stop_opt(int c, void *arg)
+static int stop_opt(int c, const char *arg, void *data)
 {
 	uint64_t v;
-	if (parse_u64(optarg, 1000000, &v) < 0)
-		return usage_error("stop", "invalid timeout `%s`: give a number of seconds", optarg);
-	*(unsigned *)arg = (unsigned)v;
+	if (parse_u64(arg, 1000000, &v) < 0)
+		return usage_error("stop", "invalid timeout `%s`: give a number of seconds", arg);
+	*(unsigned *)data = (unsigned)v;
 	return 0;
 }
 
@@ -236,10 +215,11 @@ int cmd_stop(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "time", required_argument, NULL, 't' }, { "timeout", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'H' }, { NULL, 0, NULL, 0 },
+		OPTION_HELP_ENTRY, OPTION_END,
 	};
+	static const struct command_options spec = { "stop", stop_usage, "+:t:", opts };
 	unsigned timeout = 10;
-	return act_on_named("stop", stop_usage, "+:t:", opts, argc, argv, stop_opt, stop_action, &timeout);
+	return act_on_named(&spec, argc, argv, stop_opt, stop_action, &timeout);
 }
 
 static const char kill_usage[] =
@@ -251,13 +231,13 @@ static const char kill_usage[] =
 	"  -s, --signal SIGNAL  Signal name (KILL, SIGTERM, ...) or number (default KILL)\n"
 	"      --help           Show this help\n";
 
-static int kill_opt(int c, void *arg)
+static int kill_opt(int c, const char *arg, void *data)
 {
-	int sig = signal_parse(optarg);
+	int sig = signal_parse(arg);
 	if (sig < 0)
 		return usage_error("kill", "unknown signal `%s`: give a name such as TERM or KILL, or a number",
-				   optarg);
-	*(int *)arg = sig;
+				   arg);
+	*(int *)data = sig;
 	return 0;
 }
 
@@ -269,10 +249,11 @@ static int kill_action(struct container *c, void *arg, struct diyc_error *err)
 int cmd_kill(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "signal", required_argument, NULL, 's' }, { "help", no_argument, NULL, 'H' }, { NULL, 0, NULL, 0 },
+		{ "signal", required_argument, NULL, 's' }, OPTION_HELP_ENTRY, OPTION_END,
 	};
+	static const struct command_options spec = { "kill", kill_usage, "+:s:", opts };
 	int sig = SIGKILL;
-	return act_on_named("kill", kill_usage, "+:s:", opts, argc, argv, kill_opt, kill_action, &sig);
+	return act_on_named(&spec, argc, argv, kill_opt, kill_action, &sig);
 }
 
 /* ---- rm and prune ----------------------------------------------------------------- */
@@ -286,9 +267,10 @@ static const char rm_usage[] =
 	"  -f, --force  Kill running containers first\n"
 	"      --help   Show this help\n";
 
-static int flag_opt(int c, void *arg)
+/* the one flag of rm, prune and logs */
+static int flag_opt(int c, const char *arg, void *data)
 {
-	*(bool *)arg = true;
+	*(bool *)data = true;
 	return 0;
 }
 
@@ -306,12 +288,13 @@ static int rm_action(struct container *c, void *arg, struct diyc_error *err)
 int cmd_rm(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "force", no_argument, NULL, 'f' }, { "help", no_argument, NULL, 'H' }, { NULL, 0, NULL, 0 },
+		{ "force", no_argument, NULL, 'f' }, OPTION_HELP_ENTRY, OPTION_END,
 	};
+	static const struct command_options spec = { "rm", rm_usage, "+:f", opts };
 	bool force = false;
-	int r = parse_help_only("rm", rm_usage, "+:f", opts, argc, argv, flag_opt, &force);
-	if (r)
-		return r == 1 ? 0 : r;
+	int r;
+	if (!parse_options(&spec, argc, argv, flag_opt, &force, &r))
+		return r;
 	if (optind >= argc)
 		return usage_error("rm", "a container name is required: diyc rm [OPTIONS] NAME...");
 	struct diyc_paths p;
@@ -343,12 +326,13 @@ static const char prune_usage[] =
 int cmd_prune(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "force", no_argument, NULL, 'f' }, { "help", no_argument, NULL, 'H' }, { NULL, 0, NULL, 0 },
+		{ "force", no_argument, NULL, 'f' }, OPTION_HELP_ENTRY, OPTION_END,
 	};
+	static const struct command_options spec = { "prune", prune_usage, "+:f", opts };
 	bool force = false;
-	int r = parse_help_only("prune", prune_usage, "+:f", opts, argc, argv, flag_opt, &force);
-	if (r)
-		return r == 1 ? 0 : r;
+	int r;
+	if (!parse_options(&spec, argc, argv, flag_opt, &force, &r))
+		return r;
 	if (optind < argc)
 		return usage_error("prune", "unexpected argument `%s`", argv[optind]);
 	struct diyc_paths p;
@@ -398,24 +382,19 @@ static const char ps_usage[] =
 	"      --help           Show this help\n";
 
 struct ps_flags {
-	bool all, quiet, json;
+	bool all, quiet;
+	enum output_format format;
 };
 
-static int ps_opt(int c, void *arg)
+static int ps_opt(int c, const char *arg, void *data)
 {
-	struct ps_flags *f = arg;
+	struct ps_flags *f = data;
 	if (c == 'a')
 		f->all = true;
 	else if (c == 'q')
 		f->quiet = true;
-	else if (c == 'F') {
-		if (!strcmp(optarg, "json"))
-			f->json = true;
-		else if (!strcmp(optarg, "table"))
-			f->json = false;
-		else
-			return usage_error("ps", "unknown format `%s`: use table or json", optarg);
-	}
+	else if (c == OPTION_FORMAT)
+		return parse_format("ps", arg, &f->format);
 	return 0;
 }
 
@@ -575,12 +554,13 @@ int cmd_ps(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "all", no_argument, NULL, 'a' }, { "quiet", no_argument, NULL, 'q' },
-		{ "format", required_argument, NULL, 'F' }, { "help", no_argument, NULL, 'H' }, { NULL, 0, NULL, 0 },
+		OPTION_FORMAT_ENTRY, OPTION_HELP_ENTRY, OPTION_END,
 	};
+	static const struct command_options spec = { "ps", ps_usage, "+:aq", opts };
 	struct ps_flags f = { 0 };
-	int r = parse_help_only("ps", ps_usage, "+:aq", opts, argc, argv, ps_opt, &f);
-	if (r)
-		return r == 1 ? 0 : r;
+	int r;
+	if (!parse_options(&spec, argc, argv, ps_opt, &f, &r))
+		return r;
 	if (optind < argc)
 		return usage_error("ps", "unexpected argument `%s`", argv[optind]);
 	struct diyc_paths p;
@@ -598,7 +578,7 @@ int cmd_ps(int argc, char **argv)
 		if (container_open(&p, *n, &c, &err) < 0)
 			continue; /* removed meanwhile */
 		if (f.all || c.st.status == STATUS_RUNNING) {
-			if (f.json) {
+			if (f.format == OUTPUT_JSON) {
 				json_object_array_add(arr, ps_json(&c));
 			} else if (f.quiet) {
 				_cleanup_free_ char *e = str_escape_dup(*n);
@@ -613,7 +593,7 @@ int cmd_ps(int argc, char **argv)
 		}
 		container_close(&c);
 	}
-	if (f.json)
+	if (f.format == OUTPUT_JSON)
 		print_json_text(stdout, json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY |
 										  JSON_C_TO_STRING_NOSLASHESCAPE));
 	else if (!f.quiet)
@@ -664,86 +644,114 @@ static void inspect_security(struct json_object *host, const struct security_con
 	json_object_object_add(host, "Capabilities", caps);
 }
 
-static struct json_object *inspect_json(const struct container *c)
+static struct json_object *inspect_state(const struct container *c)
 {
-	const struct container_config *cfg = &c->cfg;
-	bool have = c->have_config;
-	struct json_object *o = json_object_new_object(), *state = json_object_new_object(),
-			   *config = json_object_new_object(), *host = json_object_new_object(),
-			   *binds = json_object_new_array(), *tmpfs = json_object_new_object(),
-			   *paths = json_object_new_object();
-	json_object_object_add(o, "Name", json_object_new_string(c->d.name));
-	json_object_object_add(o, "Image", json_object_new_string(have ? cfg->image : ""));
-	json_object_object_add(o, "ImageID", json_object_new_string(have ? cfg->image_id : ""));
-	json_object_object_add(o, "Created", json_object_new_string(have ? cfg->created : ""));
+	struct json_object *state = json_object_new_object();
+	bool running = c->st.status == STATUS_RUNNING;
 	json_object_object_add(state, "Status", json_object_new_string(container_status_name(c->st.status)));
-	json_object_object_add(state, "Running", json_object_new_boolean(c->st.status == STATUS_RUNNING));
-	json_object_object_add(state, "Pid", json_object_new_int(c->st.status == STATUS_RUNNING ? c->st.pid : 0));
-	json_object_object_add(state, "MonitorPid",
-			       json_object_new_int(c->st.status == STATUS_RUNNING ? c->st.monitor_pid : 0));
+	json_object_object_add(state, "Running", json_object_new_boolean(running));
+	json_object_object_add(state, "Pid", json_object_new_int(running ? c->st.pid : 0));
+	json_object_object_add(state, "MonitorPid", json_object_new_int(running ? c->st.monitor_pid : 0));
 	json_object_object_add(state, "ExitCode",
 			       json_object_new_int(c->st.status == STATUS_EXITED ? c->st.exit_code : 0));
 	json_object_object_add(state, "MonitorLost", json_object_new_boolean(c->st.monitor_lost));
 	json_object_object_add(state, "OOMKilled", json_object_new_boolean(c->st.oom_killed));
-	bool running = c->st.status == STATUS_RUNNING;
 	json_object_object_add(state, "Cgroup", json_object_new_string(running ? c->st.cgroup : ""));
 	json_object_object_add(state, "CgroupScope", json_object_new_string(running ? c->st.cgroup_scope : ""));
 	json_object_object_add(state, "StartedAt", json_object_new_string(c->st.started_at));
 	json_object_object_add(state, "FinishedAt", json_object_new_string(c->st.finished_at));
-	json_object_object_add(o, "State", state);
+	return state;
+}
+
+static void inspect_config(struct json_object *config, const struct container_config *cfg)
+{
+	json_object_object_add(config, "Cmd", strv_array(cfg->command));
+	json_object_object_add(config, "Env", strv_array(cfg->env));
+	json_object_object_add(config, "Hostname", json_object_new_string(cfg->hostname));
+	json_object_object_add(config, "WorkingDir", json_object_new_string(cfg->workdir ? cfg->workdir : ""));
+	json_object_object_add(config, "User", json_object_new_string(cfg->user ? cfg->user : ""));
+	json_object_object_add(config, "Tty", json_object_new_boolean(cfg->tty));
+	json_object_object_add(config, "OpenStdin", json_object_new_boolean(cfg->interactive));
+	json_object_object_add(config, "Init", json_object_new_boolean(cfg->init));
+	json_object_object_add(config, "Labels", labels_json(cfg->labels));
+	json_object_object_add(config, "ExposedPorts", exposed_json(cfg->exposed));
+}
+
+/* -v and --tmpfs: docker's Binds ["SRC:DST[:ro]"] and Tmpfs {"DST": "OPTIONS"} */
+static void inspect_mounts(struct json_object *binds, struct json_object *tmpfs, const struct container_config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_mounts; i++) {
+		const struct mount_entry *m = &cfg->mounts[i];
+		if (m->kind == MOUNT_BIND) {
+			_cleanup_free_ char *b = xasprintf("%s:%s%s", m->source, m->target, m->readonly ? ":ro" : "");
+			json_object_array_add(binds, json_object_new_string(b ? b : ""));
+		} else {
+			json_object_object_add(tmpfs, m->target, json_object_new_string(m->options ? m->options : ""));
+		}
+	}
+}
+
+/* docker's form: {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "8080"}]} */
+static struct json_object *inspect_ports(const struct container_config *cfg)
+{
+	struct json_object *bindings = json_object_new_object();
+	for (size_t i = 0; i < cfg->n_ports; i++) {
+		const struct port_map *m = &cfg->ports[i];
+		char key[16], hport[8];
+		snprintf(key, sizeof(key), "%u/%s", m->container_port, m->proto == PORT_UDP ? "udp" : "tcp");
+		snprintf(hport, sizeof(hport), "%u", m->host_port);
+		struct json_object *list;
+		if (!json_object_object_get_ex(bindings, key, &list)) {
+			list = json_object_new_array();
+			json_object_object_add(bindings, key, list);
+		}
+		struct json_object *b = json_object_new_object();
+		json_object_object_add(b, "HostIp", json_object_new_string(m->host_ip));
+		json_object_object_add(b, "HostPort", json_object_new_string(hport));
+		json_object_array_add(list, b);
+	}
+	return bindings;
+}
+
+/* HostConfig's network, ports, limits and confinement; NetworkSettings into o */
+static void inspect_host(struct json_object *o, struct json_object *host, const struct container *c)
+{
+	const struct container_config *cfg = &c->cfg;
+	bool running = c->st.status == STATUS_RUNNING;
+	json_object_object_add(host, "NetworkMode", json_object_new_string(cfg->net == NET_HOST ? "host" : cfg->net == NET_SLIRP ? "slirp" : cfg->net == NET_BRIDGE ? "bridge" : "none"));
+	struct json_object *netset = json_object_new_object();
+	json_object_object_add(netset, "Bridge", json_object_new_string(running ? c->st.bridge : ""));
+	json_object_object_add(netset, "IPAddress", json_object_new_string(running ? c->st.ip : ""));
+	json_object_object_add(netset, "RequestedIP", json_object_new_string(cfg->ip ? cfg->ip : ""));
+	json_object_object_add(o, "NetworkSettings", netset);
+	json_object_object_add(host, "AutoRemove", json_object_new_boolean(cfg->rm));
+	json_object_object_add(host, "PortBindings", inspect_ports(cfg));
+	const struct cgroup_limits *l = &cfg->limits;
+	json_object_object_add(host, "Memory", json_object_new_int64((int64_t)l->memory));
+	json_object_object_add(host, "MemorySwap", json_object_new_int64(l->memory_swap));
+	json_object_object_add(host, "PidsLimit", json_object_new_int64((int64_t)l->pids));
+	json_object_object_add(host, "NanoCpus", json_object_new_int64((int64_t)l->cpu_quota * 10000));
+	json_object_object_add(host, "CgroupManager", json_object_new_string(
+		!cgroup_wanted(l) ? "none" : l->manager == CGROUP_MANAGER_AUTO ? "auto" : cgroup_manager_name(l->manager)));
+	inspect_security(host, &cfg->security);
+}
+
+static struct json_object *inspect_json(const struct container *c)
+{
+	const struct container_config *cfg = &c->cfg;
+	bool have = c->have_config;
+	struct json_object *o = json_object_new_object(), *config = json_object_new_object(),
+			   *host = json_object_new_object(), *binds = json_object_new_array(),
+			   *tmpfs = json_object_new_object(), *paths = json_object_new_object();
+	json_object_object_add(o, "Name", json_object_new_string(c->d.name));
+	json_object_object_add(o, "Image", json_object_new_string(have ? cfg->image : ""));
+	json_object_object_add(o, "ImageID", json_object_new_string(have ? cfg->image_id : ""));
+	json_object_object_add(o, "Created", json_object_new_string(have ? cfg->created : ""));
+	json_object_object_add(o, "State", inspect_state(c));
 	if (have) {
-		json_object_object_add(config, "Cmd", strv_array(cfg->command));
-		json_object_object_add(config, "Env", strv_array(cfg->env));
-		json_object_object_add(config, "Hostname", json_object_new_string(cfg->hostname));
-		json_object_object_add(config, "WorkingDir", json_object_new_string(cfg->workdir ? cfg->workdir : ""));
-		json_object_object_add(config, "User", json_object_new_string(cfg->user ? cfg->user : ""));
-		json_object_object_add(config, "Tty", json_object_new_boolean(cfg->tty));
-		json_object_object_add(config, "OpenStdin", json_object_new_boolean(cfg->interactive));
-		json_object_object_add(config, "Init", json_object_new_boolean(cfg->init));
-		json_object_object_add(config, "Labels", labels_json(cfg->labels));
-		json_object_object_add(config, "ExposedPorts", exposed_json(cfg->exposed));
-		for (size_t i = 0; i < cfg->n_mounts; i++) {
-			const struct mount_entry *m = &cfg->mounts[i];
-			if (m->kind == MOUNT_BIND) {
-				_cleanup_free_ char *b = xasprintf("%s:%s%s", m->source, m->target, m->readonly ? ":ro" : "");
-				json_object_array_add(binds, json_object_new_string(b ? b : ""));
-			} else {
-				json_object_object_add(tmpfs, m->target, json_object_new_string(m->options ? m->options : ""));
-			}
-		}
-		json_object_object_add(host, "NetworkMode", json_object_new_string(cfg->net == NET_HOST ? "host" : cfg->net == NET_SLIRP ? "slirp" : cfg->net == NET_BRIDGE ? "bridge" : "none"));
-		struct json_object *netset = json_object_new_object();
-		json_object_object_add(netset, "Bridge", json_object_new_string(running ? c->st.bridge : ""));
-		json_object_object_add(netset, "IPAddress", json_object_new_string(running ? c->st.ip : ""));
-		json_object_object_add(netset, "RequestedIP", json_object_new_string(cfg->ip ? cfg->ip : ""));
-		json_object_object_add(o, "NetworkSettings", netset);
-		json_object_object_add(host, "AutoRemove", json_object_new_boolean(cfg->rm));
-		/* docker's form: {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "8080"}]} */
-		struct json_object *bindings = json_object_new_object();
-		for (size_t i = 0; i < cfg->n_ports; i++) {
-			const struct port_map *m = &cfg->ports[i];
-			char key[16], hport[8];
-			snprintf(key, sizeof(key), "%u/%s", m->container_port, m->proto == PORT_UDP ? "udp" : "tcp");
-			snprintf(hport, sizeof(hport), "%u", m->host_port);
-			struct json_object *list;
-			if (!json_object_object_get_ex(bindings, key, &list)) {
-				list = json_object_new_array();
-				json_object_object_add(bindings, key, list);
-			}
-			struct json_object *b = json_object_new_object();
-			json_object_object_add(b, "HostIp", json_object_new_string(m->host_ip));
-			json_object_object_add(b, "HostPort", json_object_new_string(hport));
-			json_object_array_add(list, b);
-		}
-		json_object_object_add(host, "PortBindings", bindings);
-		const struct cgroup_limits *l = &cfg->limits;
-		json_object_object_add(host, "Memory", json_object_new_int64((int64_t)l->memory));
-		json_object_object_add(host, "MemorySwap", json_object_new_int64(l->memory_swap));
-		json_object_object_add(host, "PidsLimit", json_object_new_int64((int64_t)l->pids));
-		json_object_object_add(host, "NanoCpus", json_object_new_int64((int64_t)l->cpu_quota * 10000));
-		json_object_object_add(host, "CgroupManager", json_object_new_string(
-			!cgroup_wanted(l) ? "none" : l->manager == CGROUP_MANAGER_AUTO ? "auto" : cgroup_manager_name(l->manager)));
-		inspect_security(host, &cfg->security);
+		inspect_config(config, cfg);
+		inspect_mounts(binds, tmpfs, cfg);
+		inspect_host(o, host, c);
 	}
 	json_object_object_add(host, "Binds", binds);
 	json_object_object_add(host, "Tmpfs", tmpfs);
@@ -757,17 +765,13 @@ static struct json_object *inspect_json(const struct container *c)
 	return o;
 }
 
-static int no_opt(int c, void *arg)
-{
-	return 0;
-}
-
 int cmd_inspect(int argc, char **argv)
 {
-	static const struct option opts[] = { { "help", no_argument, NULL, 'H' }, { NULL, 0, NULL, 0 } };
-	int r = parse_help_only("inspect", inspect_usage, "+:", opts, argc, argv, no_opt, NULL);
-	if (r)
-		return r == 1 ? 0 : r;
+	static const struct option opts[] = { OPTION_HELP_ENTRY, OPTION_END };
+	static const struct command_options spec = { "inspect", inspect_usage, "+:", opts };
+	int r;
+	if (!parse_options(&spec, argc, argv, no_options, NULL, &r))
+		return r;
 	if (optind >= argc)
 		return usage_error("inspect", "a container name is required: diyc inspect NAME...");
 	struct diyc_paths p;
@@ -821,12 +825,13 @@ static int copy_out(int fd)
 int cmd_logs(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "follow", no_argument, NULL, 'f' }, { "help", no_argument, NULL, 'H' }, { NULL, 0, NULL, 0 },
+		{ "follow", no_argument, NULL, 'f' }, OPTION_HELP_ENTRY, OPTION_END,
 	};
+	static const struct command_options spec = { "logs", logs_usage, "+:f", opts };
 	bool follow = false;
-	int r = parse_help_only("logs", logs_usage, "+:f", opts, argc, argv, flag_opt, &follow);
-	if (r)
-		return r == 1 ? 0 : r;
+	int r;
+	if (!parse_options(&spec, argc, argv, flag_opt, &follow, &r))
+		return r;
 	if (optind >= argc)
 		return usage_error("logs", "a container name is required: diyc logs [OPTIONS] NAME");
 	if (argc - optind > 1)

@@ -24,46 +24,28 @@ static const char exec_usage[] =
 	"Exit status: the command's; 125 when diyc fails, 126 when the command cannot be\n"
 	"executed, 127 when it is not found.\n";
 
+static const struct option exec_longopts[] = { PROCESS_LONGOPTS, OPTION_HELP_ENTRY, OPTION_END };
+static const struct command_options exec_options = { "exec", exec_usage, "+:" PROCESS_SHORTOPTS, exec_longopts };
+
+static int exec_opt(int c, const char *arg, void *data)
+{
+	return process_flag("exec", c, arg, data);
+}
+
 int cmd_exec(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "tty", no_argument, NULL, 't' }, { "interactive", no_argument, NULL, 'i' },
-		{ "env", required_argument, NULL, 'e' }, { "workdir", required_argument, NULL, 'w' },
-		{ "user", required_argument, NULL, 'u' }, { "help", no_argument, NULL, 'H' }, { NULL, 0, NULL, 0 },
-	};
-	struct exec_opts o = { 0 };
-	size_t n_env = 0;
-	int c;
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+:tie:w:u:", opts, NULL)) != -1) {
-		switch (c) {
-		case 't': o.tty = true; break;
-		case 'i': o.interactive = true; break;
-		case 'e':
-			if (env_list_add(&o.env, &n_env, optarg, "exec"))
-				return DIYC_EXIT_RUNTIME;
-			break;
-		case 'w':
-			if (optarg[0] != '/')
-				return usage_error("exec", "working directory `%s` must be an absolute path", optarg);
-			o.workdir = optarg;
-			break;
-		case 'u': o.user = optarg; break;
-		case 'H':
-			fputs(exec_usage, stdout);
-			return 0;
-		default:
-			return bad_option("exec", c, argv);
-		}
-	}
+	struct process_flags f = { 0 };
+	int status = DIYC_EXIT_RUNTIME;
+	if (!parse_options(&exec_options, argc, argv, exec_opt, &f, &status))
+		return status;
 	if (optind >= argc)
 		return usage_error("exec", "a container name and a command are required: "
 				   "diyc exec [OPTIONS] NAME COMMAND [ARG...]");
 	if (optind + 1 >= argc)
 		return usage_error("exec", "a command is required: diyc exec [OPTIONS] NAME COMMAND [ARG...]");
+	struct exec_opts o = { .tty = f.tty, .interactive = f.interactive, .env = f.env, .workdir = f.workdir,
+			       .user = f.user, .argv = argv + optind + 1 };
 	const char *name = argv[optind];
-	o.argv = argv + optind + 1;
 
 	struct diyc_error err = { 0 };
 	struct diyc_paths p;
@@ -76,7 +58,6 @@ int cmd_exec(int argc, char **argv)
 	if (r == 0)
 		r = container_refresh(&ct, &err);
 	container_unlock(&ct);
-	int status = DIYC_EXIT_RUNTIME;
 	if (r == 0 && !ct.have_config)
 		r = diyc_error_plain(&err, EINVAL, "container `%s` has no usable configuration", name);
 	o.data_dir = p.data;

@@ -1,11 +1,17 @@
 /* SPDX-License-Identifier: MIT */
-/* cmd-image.c: `diyc image import|ls|rm` and `diyc images`. */
+/* cmd-image.c: `diyc image import|ls|rm|inspect|prune|export` and `diyc images`. The image
+ * store returns data; the table of `image ls`, the lines of `image rm` and `image prune`
+ * are formatted here, and whether a container uses an image is answered here from the
+ * container store (the image store does not know containers). */
 #include <stdbool.h>
 #include <json-c/json.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "commands.h"
 #include "output.h"
+#include "container/store.h"
 #include "image/image.h"
 #include "lib/paths.h"
 #include "lib/userns.h"
@@ -104,6 +110,91 @@ static const char rm_usage[] =
 	"      --help   Show this help\n";
 
 enum { OPT_HELP = 256, OPT_PLATFORM, OPT_REF, OPT_MAX_SIZE };
+
+/* Whether a container's configuration names the image; who gets the first one's name (in
+ * the order of the container store's list). */
+static bool image_in_use(const char *image_id, char *who, size_t whosz, void *data)
+{
+	const struct diyc_paths *p = data;
+	_cleanup_strv_ char **names = NULL;
+	struct diyc_error ignore = { 0 };
+	if (container_list(p, &names, &ignore) < 0)
+		return false;
+	for (char **n = names; n && *n; n++) {
+		struct container ct;
+		memset(&ignore, 0, sizeof(ignore));
+		if (container_open(p, *n, &ct, &ignore) < 0)
+			continue;
+		bool used = ct.have_config && !strcmp(ct.cfg.image_id ? ct.cfg.image_id : "", image_id);
+		container_close(&ct);
+		if (used) {
+			snprintf(who, whosz, "%s", *n);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The lines of `image rm` and `image prune`, one per thing removed. */
+static void print_removed(enum image_removed kind, const char *what, void *data)
+{
+	(void)data;
+	if (kind == IMAGE_UNTAGGED) {
+		/* names come from the store, which anything that writes there controls: escaped as
+		 * every string diyc prints (lib/error.h) */
+		_cleanup_free_ char *shown = str_escape_dup(what);
+		printf("Untagged: %s\n", shown ? shown : "?");
+	} else if (kind == IMAGE_DELETED) {
+		printf("Deleted: %s\n", what);
+	} else if (kind == IMAGE_PRUNED_IMAGE) {
+		printf("deleted image %s\n", what);
+	} else {
+		printf("deleted layer %s\n", what);
+	}
+}
+
+static void human_size(char *buf, size_t n, uint64_t v)
+{
+	if (v < 1000)
+		snprintf(buf, n, "%lluB", (unsigned long long)v);
+	else if (v < 1000 * 1000)
+		snprintf(buf, n, "%.3gkB", v / 1e3);
+	else if (v < 1000ULL * 1000 * 1000)
+		snprintf(buf, n, "%.3gMB", v / 1e6);
+	else
+		snprintf(buf, n, "%.3gGB", v / 1e9);
+}
+
+static void human_age(char *buf, size_t n, const char *iso)
+{
+	struct tm tm = { 0 };
+	if (!iso || !strptime(iso, "%Y-%m-%dT%H:%M:%SZ", &tm)) {
+		snprintf(buf, n, "unknown");
+		return;
+	}
+	long d = (long)difftime(time(NULL), timegm(&tm));
+	if (d < 60)
+		snprintf(buf, n, "%ld seconds ago", d < 0 ? 0 : d);
+	else if (d < 3600)
+		snprintf(buf, n, "%ld minutes ago", d / 60);
+	else if (d < 86400)
+		snprintf(buf, n, "%ld hours ago", d / 3600);
+	else
+		snprintf(buf, n, "%ld days ago", d / 86400);
+}
+
+static void print_image_row(const struct image_row *row)
+{
+	char size[32] = "?", age[64] = "unknown";
+	if (row->have_size)
+		human_size(size, sizeof(size), row->size);
+	if (row->created[0])
+		human_age(age, sizeof(age), row->created);
+	/* names come from the store, which anything that writes there controls: escaped as
+	 * every string diyc prints (lib/error.h) */
+	_cleanup_free_ char *erepo = str_escape_dup(row->repo), *etag = str_escape_dup(row->tag);
+	printf("%-30s %-12s %-14.12s %-16s %s\n", erepo ? erepo : "?", etag ? etag : "?", row->id, age, size);
+}
 
 static int image_export_cmd(int argc, char **argv)
 {
@@ -275,9 +366,16 @@ static int image_prune_cmd(int argc, char **argv)
 	struct userns_plan plan;
 	if (paths_init(&p, &err) < 0 || userns_plan_init_quiet(&plan, true, &err) < 0)
 		return fail(&err);
-	r = image_prune(&p, &plan, stdout, &err);
+	struct image_remove_ops ops = { .in_use = image_in_use, .removed = print_removed, .data = &p };
+	uint64_t reclaimed = 0;
+	r = image_prune(&p, &plan, &ops, &reclaimed, &err);
 	userns_plan_free(&plan);
-	return r < 0 ? fail(&err) : 0;
+	if (r < 0)
+		return fail(&err);
+	char size[32];
+	human_size(size, sizeof(size), reclaimed);
+	printf("reclaimed %s\n", size);
+	return 0;
 }
 
 static int image_ls_cmd(int argc, char **argv)
@@ -303,8 +401,20 @@ static int image_ls_cmd(int argc, char **argv)
 	struct diyc_paths p;
 	if (paths_init(&p, &err) < 0)
 		return fail(&err);
-	int r = image_list(&p, stdout, quiet, &err);
-	return r < 0 ? fail(&err) : 0;
+	struct image_row *rows;
+	size_t n;
+	if (image_list(&p, &rows, &n, &err) < 0)
+		return fail(&err);
+	if (!quiet)
+		printf("%-30s %-12s %-14s %-16s %s\n", "REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE");
+	for (size_t i = 0; i < n; i++) {
+		if (quiet)
+			printf("%.12s\n", rows[i].id);
+		else
+			print_image_row(&rows[i]);
+	}
+	free(rows);
+	return 0;
 }
 
 static int image_rm_cmd(int argc, char **argv)
@@ -331,10 +441,11 @@ static int image_rm_cmd(int argc, char **argv)
 	struct userns_plan plan = { 0 };
 	if (paths_init(&p, &err) < 0 || userns_plan_init(&plan, &err) < 0)
 		return fail(&err);
+	struct image_remove_ops ops = { .in_use = image_in_use, .removed = print_removed, .data = &p };
 	int status = 0, r;
 	for (int i = optind; i < argc; i++) {
 		struct diyc_error e = { 0 };
-		r = image_remove(&p, &plan, argv[i], force, stdout, &e);
+		r = image_remove(&p, &plan, argv[i], force, &ops, &e);
 		if (r < 0)
 			status = fail(&e);
 	}

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* cmd-run.c: `diyc run`: flags -> configuration, image, claimed name -> container_launch. */
+/* cmd-run.c: `diyc run`: the flags (a group per function, through options.c), checked
+ * together, then the image's defaults under them, the host ports, the claimed name and
+ * container_launch. The checks keep their order: which error comes first is visible. */
 #include <errno.h>
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -86,22 +88,18 @@ static const char run_usage[] =
 	"Exit status: the command's; 125 when diyc fails, 126 when the command cannot be\n"
 	"executed, 127 when it is not found, 128+N when it is killed by signal N.\n";
 
-enum { OPT_NAME = 256, OPT_RM, OPT_TMPFS, OPT_ENTRYPOINT, OPT_NET, OPT_INIT, OPT_NO_INIT, OPT_VERBOSE, OPT_HELP,
+enum { OPT_NAME = 256, OPT_RM, OPT_TMPFS, OPT_ENTRYPOINT, OPT_NET, OPT_INIT, OPT_NO_INIT,
        OPT_EXPOSE, OPT_MEMORY_SWAP, OPT_PIDS_LIMIT, OPT_CPUS, OPT_CGROUP_MANAGER, OPT_MTU, OPT_IP,
        OPT_CAP_ADD, OPT_CAP_DROP, OPT_SECURITY_OPT, OPT_READ_ONLY, OPT_PRIVILEGED };
 
-static const struct option run_options[] = {
+static const struct option run_longopts[] = {
 	{ "name", required_argument, NULL, OPT_NAME },
 	{ "rm", no_argument, NULL, OPT_RM },
 	{ "detach", no_argument, NULL, 'd' },
 	{ "volume", required_argument, NULL, 'v' },
 	{ "tmpfs", required_argument, NULL, OPT_TMPFS },
 	{ "entrypoint", required_argument, NULL, OPT_ENTRYPOINT },
-	{ "tty", no_argument, NULL, 't' },
-	{ "interactive", no_argument, NULL, 'i' },
-	{ "env", required_argument, NULL, 'e' },
-	{ "workdir", required_argument, NULL, 'w' },
-	{ "user", required_argument, NULL, 'u' },
+	PROCESS_LONGOPTS,
 	{ "hostname", required_argument, NULL, 'h' },
 	{ "label", required_argument, NULL, 'l' },
 	{ "expose", required_argument, NULL, OPT_EXPOSE },
@@ -122,20 +120,24 @@ static const struct option run_options[] = {
 	{ "privileged", no_argument, NULL, OPT_PRIVILEGED },
 	{ "init", optional_argument, NULL, OPT_INIT },
 	{ "no-init", no_argument, NULL, OPT_NO_INIT },
-	{ "verbose", no_argument, NULL, OPT_VERBOSE },
-	{ "help", no_argument, NULL, OPT_HELP },
-	{ NULL, 0, NULL, 0 },
+	OPTION_VERBOSE_ENTRY,
+	OPTION_HELP_ENTRY,
+	OPTION_END,
 };
+static const struct command_options run_options = { "run", run_usage, "+:d" PROCESS_SHORTOPTS "h:v:l:m:p:",
+						     run_longopts };
 
+/* the command line of `diyc run`, checked flag by flag */
 struct run_flags {
-	const char *name, *hostname, *workdir, *user, *entrypoint, *ip;
-	bool rm, tty, interactive, init, detach;
+	const char *name, *hostname, *entrypoint, *ip;
+	struct process_flags proc; /* -t -i -e -w -u */
+	bool rm, init, detach;
 	enum net_mode net;
-	bool net_given;
+	bool net_given, mtu_given;
 	struct port_map *ports;
 	size_t n_ports;
-	char **env, **labels, **exposed;
-	size_t n_env, n_labels, n_exposed;
+	char **labels, **exposed;
+	size_t n_labels, n_exposed;
 	struct mount_entry *mounts;
 	size_t n_mounts;
 	struct cgroup_limits limits;
@@ -338,224 +340,293 @@ static int parse_bool(const char *s, bool *out)
 	return -EINVAL;
 }
 
-int cmd_run(int argc, char **argv)
+/* ---- the flags, one group at a time: each returns OPTION_NOT_MINE for another's --- */
+
+/* --name, -d, --rm, --entrypoint, -h, -l, --expose, --init, --no-init */
+static int container_opt(int c, const char *arg, struct run_flags *f)
 {
-	struct run_flags f = { .init = true, .net = NET_NONE, .slirp = { .mtu = SLIRP_MTU_DEFAULT } };
-	bool mtu_given = false;
-	int c;
-	opterr = 0;
-	optind = 1;
-	struct diyc_error err = { 0 };
-	while ((c = getopt_long(argc, argv, "+:dtie:w:u:h:v:l:m:p:", run_options, NULL)) != -1) {
-		int r = 0;
-		switch (c) {
-		case 'm': r = cgroup_parse_memory("--memory", optarg, &f.limits.memory, &err); break;
-		case OPT_MEMORY_SWAP: r = cgroup_parse_memory_swap(optarg, &f.limits.memory_swap, &err); break;
-		case OPT_PIDS_LIMIT: r = cgroup_parse_pids(optarg, &f.limits.pids, &err); break;
-		case OPT_CPUS: r = cgroup_parse_cpus(optarg, &f.limits.cpu_quota, &err); break;
-		case OPT_CGROUP_MANAGER: r = cgroup_parse_manager(optarg, &f.limits.manager, &err); break;
-		case OPT_NAME:
-			if (!container_name_valid(optarg))
-				return usage_error("run", "invalid container name `%s`: use letters, digits and `_.-`, "
-					"starting with a letter or digit, at most %d characters", optarg,
-					CONTAINER_NAME_MAX);
-			f.name = optarg;
-			break;
-		case OPT_RM: f.rm = true; break;
-		case 'd': f.detach = true; break;
-		case OPT_ENTRYPOINT:
-			f.entrypoint = optarg;
-			break;
-		case 'v':
-		case OPT_TMPFS:
-			if (add_mount(&f, optarg, c == OPT_TMPFS))
-				return DIYC_EXIT_RUNTIME;
-			break;
-		case 't': f.tty = true; break;
-		case 'i': f.interactive = true; break;
-		case 'e':
-			if (env_list_add(&f.env, &f.n_env, optarg, "run"))
-				return DIYC_EXIT_RUNTIME;
-			break;
-		case 'w':
-			if (optarg[0] != '/')
-				return usage_error("run", "working directory `%s` must be an absolute path", optarg);
-			f.workdir = optarg;
-			break;
-		case 'u': f.user = optarg; break;
-		case OPT_CAP_ADD:
-			if (add_caps(optarg, &f.security.cap_add, &f.n_cap_add))
-				return DIYC_EXIT_RUNTIME;
-			break;
-		case OPT_CAP_DROP:
-			if (add_caps(optarg, &f.security.cap_drop, &f.n_cap_drop))
-				return DIYC_EXIT_RUNTIME;
-			break;
-		case OPT_SECURITY_OPT:
-			if (add_security_opt(optarg, &f.security))
-				return DIYC_EXIT_RUNTIME;
-			break;
-		case OPT_READ_ONLY: f.security.read_only = true; break;
-		case OPT_PRIVILEGED: f.security.privileged = true; break;
-		case 'h':
-			if (!hostname_valid(optarg))
-				return usage_error("run", "invalid hostname `%s`: use letters, digits, `-` and `.`, "
-					"at most 63 characters", optarg);
-			f.hostname = optarg;
-			break;
-		case 'l':
-			if (!*optarg || *optarg == '=')
-				return usage_error("run", "invalid label `%s`: expected KEY=VALUE", optarg);
-			if (strv_push(&f.labels, &f.n_labels, strchr(optarg, '=') ? strdup(optarg)
-										 : xasprintf("%s=", optarg)) < 0)
-				return usage_error("run", "out of memory");
-			break;
-		case OPT_EXPOSE: {
-			char *port = exposed_port(optarg);
-			if (!port)
-				return usage_error("run", "invalid --expose `%s`: expected PORT[/PROTO], a port from 1 "
-						   "to 65535 and tcp, udp or sctp", optarg);
-			if (strv_push(&f.exposed, &f.n_exposed, port) < 0)
-				return usage_error("run", "out of memory");
-			break;
-		}
-		case OPT_NET:
-			if (parse_net(optarg, &f))
-				return DIYC_EXIT_RUNTIME;
-			f.net_given = true;
-			break;
-		case 'p': {
-			struct port_map *m = realloc(f.ports, (f.n_ports + 1) * sizeof(*m));
-			if (!m)
-				return usage_error("run", "out of memory");
-			f.ports = m;
-			r = port_map_parse(optarg, &f.ports[f.n_ports++], &err);
-			break;
-		}
-		case OPT_MTU: {
-			uint64_t mtu;
-			if (parse_u64(optarg, 65521, &mtu) < 0 || mtu < 576)
-				return usage_error("run", "invalid --mtu `%s`: expected a number from 576 to 65521", optarg);
-			f.slirp.mtu = (unsigned)mtu;
-			mtu_given = true;
-			break;
-		}
-		case OPT_IP: {
-			struct in_addr a;
-			if (inet_pton(AF_INET, optarg, &a) != 1)
-				return usage_error("run", "--ip `%s` is not an IPv4 address (as 172.16.0.10)", optarg);
-			f.ip = optarg;
-			break;
-		}
-		case OPT_INIT:
-			if (parse_bool(optarg, &f.init) < 0)
-				return usage_error("run", "--init takes true or false, not `%s`", optarg);
-			break;
-		case OPT_NO_INIT: f.init = false; break;
-		case OPT_VERBOSE: diyc_verbose = 1; break;
-		case OPT_HELP:
-			fputs(run_usage, stdout);
-			return 0;
-		default:
-			return bad_option("run", c, argv);
-		}
-		if (r < 0)
-			return usage_error("run", "%s", err.msg);
+	switch (c) {
+	case OPT_NAME:
+		if (!container_name_valid(arg))
+			return usage_error("run", "invalid container name `%s`: use letters, digits and `_.-`, "
+				"starting with a letter or digit, at most %d characters", arg, CONTAINER_NAME_MAX);
+		f->name = arg;
+		return 0;
+	case OPT_RM: f->rm = true; return 0;
+	case 'd': f->detach = true; return 0;
+	case OPT_ENTRYPOINT: f->entrypoint = arg; return 0;
+	case 'h':
+		if (!hostname_valid(arg))
+			return usage_error("run", "invalid hostname `%s`: use letters, digits, `-` and `.`, "
+				"at most 63 characters", arg);
+		f->hostname = arg;
+		return 0;
+	case 'l':
+		if (!*arg || *arg == '=')
+			return usage_error("run", "invalid label `%s`: expected KEY=VALUE", arg);
+		if (strv_push(&f->labels, &f->n_labels, strchr(arg, '=') ? strdup(arg) : xasprintf("%s=", arg)) < 0)
+			return usage_error("run", "out of memory");
+		return 0;
+	case OPT_EXPOSE: {
+		char *port = exposed_port(arg);
+		if (!port)
+			return usage_error("run", "invalid --expose `%s`: expected PORT[/PROTO], a port from 1 "
+					   "to 65535 and tcp, udp or sctp", arg);
+		if (strv_push(&f->exposed, &f->n_exposed, port) < 0)
+			return usage_error("run", "out of memory");
+		return 0;
 	}
-	if (cgroup_limits_check(&f.limits, &err) < 0)
+	case OPT_INIT:
+		if (parse_bool(arg, &f->init) < 0)
+			return usage_error("run", "--init takes true or false, not `%s`", arg);
+		return 0;
+	case OPT_NO_INIT: f->init = false; return 0;
+	}
+	return OPTION_NOT_MINE;
+}
+
+/* --net, --mtu, --ip, -p */
+static int network_opt(int c, const char *arg, struct run_flags *f)
+{
+	switch (c) {
+	case OPT_NET:
+		if (parse_net(arg, f))
+			return DIYC_EXIT_RUNTIME;
+		f->net_given = true;
+		return 0;
+	case 'p': {
+		struct port_map *m = realloc(f->ports, (f->n_ports + 1) * sizeof(*m));
+		if (!m)
+			return usage_error("run", "out of memory");
+		f->ports = m;
+		struct diyc_error err = { 0 };
+		if (port_map_parse(arg, &f->ports[f->n_ports++], &err) < 0)
+			return usage_error("run", "%s", err.msg);
+		return 0;
+	}
+	case OPT_MTU: {
+		uint64_t mtu;
+		if (parse_u64(arg, 65521, &mtu) < 0 || mtu < 576)
+			return usage_error("run", "invalid --mtu `%s`: expected a number from 576 to 65521", arg);
+		f->slirp.mtu = (unsigned)mtu;
+		f->mtu_given = true;
+		return 0;
+	}
+	case OPT_IP: {
+		struct in_addr a;
+		if (inet_pton(AF_INET, arg, &a) != 1)
+			return usage_error("run", "--ip `%s` is not an IPv4 address (as 172.16.0.10)", arg);
+		f->ip = arg;
+		return 0;
+	}
+	}
+	return OPTION_NOT_MINE;
+}
+
+/* -m, --memory-swap, --pids-limit, --cpus, --cgroup-manager */
+static int limits_opt(int c, const char *arg, struct run_flags *f)
+{
+	struct diyc_error err = { 0 };
+	int r;
+	switch (c) {
+	case 'm': r = cgroup_parse_memory("--memory", arg, &f->limits.memory, &err); break;
+	case OPT_MEMORY_SWAP: r = cgroup_parse_memory_swap(arg, &f->limits.memory_swap, &err); break;
+	case OPT_PIDS_LIMIT: r = cgroup_parse_pids(arg, &f->limits.pids, &err); break;
+	case OPT_CPUS: r = cgroup_parse_cpus(arg, &f->limits.cpu_quota, &err); break;
+	case OPT_CGROUP_MANAGER: r = cgroup_parse_manager(arg, &f->limits.manager, &err); break;
+	default: return OPTION_NOT_MINE;
+	}
+	return r < 0 ? usage_error("run", "%s", err.msg) : 0;
+}
+
+/* -v, --tmpfs, --cap-add, --cap-drop, --security-opt, --read-only, --privileged */
+static int confinement_opt(int c, const char *arg, struct run_flags *f)
+{
+	switch (c) {
+	case 'v':
+	case OPT_TMPFS: return add_mount(f, arg, c == OPT_TMPFS) ? DIYC_EXIT_RUNTIME : 0;
+	case OPT_CAP_ADD: return add_caps(arg, &f->security.cap_add, &f->n_cap_add) ? DIYC_EXIT_RUNTIME : 0;
+	case OPT_CAP_DROP: return add_caps(arg, &f->security.cap_drop, &f->n_cap_drop) ? DIYC_EXIT_RUNTIME : 0;
+	case OPT_SECURITY_OPT: return add_security_opt(arg, &f->security) ? DIYC_EXIT_RUNTIME : 0;
+	case OPT_READ_ONLY: f->security.read_only = true; return 0;
+	case OPT_PRIVILEGED: f->security.privileged = true; return 0;
+	}
+	return OPTION_NOT_MINE;
+}
+
+static int run_opt(int c, const char *arg, void *data)
+{
+	static int (*const groups[])(int, const char *, struct run_flags *) = {
+		container_opt, network_opt, limits_opt, confinement_opt,
+	};
+	struct run_flags *f = data;
+	int r = process_flag("run", c, arg, &f->proc);
+	for (size_t i = 0; r == OPTION_NOT_MINE && i < ARRAY_SIZE(groups); i++)
+		r = groups[i](c, arg, f);
+	return r == OPTION_NOT_MINE ? 0 : r; /* each of run_longopts is one group's */
+}
+
+/* What needs all the flags: the limits together, the network (its default) and the flags
+ * that only one network takes. */
+static int check_run_flags(struct run_flags *f)
+{
+	struct diyc_error err = { 0 };
+	if (cgroup_limits_check(&f->limits, &err) < 0)
 		return usage_error("run", "%s", err.msg);
-	if (!f.net_given && default_network(&f) < 0)
+	if (!f->net_given && default_network(f) < 0)
 		return DIYC_EXIT_RUNTIME;
-	if (mtu_given && f.net != NET_SLIRP)
+	if (f->mtu_given && f->net != NET_SLIRP)
 		return usage_error("run", "--mtu is for --net=slirp");
-	if (f.ip && f.net != NET_BRIDGE)
+	if (f->ip && f->net != NET_BRIDGE)
 		return usage_error("run", "--ip is for --net=bridge");
-	if (f.n_ports && f.net != NET_SLIRP && f.net != NET_BRIDGE)
-		return usage_error("run", "-p is for --net=slirp and --net=bridge: %s", f.net == NET_HOST
+	if (f->n_ports && f->net != NET_SLIRP && f->net != NET_BRIDGE)
+		return usage_error("run", "-p is for --net=slirp and --net=bridge: %s", f->net == NET_HOST
 				   ? "with --net=host the container uses the host's ports directly"
 				   : "with --net=none the container has no network to publish");
-	if (optind >= argc)
-		return usage_error("run", "an image is required: diyc run [OPTIONS] IMAGE [COMMAND [ARG...]]");
-	const char *image_ref = argv[optind];
-	char **args = argv + optind + 1;
+	return 0;
+}
 
-	sort_mounts(f.mounts, f.n_mounts);
-	/* a limit this host cannot hold is refused before anything is made */
-	if (cgroup_precheck(&f.limits, &err) < 0)
-		return fail(&err);
-	for (size_t i = 0; i < f.n_mounts; i++)
-		if (volume_check_host(&f.mounts[i], &err) < 0)
-			return fail(&err);
+/* ---- the flags over the image's defaults ------------------------------------------ */
+
+/* what the container gets from the flags and, where they say nothing, from its image */
+struct run_setup {
+	const char *image_ref;
 	struct diyc_paths paths;
-	if (paths_init(&paths, &err) < 0)
-		return fail(&err);
 	struct image img;
-	if (image_resolve(&paths, image_ref, &img, &err) < 0)
-		return fail(&err);
 	struct userns_plan plan;
-	if (userns_plan_init(&plan, &err) < 0)
-		return fail(&err);
-	diyc_debug("image %.12s resolved", img.id);
-
-	/* the image's defaults, under the command line's */
+	bool have_img, have_plan;
+	char **cmd, **env; /* arrays of borrowed strings */
+	char **labels, **exposed;
 	int ep_len;
-	_cleanup_free_ char **cmd = command_line(&img.defaults, f.entrypoint, args, &ep_len);
-	_cleanup_free_ char **env = strv_concat(img.defaults.env, f.env);
-	_cleanup_free_ char **all_labels = strv_concat(img.defaults.labels, f.labels);
-	_cleanup_free_ char **all_exposed = strv_concat(img.defaults.exposed, f.exposed);
-	_cleanup_strv_ char **labels = strv_dedup(all_labels, true);
-	_cleanup_strv_ char **exposed = strv_dedup(all_exposed, false);
-	_cleanup_free_ char *workdir = NULL;
-	if (!f.workdir && img.defaults.workdir)
-		workdir = img.defaults.workdir[0] == '/' ? strdup(img.defaults.workdir)
-							 : xasprintf("/%s", img.defaults.workdir);
-	const char *user = f.user ? f.user : img.defaults.user;
-	if (!cmd || !env || !labels || !exposed) {
-		image_free(&img);
-		return usage_error("run", "out of memory");
-	}
-	/* a host port in use is an error before the name is claimed: nothing to clean up */
-	int port_fds[f.n_ports + 1];
-	if (ports_bind(f.ports, f.n_ports, port_fds, &err) < 0) {
-		image_free(&img);
+	char *workdir; /* the image's, made absolute */
+	const char *user;
+};
+
+static void run_setup_free(struct run_setup *s)
+{
+	free(s->cmd);
+	free(s->env);
+	strv_free(s->labels);
+	strv_free(s->exposed);
+	free(s->workdir);
+	if (s->have_img)
+		image_free(&s->img);
+	if (s->have_plan)
+		userns_plan_free(&s->plan);
+}
+
+/* What is refused before the image is looked at, then the image and the user namespace. */
+static int run_prepare(struct run_flags *f, struct run_setup *s)
+{
+	struct diyc_error err = { 0 };
+	sort_mounts(f->mounts, f->n_mounts);
+	/* a limit this host cannot hold is refused before anything is made */
+	if (cgroup_precheck(&f->limits, &err) < 0)
 		return fail(&err);
-	}
+	for (size_t i = 0; i < f->n_mounts; i++)
+		if (volume_check_host(&f->mounts[i], &err) < 0)
+			return fail(&err);
+	if (paths_init(&s->paths, &err) < 0)
+		return fail(&err);
+	if (image_resolve(&s->paths, s->image_ref, &s->img, &err) < 0)
+		return fail(&err);
+	s->have_img = true;
+	if (userns_plan_init(&s->plan, &err) < 0)
+		return fail(&err);
+	s->have_plan = true;
+	diyc_debug("image %.12s resolved", s->img.id);
+	return 0;
+}
+
+/* the image's defaults, under the command line's */
+static int run_apply_defaults(const struct run_flags *f, char **args, struct run_setup *s)
+{
+	const struct image_defaults *d = &s->img.defaults;
+	s->cmd = command_line(d, f->entrypoint, args, &s->ep_len);
+	s->env = strv_concat(d->env, f->proc.env);
+	_cleanup_free_ char **all_labels = strv_concat(d->labels, f->labels);
+	_cleanup_free_ char **all_exposed = strv_concat(d->exposed, f->exposed);
+	s->labels = strv_dedup(all_labels, true);
+	s->exposed = strv_dedup(all_exposed, false);
+	if (!f->proc.workdir && d->workdir)
+		s->workdir = d->workdir[0] == '/' ? strdup(d->workdir) : xasprintf("/%s", d->workdir);
+	s->user = f->proc.user ? f->proc.user : d->user;
+	if (!s->cmd || !s->env || !s->labels || !s->exposed)
+		return usage_error("run", "out of memory");
+	return 0;
+}
+
+/* ---- the container ----------------------------------------------------------------- */
+
+static struct container_config run_config(const struct run_flags *f, const struct run_setup *s,
+					  const char *name, char *hostname)
+{
+	struct container_config cfg = {
+		.name = (char *)name, .image = (char *)s->image_ref, .image_id = (char *)s->img.id,
+		.command = s->cmd, .entrypoint_len = s->ep_len, .env = s->env, .labels = s->labels,
+		.exposed = s->exposed, .hostname = hostname,
+		.workdir = (char *)(f->proc.workdir ? f->proc.workdir : s->workdir), .user = (char *)s->user,
+		.net = f->net, .slirp = f->slirp, .ports = f->ports, .n_ports = f->n_ports,
+		.bridge = f->net == NET_BRIDGE ? BRIDGE_DEFAULT : NULL, .ip = (char *)f->ip,
+		.tty = f->proc.tty, .interactive = f->proc.interactive, .init = f->init, .rm = f->rm,
+		.mounts = f->mounts, .n_mounts = f->n_mounts, .limits = f->limits, .security = f->security,
+	};
+	time_now_rfc3339(cfg.created, sizeof(cfg.created));
+	return cfg;
+}
+
+/* The host ports, the name, then the container: its exit status (or 125). */
+static int run_launch(const struct run_flags *f, struct run_setup *s)
+{
+	struct diyc_error err = { 0 };
+	/* a host port in use is an error before the name is claimed: nothing to clean up */
+	int port_fds[f->n_ports + 1];
+	if (ports_bind(f->ports, f->n_ports, port_fds, &err) < 0)
+		return fail(&err);
 	struct container ct;
-	if (container_claim(&paths, f.name, &ct, &err) < 0) {
-		ports_close(port_fds, f.n_ports);
+	if (container_claim(&s->paths, f->name, &ct, &err) < 0) {
+		ports_close(port_fds, f->n_ports);
 		return fail(&err);
 	}
 	char hostname[64];
-	if (f.hostname)
-		snprintf(hostname, sizeof(hostname), "%s", f.hostname);
+	if (f->hostname)
+		snprintf(hostname, sizeof(hostname), "%s", f->hostname);
 	else
 		hostname_from_name(ct.d.name, hostname, sizeof(hostname));
-
-	struct container_config cfg = {
-		.name = ct.d.name, .image = (char *)image_ref, .image_id = img.id, .command = cmd,
-		.entrypoint_len = ep_len, .env = env, .labels = labels, .exposed = exposed,
-		.hostname = hostname, .workdir = (char *)(f.workdir ? f.workdir : workdir), .user = (char *)user,
-		.net = f.net, .slirp = f.slirp, .ports = f.ports, .n_ports = f.n_ports,
-		.bridge = f.net == NET_BRIDGE ? BRIDGE_DEFAULT : NULL, .ip = (char *)f.ip,
-		.tty = f.tty, .interactive = f.interactive, .init = f.init, .rm = f.rm,
-		.mounts = f.mounts, .n_mounts = f.n_mounts, .limits = f.limits, .security = f.security,
-	};
-	time_now_rfc3339(cfg.created, sizeof(cfg.created));
+	struct container_config cfg = run_config(f, s, ct.d.name, hostname);
 	int status = DIYC_EXIT_RUNTIME, r;
 	_cleanup_free_ char *json = config_to_json(&cfg);
-	struct launch_opts o = { .detach = f.detach, .interactive = f.interactive, .first_run = true,
-				 .config_json = json, .port_fds = port_fds, .data_dir = paths.data };
+	struct launch_opts o = { .detach = f->detach, .interactive = f->proc.interactive, .first_run = true,
+				 .config_json = json, .port_fds = port_fds, .data_dir = s->paths.data };
 	if (!json) {
-		ports_close(port_fds, f.n_ports);
+		ports_close(port_fds, f->n_ports);
 		r = diyc_error(&err, ENOMEM, "configuration");
 	} else
-		r = container_launch(&ct, &cfg, img.layer_dirs, &plan, &o, &status, &err);
-	if (r == 0 && f.detach)
+		r = container_launch(&ct, &cfg, s->img.layer_dirs, &s->plan, &o, &status, &err);
+	if (r == 0 && f->detach)
 		printf("%s\n", ct.d.name);
 	container_close(&ct);
-	image_free(&img);
-	userns_plan_free(&plan);
 	if (r != 0)
 		return fail(&err);
 	return status;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct run_flags f = { .init = true, .net = NET_NONE, .slirp = { .mtu = SLIRP_MTU_DEFAULT } };
+	int r;
+	if (!parse_options(&run_options, argc, argv, run_opt, &f, &r))
+		return r;
+	if ((r = check_run_flags(&f)))
+		return r;
+	if (optind >= argc)
+		return usage_error("run", "an image is required: diyc run [OPTIONS] IMAGE [COMMAND [ARG...]]");
+	struct run_setup s = { .image_ref = argv[optind] };
+	r = run_prepare(&f, &s);
+	if (r == 0)
+		r = run_apply_defaults(&f, argv + optind + 1, &s);
+	if (r == 0)
+		r = run_launch(&f, &s);
+	run_setup_free(&s);
+	return r;
 }

@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* commands.h: the command table's entry points and what they share for option parsing. */
+/* commands.h: the verbs' entry points (verbs.c lists them) and, through options.h, what
+ * they share for option parsing. Each takes the command line from the verb on: argv[0] is
+ * "run", "image", ... */
 #pragma once
-#include <getopt.h>
-#include "lib/error.h"
-
-#include <stddef.h>
+#include "options.h"
 
 int cmd_run(int argc, char **argv);
 int cmd_start(int argc, char **argv);
@@ -23,12 +22,14 @@ int cmd_images(int argc, char **argv);
 int cmd_nsexec(int argc, char **argv);
 int cmd_network(int argc, char **argv);
 
-/* Prints "diyc: MSG" for a bad command line and returns 125. */
-int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Reports the option getopt_long refused (ret is '?' or ':'). */
-int bad_option(const char *cmd, int ret, char **argv);
-/* Adds -e KEY=VAL (or KEY: its value in diyc's environment, left out when unset) to a
- * NULL-terminated list; returns 125 after printing the error for a bad one. */
-int env_list_add(char ***list, size_t *n, const char *arg, const char *cmd);
-/* Prints the error and returns its exit status. */
-int fail(const struct diyc_error *err);
+/* The subverbs, for verbs.c's table once cmd-image.c and cmd-network.c define them (until
+ * then their own dispatchers run them): argv[0] is the subverb ("import", "ls", ...). */
+int cmd_image_import(int argc, char **argv);
+int cmd_image_ls(int argc, char **argv);
+int cmd_image_rm(int argc, char **argv);
+int cmd_image_inspect(int argc, char **argv);
+int cmd_image_prune(int argc, char **argv);
+int cmd_image_export(int argc, char **argv);
+int cmd_network_setup(int argc, char **argv);
+int cmd_network_teardown(int argc, char **argv);
+int cmd_network_ls(int argc, char **argv);

@@ -20,8 +20,15 @@ static const char *const hint_advice[] = {
 	[DIYC_HINT_MAX_SIZE] = " (set another limit with --max-size)",
 	[DIYC_HINT_CHOOSE_REF_PLATFORM] = ": choose one with --ref or --platform",
 	[DIYC_HINT_CHOOSE_REF] = ": choose one with --ref NAME:TAG",
+	[DIYC_HINT_CHOOSE_OCI_REF] = ": choose one with --ref",
+	[DIYC_HINT_NOT_IMAGE_SOURCE] = ": --platform and --ref do not apply",
 	/* net/ */
+	[DIYC_HINT_NET_HELPER_NOT_SETUID] = ": as root, `chown root {} && chmod 4755 {}`; or use --net=slirp",
+	[DIYC_HINT_NET_BRIDGE_OTHER_SUBNET] = ": `sudo diyc network teardown` first, or choose that subnet",
 	/* cgroup/ */
+	[DIYC_HINT_CGROUP_NO_SYSTEMD] = "; use --cgroup-manager cgroupfs",
+	[DIYC_HINT_CGROUP_NOT_DELEGATED] = ". Use --cgroup-manager systemd, or run diyc inside a delegated cgroup "
+		"(systemd-run --user --scope -p Delegate=yes diyc run ...)",
 };
 
 static void append(char *out, size_t size, size_t *n, const char *s, size_t len)

@@ -1,57 +1,20 @@
 /* SPDX-License-Identifier: MIT */
-/* cgroup.h: a container's resource limits and the cgroup v2 directory that holds them. */
+/* cgroup.h: a container's resource limits (resources.h) and the cgroup v2 directory that
+ * holds them: where it goes, made by one of the backends (backend.h), and what is read and
+ * done there later (usage, OOM kills, exec, removal). */
 #pragma once
 #include <stdbool.h>
 #include <stdint.h>
-#include <limits.h>
 #include <sys/types.h>
 #include "lib/error.h"
-
-enum cgroup_manager { CGROUP_MANAGER_AUTO, CGROUP_MANAGER_SYSTEMD, CGROUP_MANAGER_CGROUPFS, CGROUP_MANAGER_NONE };
-
-/* What `run` was asked for; 0 means "not set" for every field. */
-struct cgroup_limits {
-	uint64_t memory;        /* bytes (memory.max) */
-	int64_t memory_swap;    /* memory + swap in bytes, as docker counts it; -1: unlimited swap */
-	uint64_t pids;          /* pids.max */
-	uint64_t cpu_quota;     /* cpu.max: QUOTA per CPU_PERIOD microseconds */
-	enum cgroup_manager manager;
-};
-#define CPU_PERIOD 100000
-
-/* Flag parsers: 0, or -EINVAL with err saying what is wrong with the value. */
-int cgroup_parse_memory(const char *flag, const char *s, uint64_t *out, struct diyc_error *err);
-int cgroup_parse_memory_swap(const char *s, int64_t *out, struct diyc_error *err);
-int cgroup_parse_pids(const char *s, uint64_t *out, struct diyc_error *err);
-int cgroup_parse_cpus(const char *s, uint64_t *quota, struct diyc_error *err);
-int cgroup_parse_manager(const char *s, enum cgroup_manager *out, struct diyc_error *err);
-const char *cgroup_manager_name(enum cgroup_manager m);
-/* Checks the combination (--memory-swap needs --memory and is at least it, ...). */
-int cgroup_limits_check(const struct cgroup_limits *l, struct diyc_error *err);
-/* Whether the container gets a cgroup of its own: a limit, or a manager asked for by name. */
-bool cgroup_wanted(const struct cgroup_limits *l);
-/* The first limit flag set ("--memory", ...), for messages. */
-const char *cgroup_first_flag(const struct cgroup_limits *l);
-
-/* The cgroup v2 path ("/user.slice/...") of pid, from /proc/PID/cgroup (0: ourselves);
- * -ENOENT without a cgroup v2 line. */
-int cgroup_of_pid(pid_t pid, char *out, size_t size);
+#include "backend.h"
+#include "resources.h"
 
 /* Refuses early (before anything is created) when this host cannot hold the limits:
  * no cgroup v2 at /sys/fs/cgroup, no systemd user session, ... */
 int cgroup_precheck(const struct cgroup_limits *l, struct diyc_error *err);
 
-/* The cgroup of one running container. */
-struct cgroup {
-	char path[PATH_MAX];    /* the container's cgroup, relative to /sys/fs/cgroup ("/a/b/container") */
-	char scope[256];        /* the systemd unit holding it, "" when none */
-	bool own_parent;        /* path's parent is /sys/fs/cgroup/diyc: removed after it when empty */
-	bool system_bus;        /* the scope is the system manager's (root) */
-	int fd;                 /* O_PATH|O_DIRECTORY of the container's cgroup, for CLONE_INTO_CGROUP */
-};
-#define CGROUP_INIT { .fd = -1 }
-
-/* Creates the container's cgroup (through systemd or directly) and writes the limits.
+/* Creates the container's cgroup (the systemd or the cgroupfs backend) and writes the limits.
  * The calling process (the container's monitor) is moved out of the way as needed. */
 int cgroup_setup(const char *name, const struct cgroup_limits *l, struct cgroup *cg, struct diyc_error *err);
 /* Whether the host's cgroup2 is mounted with nsdelegate (systemd mounts it so): then a

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* systemd.c: the D-Bus side of cgroup delegation. systemd owns the cgroup tree
- * where it runs; a program may only create cgroups inside a unit that systemd delegated
- * to it. diyc asks the manager (the user's, or the system's for root) for a transient
- * scope with Delegate=yes holding the container's monitor, the way podman does.
+/* systemd.c: the systemd backend (cgroup/backend.h) and the D-Bus side of cgroup
+ * delegation. systemd owns the cgroup tree where it runs; a program may only create
+ * cgroups inside a unit that systemd delegated to it. diyc asks the manager (the user's,
+ * or the system's for root) for a transient scope with Delegate=yes holding the
+ * container's monitor, the way podman does: inside it, supervisor/ holds the monitor and
+ * container/ the container (cgroup v2 allows processes only in leaves once controllers
+ * are enabled for the children).
  *
  * libsystemd is loaded with dlopen() only when a container has limits, so that a plain
  * `diyc run` does not map it. */
@@ -11,9 +14,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <systemd/sd-bus.h>
-#include "cgroup.h"
+#include "backend.h"
+#include "paths.h"
 #include "systemd.h"
 #include "lib/dl.h"
 #include "lib/util.h"
@@ -275,3 +280,58 @@ void systemd_stop_unit(bool system_bus, const char *unit)
 	sd.sd_bus_call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
 			      "org.freedesktop.systemd1.Manager", "StopUnit", &e, NULL, "ss", unit, "fail");
 }
+
+/* -- the backend ---------------------------------------------------------------------------- */
+
+/* A transient scope holding the monitor, supervisor/ and container/ in it. */
+static int systemd_create(const char *name, const char *parent, const struct cgroup_limits *l, struct cgroup *cg,
+			  struct diyc_error *err)
+{
+	char rnd[9];
+	if (random_hex(rnd, 4) < 0)
+		return diyc_error(err, EIO, "random scope name");
+	snprintf(cg->scope, sizeof(cg->scope), "diyc-%s-%s.scope", name, rnd);
+	cg->system_bus = geteuid() == 0;
+	char desc[200];
+	snprintf(desc, sizeof(desc), "diyc container %s", name);
+	int r = systemd_start_scope(cg->system_bus, cg->scope, getpid(), desc, err);
+	if (r < 0) {
+		cg->scope[0] = '\0';
+		return r;
+	}
+	char scope[PATH_MAX], abs[PATH_MAX], sub[PATH_MAX];
+	if (cgroup_of_pid(0, scope, sizeof(scope)) < 0)
+		return diyc_error_plain(err, ENOENT, "diyc's cgroup is not in /proc/self/cgroup");
+	cg_path(abs, sizeof(abs), scope, NULL);
+	r = move_all_to_leaf(abs, "supervisor", err);
+	if (r == 0)
+		r = cgroup_enable_controllers(abs, l, !cg->system_bus, err);
+	if (r < 0)
+		return r;
+	snprintf(sub, sizeof(sub), "%s/container", abs);
+	if (mkdir(sub, 0755) < 0)
+		return diyc_error(err, errno, "create cgroup %s", sub);
+	snprintf(cg->path, sizeof(cg->path), "%s/container", scope);
+	return cgroup_write_limits(sub, l, err);
+}
+
+/* Where diyc may not move pid (out of a login session's scope), the manager that owns the
+ * unit can. */
+static int systemd_backend_attach(const char *path, const char *unit, bool system_bus, pid_t pid,
+				  struct diyc_error *err)
+{
+	/* the part of the path below the unit's own cgroup */
+	char needle[300];
+	snprintf(needle, sizeof(needle), "/%s/", unit);
+	const char *at = strstr(path, needle);
+	if (!at)
+		return diyc_error_plain(err, ENOENT, "cgroup %s is not in unit %s", path, unit);
+	return systemd_attach(system_bus, unit, at + strlen(needle) - 1, pid, err);
+}
+
+const struct cgroup_backend cgroup_backend_systemd = {
+	.name = "systemd",
+	.create = systemd_create,
+	.attach = systemd_backend_attach,
+	.pid_delegated = systemd_pid_delegated,
+};

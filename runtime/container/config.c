@@ -1,9 +1,17 @@
 /* SPDX-License-Identifier: MIT */
-/* config.c: config.json, read and written with json-c. The file is diyc's own; a
- * field of the wrong type means the file was damaged, and the container is then only
- * good for `diyc rm`. */
+/* config.c: a container's configuration (struct container_config, config.h) and diyc's
+ * own config.json, which is one way of writing it down. The file is described by one
+ * table of fields (its key, the kind of value, where it is in the struct, required or
+ * its default) that both config_to_json and config_from_json walk; the few fields that
+ * are more than a value (published ports, the cgroup manager, `created`) have handlers
+ * of their own. The file is diyc's own: a field of the wrong type means it was damaged,
+ * and the container is then only good for `diyc rm`. Another format of the same
+ * configuration (an OCI config.json) would be a second reader and writer of the struct
+ * with a table of its own; config_free knows the struct alone. Also the docker-style
+ * JSON of labels and exposed ports that inspect shows. */
 #include <errno.h>
 #include <json-c/json.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -16,12 +24,6 @@ void time_now_rfc3339(char *out, size_t size)
 	struct tm tm;
 	gmtime_r(&now, &tm);
 	strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static void add_str(struct json_object *j, const char *key, const char *v)
-{
-	if (v)
-		json_object_object_add(j, key, json_object_new_string(v));
 }
 
 struct json_object *labels_json(char **labels)
@@ -44,6 +46,50 @@ struct json_object *exposed_json(char **ports)
 	return o;
 }
 
+/* ---- A JSON object and a C struct, field by field, as a table says ---- */
+
+enum field_kind {
+	FIELD_STR,      /* char *: a string; null counts as absent */
+	FIELD_BOOL,     /* bool */
+	FIELD_INT,      /* int or unsigned: an integer from min to max */
+	FIELD_INT64,    /* int64_t or uint64_t: an integer from min to max */
+	FIELD_STRV,     /* char **, NULL-terminated: an array of strings, always written */
+	FIELD_ENUM,     /* an enum: the string names[value]; null counts as absent */
+	FIELD_OBJECT,   /* a struct inside: an object with the fields of sub */
+	FIELD_ARRAY,    /* a pointer to structs, their size_t count at count_at: an array of objects of sub */
+	FIELD_CUSTOM,   /* read and write do it */
+};
+
+struct json_table;
+struct json_field {
+	const char *key;
+	enum field_kind kind;
+	size_t at;                      /* offsetof the member in the table's struct */
+	bool required;                  /* absent is damaged; else an absent field gets def (or 0) */
+	int64_t min, max, def;          /* FIELD_INT, FIELD_INT64; def also for FIELD_BOOL */
+	const char *const *names;       /* FIELD_ENUM: indexed by value, NULL-terminated */
+	const struct json_table *sub;   /* FIELD_OBJECT, FIELD_ARRAY */
+	size_t count_at;                /* FIELD_ARRAY */
+	/* read and written only when this holds of the struct (the fields of one network) */
+	bool (*when)(const void *base);
+	/* not written when this holds of the struct: the value says "not set" */
+	bool (*omit)(const void *base);
+	/* FIELD_CUSTOM: called when the key is there, v NULL for null; NULL from write: not written */
+	int (*read)(struct json_object *v, void *base);
+	struct json_object *(*write)(const void *base);
+};
+
+struct json_table {
+	const struct json_field *fields;
+	size_t n;
+	size_t size;                    /* of the struct (an array's element) */
+	int (*check)(void *base);       /* once the fields are read: what they must say together */
+};
+
+#define FIELD(type, member, k, kd, ...) \
+	{ .key = k, .kind = FIELD_##kd, .at = offsetof(type, member), __VA_ARGS__ }
+#define TABLE(f, type, chk) { .fields = f, .n = ARRAY_SIZE(f), .size = sizeof(type), .check = chk }
+
 static struct json_object *strv_json(char **v)
 {
 	struct json_object *a = json_object_new_array();
@@ -52,114 +98,73 @@ static struct json_object *strv_json(char **v)
 	return a;
 }
 
-char *config_to_json(const struct container_config *c)
+static struct json_object *write_fields(const struct json_table *t, const void *base);
+
+static struct json_object *write_array(const struct json_field *f, const void *base)
 {
-	struct json_object *j = json_object_new_object();
-	if (!j)
+	const char *elems = *(const char *const *)((const char *)base + f->at);
+	size_t n = *(const size_t *)((const char *)base + f->count_at);
+	struct json_object *a = json_object_new_array();
+	for (size_t i = 0; i < n; i++)
+		json_object_array_add(a, write_fields(f->sub, elems + i * f->sub->size));
+	return a;
+}
+
+static const char *enum_name(const struct json_field *f, int v)
+{
+	for (int i = 0; f->names[i]; i++)
+		if (i == v)
+			return f->names[i];
+	return f->names[0];
+}
+
+static struct json_object *write_value(const struct json_field *f, const void *base)
+{
+	const void *p = (const char *)base + f->at;
+	switch (f->kind) {
+	case FIELD_STR:
+		return *(char *const *)p ? json_object_new_string(*(char *const *)p) : NULL;
+	case FIELD_BOOL:
+		return json_object_new_boolean(*(const bool *)p);
+	case FIELD_INT:
+		return json_object_new_int(*(const int *)p);
+	case FIELD_INT64:
+		return json_object_new_int64(*(const int64_t *)p);
+	case FIELD_STRV:
+		return strv_json(*(char **const *)p);
+	case FIELD_ENUM:
+		return json_object_new_string(enum_name(f, *(const int *)p));
+	case FIELD_OBJECT:
+		return write_fields(f->sub, p);
+	case FIELD_ARRAY:
+		return write_array(f, base);
+	case FIELD_CUSTOM:
+		return f->write(base);
+	}
+	return NULL;
+}
+
+static struct json_object *write_fields(const struct json_table *t, const void *base)
+{
+	struct json_object *o = json_object_new_object();
+	if (!o)
 		return NULL;
-	add_str(j, "name", c->name);
-	add_str(j, "image", c->image);
-	add_str(j, "image_id", c->image_id);
-	json_object_object_add(j, "command", strv_json(c->command));
-	if (c->entrypoint_len >= 0)
-		json_object_object_add(j, "entrypoint_len", json_object_new_int(c->entrypoint_len));
-	json_object_object_add(j, "env", strv_json(c->env));
-	json_object_object_add(j, "labels", strv_json(c->labels));
-	json_object_object_add(j, "exposed_ports", strv_json(c->exposed));
-	add_str(j, "hostname", c->hostname);
-	add_str(j, "workdir", c->workdir);
-	add_str(j, "user", c->user);
-	add_str(j, "network", c->net == NET_HOST ? "host" : c->net == NET_SLIRP ? "slirp" :
-			      c->net == NET_BRIDGE ? "bridge" : "none");
-	if (c->net == NET_SLIRP) {
-		json_object_object_add(j, "mtu", json_object_new_int((int)c->slirp.mtu));
-		json_object_object_add(j, "allow_host_loopback", json_object_new_boolean(c->slirp.allow_host_loopback));
+	for (size_t i = 0; i < t->n; i++) {
+		const struct json_field *f = &t->fields[i];
+		if ((f->when && !f->when(base)) || (f->omit && f->omit(base)))
+			continue;
+		struct json_object *v = write_value(f, base);
+		if (v)
+			json_object_object_add(o, f->key, v);
 	}
-	if (c->net == NET_BRIDGE) {
-		add_str(j, "bridge", c->bridge);
-		add_str(j, "ip", c->ip);
-	}
-	if (c->net == NET_SLIRP || c->net == NET_BRIDGE) {
-		struct json_object *ports = json_object_new_array();
-		for (size_t i = 0; i < c->n_ports; i++) {
-			char spec[96];
-			json_object_array_add(ports, json_object_new_string(port_map_spec(&c->ports[i], spec, sizeof(spec))));
-		}
-		json_object_object_add(j, "ports", ports);
-	}
-	json_object_object_add(j, "tty", json_object_new_boolean(c->tty));
-	json_object_object_add(j, "interactive", json_object_new_boolean(c->interactive));
-	json_object_object_add(j, "init", json_object_new_boolean(c->init));
-	json_object_object_add(j, "rm", json_object_new_boolean(c->rm));
-	struct json_object *mounts = json_object_new_array();
-	for (size_t i = 0; i < c->n_mounts; i++) {
-		const struct mount_entry *m = &c->mounts[i];
-		struct json_object *o = json_object_new_object();
-		add_str(o, "type", m->kind == MOUNT_BIND ? "bind" : "tmpfs");
-		add_str(o, "source", m->source);
-		add_str(o, "target", m->target);
-		json_object_object_add(o, "readonly", json_object_new_boolean(m->readonly));
-		add_str(o, "options", m->options);
-		json_object_array_add(mounts, o);
-	}
-	json_object_object_add(j, "mounts", mounts);
-	const struct cgroup_limits *l = &c->limits;
-	if (cgroup_wanted(l) || l->manager != CGROUP_MANAGER_AUTO) {
-		struct json_object *res = json_object_new_object();
-		json_object_object_add(res, "memory", json_object_new_int64((int64_t)l->memory));
-		json_object_object_add(res, "memory_swap", json_object_new_int64(l->memory_swap));
-		json_object_object_add(res, "pids", json_object_new_int64((int64_t)l->pids));
-		json_object_object_add(res, "cpu_quota", json_object_new_int64((int64_t)l->cpu_quota));
-		add_str(res, "cgroup_manager", l->manager == CGROUP_MANAGER_AUTO ? "auto" : cgroup_manager_name(l->manager));
-		json_object_object_add(j, "resources", res);
-	}
-	const struct security_config *sec = &c->security;
-	struct json_object *so = json_object_new_object();
-	json_object_object_add(so, "cap_add", strv_json(sec->cap_add));
-	json_object_object_add(so, "cap_drop", strv_json(sec->cap_drop));
-	json_object_object_add(so, "privileged", json_object_new_boolean(sec->privileged));
-	json_object_object_add(so, "read_only", json_object_new_boolean(sec->read_only));
-	json_object_object_add(so, "no_new_privileges", json_object_new_boolean(sec->no_new_privs));
-	add_str(so, "seccomp", sec->seccomp == SECCOMP_UNCONFINED ? "unconfined" :
-			       sec->seccomp == SECCOMP_PROFILE ? "profile" : "default");
-	add_str(so, "seccomp_profile", sec->seccomp_profile);
-	json_object_object_add(j, "security", so);
-	add_str(j, "created", c->created);
-	const char *s = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
-	char *out = s ? strdup(s) : NULL;
-	json_object_put(j);
-	return out;
+	return o;
 }
 
-static int get_str(struct json_object *j, const char *key, bool required, char **out)
-{
-	struct json_object *v;
-	*out = NULL;
-	if (!json_object_object_get_ex(j, key, &v) || json_object_is_type(v, json_type_null))
-		return required ? -EINVAL : 0;
-	if (!json_object_is_type(v, json_type_string))
-		return -EINVAL;
-	*out = strdup(json_object_get_string(v));
-	return *out ? 0 : -ENOMEM;
-}
+static int read_fields(struct json_object *o, const struct json_table *t, void *base);
 
-static int get_bool(struct json_object *j, const char *key, bool *out)
+/* On failure *out holds what was copied so far, for the caller to free. */
+static int read_strv(struct json_object *v, char ***out)
 {
-	struct json_object *v;
-	if (!json_object_object_get_ex(j, key, &v))
-		return 0;
-	if (!json_object_is_type(v, json_type_boolean))
-		return -EINVAL;
-	*out = json_object_get_boolean(v);
-	return 0;
-}
-
-static int get_strv(struct json_object *j, const char *key, char ***out)
-{
-	struct json_object *v;
-	*out = NULL;
-	if (!json_object_object_get_ex(j, key, &v))
-		return -EINVAL;
 	if (!json_object_is_type(v, json_type_array))
 		return -EINVAL;
 	size_t n = json_object_array_length(v);
@@ -177,14 +182,234 @@ static int get_strv(struct json_object *j, const char *key, char ***out)
 	return 0;
 }
 
-/* "ports": published ports in -p's own form; absent in configurations older than -p */
-static int get_ports(struct json_object *j, struct container_config *c)
+/* The elements read so far are counted, for the caller to free. */
+static int read_array(struct json_object *v, const struct json_field *f, void *base)
 {
-	struct json_object *v;
-	if (!json_object_object_get_ex(j, "ports", &v))
+	if (!json_object_is_type(v, json_type_array))
+		return -EINVAL;
+	size_t n = json_object_array_length(v);
+	if (n == 0)
 		return 0;
+	char *elems = calloc(n, f->sub->size);
+	if (!elems)
+		return -ENOMEM;
+	*(char **)((char *)base + f->at) = elems;
+	size_t *count = (size_t *)((char *)base + f->count_at);
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *e = json_object_array_get_idx(v, i);
+		*count = i + 1;
+		if (!json_object_is_type(e, json_type_object))
+			return -EINVAL;
+		int r = read_fields(e, f->sub, elems + i * f->sub->size);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int read_enum(struct json_object *v, const struct json_field *f, int *out)
+{
+	if (!json_object_is_type(v, json_type_string))
+		return -EINVAL;
+	for (int i = 0; f->names[i]; i++)
+		if (!strcmp(json_object_get_string(v), f->names[i])) {
+			*out = i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+static int read_absent(const struct json_field *f, void *p)
+{
+	if (f->required)
+		return -EINVAL;
+	if (f->kind == FIELD_BOOL)
+		*(bool *)p = f->def;
+	else if (f->kind == FIELD_INT)
+		*(int *)p = (int)f->def;
+	else if (f->kind == FIELD_INT64)
+		*(int64_t *)p = f->def;
+	return 0;
+}
+
+static int read_value(struct json_object *v, const struct json_field *f, void *base)
+{
+	void *p = (char *)base + f->at;
+	int64_t n;
+	switch (f->kind) {
+	case FIELD_STR:
+		if (!json_object_is_type(v, json_type_string))
+			return -EINVAL;
+		return (*(char **)p = strdup(json_object_get_string(v))) ? 0 : -ENOMEM;
+	case FIELD_BOOL:
+		if (!json_object_is_type(v, json_type_boolean))
+			return -EINVAL;
+		*(bool *)p = json_object_get_boolean(v);
+		return 0;
+	case FIELD_INT:
+	case FIELD_INT64:
+		n = json_object_get_int64(v);
+		if (!json_object_is_type(v, json_type_int) || n < f->min || n > f->max)
+			return -EINVAL;
+		if (f->kind == FIELD_INT)
+			*(int *)p = (int)n;
+		else
+			*(int64_t *)p = n;
+		return 0;
+	case FIELD_STRV:
+		return read_strv(v, (char ***)p);
+	case FIELD_ENUM:
+		return read_enum(v, f, (int *)p);
+	case FIELD_OBJECT:
+		return json_object_is_type(v, json_type_object) ? read_fields(v, f->sub, p) : -EINVAL;
+	case FIELD_ARRAY:
+		return read_array(v, f, base);
+	case FIELD_CUSTOM:
+		return f->read(v, base);
+	}
+	return -EINVAL;
+}
+
+/* What is read is in base, also on failure, for the caller to free. */
+static int read_fields(struct json_object *o, const struct json_table *t, void *base)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		const struct json_field *f = &t->fields[i];
+		struct json_object *v = NULL;
+		if (f->when && !f->when(base))
+			continue;
+		bool present = json_object_object_get_ex(o, f->key, &v);
+		int r;
+		if (f->kind == FIELD_CUSTOM)
+			r = present ? f->read(v, base) : 0;
+		else if (!present || (!v && (f->kind == FIELD_STR || f->kind == FIELD_ENUM)))
+			r = read_absent(f, (char *)base + f->at);
+		else
+			r = read_value(v, f, base);
+		if (r < 0)
+			return r;
+	}
+	return t->check ? t->check(base) : 0;
+}
+
+/* ---- config.json ---- */
+
+/* -v and --tmpfs, in order */
+static int mount_check(void *base)
+{
+	const struct mount_entry *m = base;
+	if (m->kind == MOUNT_BIND && !(m->source && m->source[0] == '/'))
+		return -EINVAL;
+	return m->target[0] == '/' ? 0 : -EINVAL;
+}
+
+static const char *const mount_kinds[] = { [MOUNT_BIND] = "bind", [MOUNT_TMPFS] = "tmpfs", NULL };
+#define MOUNT(...) FIELD(struct mount_entry, __VA_ARGS__)
+static const struct json_field mount_fields[] = {
+	MOUNT(kind, "type", ENUM, .required = true, .names = mount_kinds),
+	MOUNT(source, "source", STR),
+	MOUNT(target, "target", STR, .required = true),
+	MOUNT(readonly, "readonly", BOOL),
+	MOUNT(options, "options", STR),
+};
+static const struct json_table mount_table = TABLE(mount_fields, struct mount_entry, mount_check);
+
+/* "resources": cgroup limits, only there when a limit or a manager was asked for */
+static int manager_read(struct json_object *v, void *base)
+{
+	struct cgroup_limits *l = base;
+	struct diyc_error ignore;
+	if (!v)
+		return 0;
+	if (!json_object_is_type(v, json_type_string))
+		return -EINVAL;
+	const char *s = json_object_get_string(v);
+	if (strcmp(s, "auto") && cgroup_parse_manager(s, &l->manager, &ignore) < 0)
+		return -EINVAL;
+	return 0;
+}
+
+static struct json_object *manager_write(const void *base)
+{
+	const struct cgroup_limits *l = base;
+	const char *s = l->manager == CGROUP_MANAGER_AUTO ? "auto" : cgroup_manager_name(l->manager);
+	return s ? json_object_new_string(s) : NULL;
+}
+
+static int limits_check(void *base)
+{
+	struct diyc_error ignore;
+	const struct cgroup_limits *l = base;
+	/* what `run` would have refused never runs (unlimited, or with wrapped-around swap) */
+	if (cgroup_limits_check(l, &ignore) < 0 || l->cpu_quota > 1000000000ULL)
+		return -EINVAL;
+	return 0;
+}
+
+#define LIMIT(...) FIELD(struct cgroup_limits, __VA_ARGS__)
+static const struct json_field limit_fields[] = {
+	LIMIT(memory, "memory", INT64, .min = 0, .max = INT64_MAX),
+	LIMIT(memory_swap, "memory_swap", INT64, .min = -1, .max = INT64_MAX),
+	LIMIT(pids, "pids", INT64, .min = 0, .max = INT64_MAX),
+	LIMIT(cpu_quota, "cpu_quota", INT64, .min = 0, .max = INT64_MAX),
+	LIMIT(manager, "cgroup_manager", CUSTOM, .read = manager_read, .write = manager_write),
+};
+static const struct json_table limits_table = TABLE(limit_fields, struct cgroup_limits, limits_check);
+
+/* "security": absent in configurations older than the hardening: docker's defaults */
+static int security_check(void *base)
+{
+	const struct security_config *sec = base;
+	return sec->seccomp == SECCOMP_PROFILE && !sec->seccomp_profile ? -EINVAL : 0;
+}
+
+static const char *const seccomp_modes[] = {
+	[SECCOMP_DEFAULT] = "default", [SECCOMP_UNCONFINED] = "unconfined", [SECCOMP_PROFILE] = "profile", NULL
+};
+#define SECURITY(...) FIELD(struct security_config, __VA_ARGS__)
+static const struct json_field security_fields[] = {
+	SECURITY(cap_add, "cap_add", STRV, .required = true),
+	SECURITY(cap_drop, "cap_drop", STRV, .required = true),
+	SECURITY(privileged, "privileged", BOOL),
+	SECURITY(read_only, "read_only", BOOL),
+	SECURITY(no_new_privs, "no_new_privileges", BOOL),
+	SECURITY(seccomp, "seccomp", ENUM, .required = true, .names = seccomp_modes),
+	SECURITY(seccomp_profile, "seccomp_profile", STR),
+};
+static const struct json_table security_table = TABLE(security_fields, struct security_config, security_check);
+
+static bool on_slirp(const void *base)
+{
+	return ((const struct container_config *)base)->net == NET_SLIRP;
+}
+
+static bool on_bridge(const void *base)
+{
+	return ((const struct container_config *)base)->net == NET_BRIDGE;
+}
+
+static bool publishes(const void *base)
+{
+	return on_slirp(base) || on_bridge(base);
+}
+
+static bool no_entrypoint_len(const void *base)
+{
+	return ((const struct container_config *)base)->entrypoint_len < 0;
+}
+
+static bool no_limits(const void *base)
+{
+	const struct cgroup_limits *l = &((const struct container_config *)base)->limits;
+	return !cgroup_wanted(l) && l->manager == CGROUP_MANAGER_AUTO;
+}
+
+/* "ports": published ports in -p's own form; absent in configurations older than -p */
+static int ports_read(struct json_object *v, void *base)
+{
+	struct container_config *c = base;
 	_cleanup_strv_ char **specs = NULL;
-	int r = get_strv(j, "ports", &specs);
+	int r = read_strv(v, &specs);
 	if (r < 0)
 		return r;
 	size_t n = 0;
@@ -200,226 +425,99 @@ static int get_ports(struct json_object *j, struct container_config *c)
 	return 0;
 }
 
-static int get_mounts(struct json_object *j, struct container_config *c)
+static struct json_object *ports_write(const void *base)
 {
-	struct json_object *v;
-	if (!json_object_object_get_ex(j, "mounts", &v))
-		return 0;
-	if (!json_object_is_type(v, json_type_array))
-		return -EINVAL;
-	size_t n = json_object_array_length(v);
-	if (n == 0)
-		return 0;
-	if (!(c->mounts = calloc(n, sizeof(*c->mounts))))
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		struct json_object *o = json_object_array_get_idx(v, i);
-		struct mount_entry *m = &c->mounts[i];
-		_cleanup_free_ char *type = NULL;
-		c->n_mounts = i + 1;
-		if (!json_object_is_type(o, json_type_object))
-			return -EINVAL;
-		int r = get_str(o, "type", true, &type);
-		if (r == 0)
-			r = get_str(o, "target", true, &m->target);
-		if (r == 0)
-			r = get_str(o, "source", false, &m->source);
-		if (r == 0)
-			r = get_str(o, "options", false, &m->options);
-		if (r == 0)
-			r = get_bool(o, "readonly", &m->readonly);
-		if (r < 0)
-			return r;
-		if (!strcmp(type, "bind") && m->source && m->source[0] == '/')
-			m->kind = MOUNT_BIND;
-		else if (!strcmp(type, "tmpfs"))
-			m->kind = MOUNT_TMPFS;
-		else
-			return -EINVAL;
-		if (m->target[0] != '/')
-			return -EINVAL;
+	const struct container_config *c = base;
+	struct json_object *ports = json_object_new_array();
+	for (size_t i = 0; i < c->n_ports; i++) {
+		char spec[96];
+		json_object_array_add(ports, json_object_new_string(port_map_spec(&c->ports[i], spec, sizeof(spec))));
 	}
+	return ports;
+}
+
+/* "created": informational; a value of another type is passed over */
+static int created_read(struct json_object *v, void *base)
+{
+	struct container_config *c = base;
+	if (json_object_is_type(v, json_type_string))
+		snprintf(c->created, sizeof(c->created), "%s", json_object_get_string(v));
 	return 0;
 }
 
-/* "security": absent in configurations older than the hardening: docker's defaults */
-static int get_security(struct json_object *j, struct security_config *sec)
+static struct json_object *created_write(const void *base)
 {
-	struct json_object *so;
-	if (!json_object_object_get_ex(j, "security", &so))
-		return 0;
-	if (!json_object_is_type(so, json_type_object))
-		return -EINVAL;
-	_cleanup_free_ char *mode = NULL;
-	int r = get_strv(so, "cap_add", &sec->cap_add);
-	if (r == 0)
-		r = get_strv(so, "cap_drop", &sec->cap_drop);
-	if (r == 0)
-		r = get_bool(so, "privileged", &sec->privileged);
-	if (r == 0)
-		r = get_bool(so, "read_only", &sec->read_only);
-	if (r == 0)
-		r = get_bool(so, "no_new_privileges", &sec->no_new_privs);
-	if (r == 0)
-		r = get_str(so, "seccomp", true, &mode);
-	if (r == 0)
-		r = get_str(so, "seccomp_profile", false, &sec->seccomp_profile);
-	if (r < 0)
-		return r;
-	if (!strcmp(mode, "default"))
-		sec->seccomp = SECCOMP_DEFAULT;
-	else if (!strcmp(mode, "unconfined"))
-		sec->seccomp = SECCOMP_UNCONFINED;
-	else if (!strcmp(mode, "profile") && sec->seccomp_profile)
-		sec->seccomp = SECCOMP_PROFILE;
-	else
+	return json_object_new_string(((const struct container_config *)base)->created);
+}
+
+static int config_check(void *base)
+{
+	const struct container_config *c = base;
+	size_t n = 0;
+	while (c->command[n])
+		n++;
+	if (n == 0 || (c->entrypoint_len > 0 && (size_t)c->entrypoint_len > n))
 		return -EINVAL;
 	return 0;
 }
 
-static int get_u64(struct json_object *j, const char *key, int64_t min, int64_t *out)
-{
-	struct json_object *v;
-	*out = 0;
-	if (!json_object_object_get_ex(j, key, &v))
-		return 0;
-	if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < min)
-		return -EINVAL;
-	*out = json_object_get_int64(v);
-	return 0;
-}
+static const char *const net_modes[] = {
+	[NET_NONE] = "none", [NET_HOST] = "host", [NET_SLIRP] = "slirp", [NET_BRIDGE] = "bridge", NULL
+};
+#define CONFIG(...) FIELD(struct container_config, __VA_ARGS__)
+/* In the order written. A field added later is optional (older files lack it). */
+static const struct json_field config_fields[] = {
+	CONFIG(name, "name", STR, .required = true),
+	CONFIG(image, "image", STR, .required = true),
+	CONFIG(image_id, "image_id", STR, .required = true),
+	CONFIG(command, "command", STRV, .required = true),
+	CONFIG(entrypoint_len, "entrypoint_len", INT, .min = 0, .max = INT32_MAX, .def = -1,
+	       .omit = no_entrypoint_len),
+	CONFIG(env, "env", STRV, .required = true),
+	CONFIG(labels, "labels", STRV),
+	CONFIG(exposed, "exposed_ports", STRV),
+	CONFIG(hostname, "hostname", STR, .required = true),
+	CONFIG(workdir, "workdir", STR),
+	CONFIG(user, "user", STR),
+	CONFIG(net, "network", ENUM, .required = true, .names = net_modes),
+	CONFIG(slirp.mtu, "mtu", INT, .min = 576, .max = 65521, .def = SLIRP_MTU_DEFAULT, .when = on_slirp),
+	CONFIG(slirp.allow_host_loopback, "allow_host_loopback", BOOL, .when = on_slirp),
+	CONFIG(bridge, "bridge", STR, .required = true, .when = on_bridge),
+	CONFIG(ip, "ip", STR, .when = on_bridge),
+	CONFIG(ports, "ports", CUSTOM, .when = publishes, .read = ports_read, .write = ports_write),
+	CONFIG(tty, "tty", BOOL),
+	CONFIG(interactive, "interactive", BOOL),
+	CONFIG(init, "init", BOOL, .def = true),
+	CONFIG(rm, "rm", BOOL),
+	CONFIG(mounts, "mounts", ARRAY, .sub = &mount_table,
+	       .count_at = offsetof(struct container_config, n_mounts)),
+	CONFIG(limits, "resources", OBJECT, .sub = &limits_table, .omit = no_limits),
+	CONFIG(security, "security", OBJECT, .sub = &security_table),
+	CONFIG(created, "created", CUSTOM, .read = created_read, .write = created_write),
+};
+static const struct json_table config_table = TABLE(config_fields, struct container_config, config_check);
 
-static int get_limits(struct json_object *j, struct cgroup_limits *l)
+char *config_to_json(const struct container_config *c)
 {
-	struct json_object *res;
-	if (!json_object_object_get_ex(j, "resources", &res))
-		return 0;
-	if (!json_object_is_type(res, json_type_object))
-		return -EINVAL;
-	int64_t memory, pids, cpu;
-	_cleanup_free_ char *manager = NULL;
-	int r = get_u64(res, "memory", 0, &memory);
-	if (r == 0)
-		r = get_u64(res, "memory_swap", -1, &l->memory_swap);
-	if (r == 0)
-		r = get_u64(res, "pids", 0, &pids);
-	if (r == 0)
-		r = get_u64(res, "cpu_quota", 0, &cpu);
-	if (r == 0)
-		r = get_str(res, "cgroup_manager", false, &manager);
-	if (r < 0)
-		return r;
-	l->memory = (uint64_t)memory;
-	l->pids = (uint64_t)pids;
-	l->cpu_quota = (uint64_t)cpu;
-	struct diyc_error ignore;
-	if (manager && strcmp(manager, "auto") && cgroup_parse_manager(manager, &l->manager, &ignore) < 0)
-		return -EINVAL;
-	/* what `run` would have refused never runs (unlimited, or with wrapped-around swap) */
-	if (cgroup_limits_check(l, &ignore) < 0 || l->cpu_quota > 1000000000ULL)
-		return -EINVAL;
-	return 0;
+	struct json_object *j = write_fields(&config_table, c);
+	if (!j)
+		return NULL;
+	const char *s = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+	char *out = s ? strdup(s) : NULL;
+	json_object_put(j);
+	return out;
 }
 
 int config_from_json(const char *json, struct container_config *c, struct diyc_error *err)
 {
 	memset(c, 0, sizeof(*c));
-	c->init = true;
-	c->entrypoint_len = -1;
 	struct json_object *j = json_tokener_parse(json);
 	if (!j || !json_object_is_type(j, json_type_object)) {
 		json_object_put(j);
 		return diyc_error_plain(err, EINVAL, "config.json is not a JSON object");
 	}
-	_cleanup_free_ char *net = NULL;
-	int r = get_str(j, "name", true, &c->name);
-	if (r == 0)
-		r = get_str(j, "image", true, &c->image);
-	if (r == 0)
-		r = get_str(j, "image_id", true, &c->image_id);
-	if (r == 0)
-		r = get_strv(j, "command", &c->command);
-	if (r == 0)
-		r = get_strv(j, "env", &c->env);
-	if (r == 0 && json_object_object_get_ex(j, "labels", NULL))
-		r = get_strv(j, "labels", &c->labels);
-	if (r == 0 && json_object_object_get_ex(j, "exposed_ports", NULL))
-		r = get_strv(j, "exposed_ports", &c->exposed);
-	if (r == 0) {
-		struct json_object *v;
-		if (json_object_object_get_ex(j, "entrypoint_len", &v)) {
-			int64_t n = json_object_get_int64(v);
-			if (!json_object_is_type(v, json_type_int) || n < 0 || n > INT32_MAX)
-				r = -EINVAL;
-			else
-				c->entrypoint_len = (int)n;
-		}
-	}
-	if (r == 0)
-		r = get_str(j, "hostname", true, &c->hostname);
-	if (r == 0)
-		r = get_str(j, "workdir", false, &c->workdir);
-	if (r == 0)
-		r = get_str(j, "user", false, &c->user);
-	if (r == 0)
-		r = get_str(j, "network", true, &net);
-	if (r == 0)
-		r = get_bool(j, "tty", &c->tty);
-	if (r == 0)
-		r = get_bool(j, "interactive", &c->interactive);
-	if (r == 0)
-		r = get_bool(j, "init", &c->init);
-	if (r == 0)
-		r = get_bool(j, "rm", &c->rm);
-	if (r == 0)
-		r = get_mounts(j, c);
-	if (r == 0)
-		r = get_limits(j, &c->limits);
-	if (r == 0)
-		r = get_security(j, &c->security);
-	if (r == 0) {
-		struct json_object *v;
-		if (json_object_object_get_ex(j, "created", &v) && json_object_is_type(v, json_type_string))
-			snprintf(c->created, sizeof(c->created), "%s", json_object_get_string(v));
-	}
-	if (r == 0) {
-		if (!strcmp(net, "host"))
-			c->net = NET_HOST;
-		else if (!strcmp(net, "none"))
-			c->net = NET_NONE;
-		else if (!strcmp(net, "slirp")) {
-			c->net = NET_SLIRP;
-			int64_t mtu = SLIRP_MTU_DEFAULT;
-			struct json_object *v;
-			if (json_object_object_get_ex(j, "mtu", &v))
-				mtu = json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : -1;
-			if (mtu < 576 || mtu > 65521)
-				r = -EINVAL;
-			c->slirp.mtu = (unsigned)mtu;
-			if (r == 0)
-				r = get_bool(j, "allow_host_loopback", &c->slirp.allow_host_loopback);
-			if (r == 0)
-				r = get_ports(j, c);
-		} else if (!strcmp(net, "bridge")) {
-			c->net = NET_BRIDGE;
-			r = get_str(j, "bridge", true, &c->bridge);
-			if (r == 0)
-				r = get_str(j, "ip", false, &c->ip);
-			if (r == 0)
-				r = get_ports(j, c);
-		} else
-			r = -EINVAL;
-	}
+	int r = read_fields(j, &config_table, c);
 	json_object_put(j);
-	if (r == 0 && !c->command[0])
-		r = -EINVAL;
-	if (r == 0 && c->entrypoint_len > 0) {
-		size_t n = 0;
-		while (c->command[n])
-			n++;
-		if ((size_t)c->entrypoint_len > n)
-			r = -EINVAL;
-	}
 	if (r < 0) {
 		config_free(c);
 		if (r == -ENOMEM)
@@ -428,6 +526,8 @@ int config_from_json(const char *json, struct container_config *c, struct diyc_e
 	}
 	return 0;
 }
+
+/* ---- the struct itself, whatever it was read from ---- */
 
 void config_free(struct container_config *c)
 {

@@ -8,15 +8,7 @@
 #include "container.h"
 #include "lib/error.h"
 #include "rootfs/volume.h"
-
-/* --cap-add, --cap-drop, --privileged, --read-only and --security-opt. */
-enum seccomp_mode { SECCOMP_DEFAULT, SECCOMP_UNCONFINED, SECCOMP_PROFILE };
-struct security_config {
-	char **cap_add, **cap_drop; /* normalized names (CAP_X or ALL), NULL-terminated or NULL */
-	bool privileged, read_only, no_new_privs;
-	enum seccomp_mode seccomp;
-	char *seccomp_profile;      /* SECCOMP_PROFILE: the profile's text, copied at `run` */
-};
+#include "security/security.h" /* struct security_config */
 
 struct container_config {
 	char *name, *image, *image_id;

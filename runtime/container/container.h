@@ -9,22 +9,12 @@
 #include "security/caps.h"
 #include "lib/error.h"
 #include "net/lease.h"
+#include "net/mode.h"
 #include "net/ports.h"
 #include "net/slirp.h"
-#include "security/seccomp-filter.h"
+#include "security/security.h" /* struct container_security */
 #include "lib/userns.h"
 #include "rootfs/volume.h"
-
-enum net_mode { NET_NONE, NET_HOST, NET_SLIRP, NET_BRIDGE };
-
-/* What a container's processes may do (security/caps.c, security/seccomp-filter.c, rootfs/mount.c). */
-struct container_security {
-	cap_mask caps;             /* bounding set; root's permitted and effective */
-	bool no_new_privs;         /* --security-opt no-new-privileges */
-	bool read_only;            /* --read-only */
-	bool privileged;           /* --privileged: every capability, no masked paths, no filter */
-	struct seccomp_prog *seccomp; /* NULL: none (unconfined) */
-};
 
 struct container_spec {
 	const char *name;

@@ -331,8 +331,9 @@ int container_launch(struct container *c, const struct container_config *cfg, ch
 	close(res[0]);
 	if (n != (ssize_t)sizeof(result)) {
 		waitpid(pid, NULL, 0);
-		return diyc_error_plain(err, EIO, "the monitor of container `%s` ended before the container "
-					"started (see `diyc logs %s`)", c->d.name, c->d.name);
+		return diyc_error_hint(err, diyc_error_plain(err, EIO, "the monitor of container `%s` ended before "
+							     "the container started", c->d.name),
+				       DIYC_HINT_SEE_LOGS, c->d.name);
 	}
 	if (result.r != 0) {
 		/* it failed: the monitor has cleaned up and exits */
@@ -457,8 +458,8 @@ int container_rm(struct container *c, bool force, const struct userns_plan *plan
 		if (c->st.status != STATUS_RUNNING)
 			break;
 		if (!force || tries >= 5) {
-			r = !force ? diyc_error_plain(err, EBUSY, "container `%s` is running: stop it first (`diyc stop %s`) "
-						      "or use `diyc rm -f %s`", c->d.name, c->d.name, c->d.name)
+			r = !force ? diyc_error_hint(err, diyc_error_plain(err, EBUSY, "container `%s` is running",
+									   c->d.name), DIYC_HINT_CONTAINER_RUNNING, c->d.name)
 				   : diyc_error_plain(err, EBUSY, "container `%s` keeps being started again: stop whatever "
 						      "starts it", c->d.name);
 			goto out;

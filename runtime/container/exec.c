@@ -184,8 +184,8 @@ fail:
 int container_exec(const struct container *c, const struct exec_opts *o, int *status, struct diyc_error *err)
 {
 	if (c->st.status != STATUS_RUNNING || c->st.pid <= 0)
-		return diyc_error_plain(err, ESRCH, "container `%s` is not running (start it with `diyc start %s`)",
-					c->d.name, c->d.name);
+		return diyc_error_hint(err, diyc_error_plain(err, ESRCH, "container `%s` is not running", c->d.name),
+				       DIYC_HINT_NOT_RUNNING, c->d.name);
 	struct container_security sec;
 	__attribute__((cleanup(seccomp_prog_free))) struct seccomp_prog prog;
 	int r = security_prepare(&c->cfg.security, o->data_dir, &sec, &prog, err);

@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <string.h>
 #include <unistd.h>
 #include "container.h"
@@ -20,10 +19,7 @@ static void __attribute__((noreturn)) nsexec_child(const void *arg, int syncfd)
 {
 	const struct nsexec_opts *o = arg;
 	struct diyc_error err = { 0 };
-	char go;
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (read(syncfd, &go, 1) != 1)
-		_exit(DIYC_EXIT_RUNTIME);
+	child_await_release(syncfd);
 	if (o->flags & CLONE_NEWNS) {
 		if (mount_make_private(&err) < 0)
 			goto fail;

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-#include "rootfs/mount.h"
+#include "rootfs/inroot.h"
 #include "process.h"
 #include "lib/util.h"
 
@@ -58,6 +58,32 @@ static bool is_member(const char *members, const char *name)
 		p = *end ? end + 1 : end;
 	}
 	return false;
+}
+
+/* The groups of the image's /etc/group that list username as a member, after u->gid. */
+static void add_supplementary_groups(const char *group, const char *username, struct process_user *u)
+{
+	char line[1024];
+	uint64_t v;
+	for (const char *l = group; *l && u->ngroups < (int)ARRAY_SIZE(u->groups);) {
+		const char *eol = strchrnul(l, '\n');
+		size_t len = eol - l;
+		if (len < sizeof(line)) {
+			memcpy(line, l, len);
+			line[len] = '\0';
+			char *g[4] = { 0 };
+			int k = 0;
+			for (char *p = line; p && k < 4; k++) {
+				g[k] = p;
+				p = strchr(p, ':');
+				if (p)
+					*p++ = '\0';
+			}
+			if (k == 4 && is_member(g[3], username) && parse_u64(g[2], ID_MAX, &v) == 0 && v != u->gid)
+				u->groups[u->ngroups++] = v;
+		}
+		l = *eol ? eol + 1 : eol;
+	}
 }
 
 int user_resolve(const char *spec, const char *passwd, const char *group, struct process_user *u,
@@ -114,28 +140,8 @@ int user_resolve(const char *spec, const char *passwd, const char *group, struct
 		}
 	}
 	u->groups[u->ngroups++] = u->gid;
-	if (username[0] && group) {
-		for (const char *l = group; *l && u->ngroups < (int)ARRAY_SIZE(u->groups);) {
-			const char *eol = strchrnul(l, '\n');
-			size_t len = eol - l;
-			if (len < sizeof(line)) {
-				memcpy(line, l, len);
-				line[len] = '\0';
-				char *g[4] = { 0 };
-				int k = 0;
-				for (char *p = line; p && k < 4; k++) {
-					g[k] = p;
-					p = strchr(p, ':');
-					if (p)
-						*p++ = '\0';
-				}
-				if (k == 4 && is_member(g[3], username) && parse_u64(g[2], ID_MAX, &v) == 0 &&
-				    v != u->gid)
-					u->groups[u->ngroups++] = v;
-			}
-			l = *eol ? eol + 1 : eol;
-		}
-	}
+	if (username[0] && group)
+		add_supplementary_groups(group, username, u);
 	return 0;
 }
 

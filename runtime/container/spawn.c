@@ -277,6 +277,52 @@ static int init_confine(const struct container_security *sec, bool host_userns)
 	return 0;
 }
 
+/* The child's first steps once released: a session of its own, none of the caller's fds
+ * but stdio and the sync socket, and detached from the diyc binary while the host's tree is
+ * still in reach (see security/selfexe.c); the command and init inherit that. */
+static int child_detach(int syncfd, struct diyc_error *err)
+{
+	setsid();
+	if (syncfd > 3)
+		syscall(SYS_close_range, 3, syncfd - 1, 0);
+	syscall(SYS_close_range, syncfd + 1, ~0U, 0);
+	int exe = selfexe_open_private();
+	int r = selfexe_detach(exe, -1, err);
+	if (exe >= 0)
+		close(exe);
+	if (r < 0)
+		return r;
+	diyc_debug(selfexe_sealed() ? "running from a sealed copy of diyc (the kernel has no PR_SET_MM_MAP)"
+				    : "detached from the diyc binary");
+	return 0;
+}
+
+/* The container's root filesystem (rootfs/mount.c), built from what its spec says. */
+static int child_rootfs(const struct container_spec *spec, struct diyc_error *err)
+{
+	const struct rootfs_spec rootfs = {
+		.lowerdirs = spec->lowerdirs, .upperdir = spec->upperdir, .workdir = spec->workdir,
+		.volatile_upper = spec->volatile_upper, .rootfs = spec->rootfs, .hostfiles = spec->hostfiles,
+		.userns = spec->userns, .mounts = spec->mounts, .n_mounts = spec->n_mounts,
+		.own_cgroup = spec->own_cgroup, .cgroup_delegated = spec->cgroup_delegated,
+		.read_only = spec->security->read_only, .privileged = spec->security->privileged,
+	};
+	return rootfs_setup(&rootfs, err);
+}
+
+/* The user the command runs as must be mapped in the container's user namespace. */
+static int user_mapped(const struct userns_plan *userns, const struct process_user *u, struct diyc_error *err)
+{
+	if (!userns->enabled)
+		return 0;
+	uint32_t top_uid = idmap_size(&userns->uids), top_gid = idmap_size(&userns->gids);
+	if (u->uid >= top_uid || u->gid >= top_gid)
+		return diyc_error_plain(err, EINVAL,
+			"user %u:%u is not mapped in the container: it maps uids 0-%u and gids 0-%u "
+			"(see /etc/subuid and /etc/subgid)", u->uid, u->gid, top_uid - 1, top_gid - 1);
+	return 0;
+}
+
 /* The container's PID 1. Never returns. */
 static void __attribute__((noreturn))
 container_child(const struct container_spec *spec, int syncfd)
@@ -286,28 +332,15 @@ container_child(const struct container_spec *spec, int syncfd)
 
 	child_await_release(syncfd);
 	diyc_debug("child released");
-	setsid();
-	/* drop everything inherited from the caller but stdio and the sync socket */
-	if (syncfd > 3)
-		syscall(SYS_close_range, 3, syncfd - 1, 0);
-	syscall(SYS_close_range, syncfd + 1, ~0U, 0);
-	/* while the host's tree is still in reach (see security/selfexe.c); the command and init
-	 * inherit it */
-	int exe = selfexe_open_private();
-	int r = selfexe_detach(exe, -1, &err);
-	if (exe >= 0)
-		close(exe);
-	if (r < 0)
+	if (child_detach(syncfd, &err) < 0)
 		goto fail;
-	diyc_debug(selfexe_sealed() ? "running from a sealed copy of diyc (the kernel has no PR_SET_MM_MAP)"
-				    : "detached from the diyc binary");
 	if (spec->net != NET_HOST && loopback_up(&err) < 0)
 		goto fail;
 	if (spec->net == NET_SLIRP) {
 		int tap;
 		if (slirp_tap_setup(&spec->slirp, &tap, &err) < 0)
 			goto fail;
-		r = send_fd(syncfd, tap, &(uint32_t){ SYNC_TAP }, sizeof(uint32_t));
+		int r = send_fd(syncfd, tap, &(uint32_t){ SYNC_TAP }, sizeof(uint32_t));
 		close(tap);
 		if (r < 0) {
 			diyc_error(&err, -r, "pass the tap device to diyc");
@@ -318,7 +351,7 @@ container_child(const struct container_spec *spec, int syncfd)
 		diyc_error(&err, errno, "set hostname `%s`", spec->hostname);
 		goto fail;
 	}
-	if (rootfs_setup(spec, &err) < 0)
+	if (child_rootfs(spec, &err) < 0)
 		goto fail;
 	/* the container's own null device, not the host's (which root could chmod) */
 	if (!spec->interactive && !spec->tty)
@@ -334,17 +367,8 @@ container_child(const struct container_spec *spec, int syncfd)
 	if (spec->tty && pty_to_parent(syncfd, &slave, &err) < 0)
 		goto fail;
 	struct process_user u;
-	if (user_resolve_here(spec->user, &u, &err) < 0)
+	if (user_resolve_here(spec->user, &u, &err) < 0 || user_mapped(spec->userns, &u, &err) < 0)
 		goto fail;
-	if (spec->userns->enabled) {
-		uint32_t top_uid = idmap_size(&spec->userns->uids), top_gid = idmap_size(&spec->userns->gids);
-		if (u.uid >= top_uid || u.gid >= top_gid) {
-			diyc_error_plain(&err, EINVAL,
-				"user %u:%u is not mapped in the container: it maps uids 0-%u and gids 0-%u "
-				"(see /etc/subuid and /etc/subgid)", u.uid, u.gid, top_uid - 1, top_gid - 1);
-			goto fail;
-		}
-	}
 	char **envp = env_build(spec->env, spec->hostname, u.home, spec->tty);
 	if (!envp) {
 		diyc_error(&err, ENOMEM, "environment");
@@ -564,6 +588,25 @@ static bool pump(int from, int to)
 	return write_all(to, buf, n) == 0;
 }
 
+/* The path of diyc-nethelper, next to the running diyc (security/selfexe.c), which a normal
+ * user's diyc asks for a veth on the bridge; "" for root, who needs none. */
+static int nethelper_path(char *buf, size_t size, struct diyc_error *err)
+{
+	buf[0] = '\0';
+	if (geteuid() == 0)
+		return 0;
+	char self[PATH_MAX];
+	int r = selfexe_host_path(self, sizeof(self), err);
+	if (r < 0)
+		return r;
+	char *slash = strrchr(self, '/');
+	if (slash)
+		*slash = '\0';
+	if (snprintf(buf, size, "%s/" BRIDGE_NETHELPER, self) >= (int)size)
+		return diyc_error(err, ENAMETOOLONG, "%s/" BRIDGE_NETHELPER, self);
+	return 0;
+}
+
 /* The slirp stack on the container's tap, then its published ports. */
 static int network_start(pid_t pid, const struct supervise_opts *o, int tap, struct slirp_net **net,
 			 struct port_relay **relay, struct diyc_error *err)
@@ -571,7 +614,9 @@ static int network_start(pid_t pid, const struct supervise_opts *o, int tap, str
 	/* libslirp and the relay write to sockets whose peer may be gone: that must be EPIPE,
 	 * not a signal that ends a foreground diyc (a detached monitor ignores it already) */
 	signal(SIGPIPE, SIG_IGN);
-	int r = slirp_net_start(o->slirp, tap, net, err);
+	/* the slirp process confines itself as the supervisor does (security/confine.c)
+	 * before the first frame */
+	int r = slirp_net_start(o->slirp, tap, confine_supervisor, net, err);
 	if (r == 0)
 		r = port_relay_start(o->ports, o->n_ports, o->port_fds, pid, o->join_userns, SLIRP_GUEST_ADDR, relay,
 				     err);
@@ -817,12 +862,15 @@ int spawn_in_namespaces(unsigned long flags, const struct userns_plan *plan, int
 	diyc_debug("id maps written");
 	/* the bridge's veth is made while the child builds its root filesystem */
 	_cleanup_close_ int netns = -1, userns = -1;
+	char helper[PATH_MAX] = "";
 	if (r == 0 && o->bridge)
 		r = bridge_open_ns(pid, flags & CLONE_NEWUSER, &netns, &userns, err);
 	if (r == 0 && write(syncfd, "g", 1) != 1)
 		r = diyc_error(err, errno, "release the child");
 	if (r == 0 && o->bridge) {
-		r = bridge_attach(netns, userns, o->bridge, o->bridge_ip, o->grant, err);
+		r = nethelper_path(helper, sizeof(helper), err);
+		if (r == 0)
+			r = bridge_attach(netns, userns, o->bridge, o->bridge_ip, helper, o->grant, err);
 		/* a child that cannot take it has failed on its own: supervise() reports why */
 		if (r == 0)
 			send(syncfd, o->grant, sizeof(*o->grant), MSG_NOSIGNAL);
@@ -837,13 +885,13 @@ int spawn_in_namespaces(unsigned long flags, const struct userns_plan *plan, int
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 		if (o->bridge)
-			bridge_detach(o->grant);
+			bridge_detach(o->grant, helper);
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		return r;
 	}
 	r = supervise(pid, syncfd, o, status, err);
 	if (o->bridge)
-		bridge_detach(o->grant);
+		bridge_detach(o->grant, helper);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return r;
 }

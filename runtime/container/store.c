@@ -150,8 +150,8 @@ int container_claim(const struct diyc_paths *p, const char *name, struct contain
 			return 0;
 		}
 		if (errno == EEXIST && name) {
-			r = diyc_error_plain(err, EEXIST, "the container name `%s` is already in use: choose another "
-					     "with --name, or remove the old container with `diyc rm %s`", name, name);
+			r = diyc_error_hint(err, diyc_error_plain(err, EEXIST, "the container name `%s` is already in use",
+								  name), DIYC_HINT_NAME_TAKEN, name);
 			goto fail;
 		}
 		if (errno != EEXIST || tries > 64) {
@@ -172,12 +172,14 @@ int container_open(const struct diyc_paths *p, const char *name, struct containe
 	memset(c, 0, sizeof(*c));
 	c->dirfd = c->lockfd = -1;
 	if (!container_name_valid(name))
-		return diyc_error_plain(err, ENOENT, "no such container `%s` (see `diyc ps -a`)", name);
+		return diyc_error_hint(err, diyc_error_plain(err, ENOENT, "no such container `%s`", name),
+				       DIYC_HINT_NO_CONTAINER, name);
 	fill_dirs(p, name, &c->d);
 	c->dirfd = open(c->d.data, O_DIRECTORY | O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (c->dirfd < 0) {
 		if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
-			return diyc_error_plain(err, ENOENT, "no such container `%s` (see `diyc ps -a`)", name);
+			return diyc_error_hint(err, diyc_error_plain(err, ENOENT, "no such container `%s`", name),
+					       DIYC_HINT_NO_CONTAINER, name);
 		return diyc_error(err, errno, "open container `%s`", name);
 	}
 	c->lockfd = openat(c->dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);

@@ -156,6 +156,151 @@ static void platform_of(struct json_object *c, struct json_object *desc)
 	}
 }
 
+/* Writes the image's layers (jl lists them top first) into files in stage, bottom first,
+ * as the tar streams they were imported from; *changed when one had to be written anew. */
+static int stage_layers(const struct diyc_paths *p, const struct userns_plan *plan, const char *id,
+			struct json_object *jl, const char *stage, struct blob *layers, size_t n, bool *changed,
+			struct diyc_error *err)
+{
+	/* the record lists layers top first; the manifest bottom first */
+	*changed = false;
+	for (size_t i = 0; i < n; i++) {
+		const char *layer = json_object_get_string(json_object_array_get_idx(jl, n - 1 - i));
+		char file[PATH_MAX];
+		snprintf(file, sizeof(file), "%s/layer-%zu", stage, i);
+		layers[i].fd = open(file, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (layers[i].fd < 0)
+			return diyc_error(err, errno, "create `%s`", file);
+		if (!layer || strlen(layer) != DIGEST_HEX_LEN || !layer_exists(p, layer))
+			return diyc_error_plain(err, ENOENT, "layer %zu of image %.12s is missing from the store: remove "
+						"the image and import it again", i + 1, id);
+		int r = layer_export(p, plan, layer, layers[i].fd, layers[i].digest, err);
+		if (r < 0)
+			return r;
+		struct stat st;
+		if (fstat(layers[i].fd, &st) < 0)
+			return diyc_error(err, errno, "stat `%s`", file);
+		layers[i].size = (uint64_t)st.st_size;
+		if (strcmp(layers[i].digest, layer))
+			*changed = true;
+	}
+	return 0;
+}
+
+/* The config blob: the image's own, or, when a layer was written anew, one with the
+ * diff_ids of the layers as written (its text in *new_config). */
+static int config_blob(struct json_object *cj, const char *config, size_t config_len, const struct blob *layers,
+		       size_t n, bool changed, const char *id, char **new_config, struct blob *cfg,
+		       struct diyc_error *err)
+{
+	blob_of_text(cfg, config, config_len);
+	if (!changed)
+		return 0;
+	*new_config = config_with_diff_ids(cj, layers, n);
+	if (!*new_config)
+		return diyc_error_plain(err, EBADMSG, "the config of image %.12s is damaged", id);
+	blob_of_text(cfg, *new_config, strlen(*new_config));
+	diyc_warn("the archive's config is new (sha256:%.12s): a layer was written as a new tar", cfg->digest);
+	return 0;
+}
+
+/* The manifest (config and layers) and the index that points at it, with the image's
+ * platform and, unless it was named by id, its name. */
+static int make_manifest_index(struct json_object *cj, const char *norm, bool by_id, const struct blob *cfg,
+			       const struct blob *layers, size_t n, char **manifest_text, struct blob *manifest,
+			       char **index_text, struct blob *index_blob, struct diyc_error *err)
+{
+	struct json_object *m = json_object_new_object(), *ml = json_object_new_array();
+	json_object_object_add(m, "schemaVersion", json_object_new_int(2));
+	json_object_object_add(m, "mediaType", json_object_new_string(MT_MANIFEST));
+	json_object_object_add(m, "config", descriptor(MT_CONFIG, cfg));
+	for (size_t i = 0; i < n; i++)
+		json_object_array_add(ml, descriptor(MT_LAYER, &layers[i]));
+	json_object_object_add(m, "layers", ml);
+	*manifest_text = strdup(json_text(m));
+	json_object_put(m);
+	struct json_object *idx = json_object_new_object(), *mans = json_object_new_array();
+	if (*manifest_text)
+		blob_of_text(manifest, *manifest_text, strlen(*manifest_text));
+	struct json_object *md = descriptor(MT_MANIFEST, manifest);
+	platform_of(cj, md);
+	if (!by_id) {
+		/* the name as `diyc image import` and other tools read it back */
+		struct json_object *ann = json_object_new_object();
+		json_object_object_add(ann, "io.containerd.image.name", json_object_new_string(norm));
+		json_object_object_add(ann, "org.opencontainers.image.ref.name", json_object_new_string(norm));
+		json_object_object_add(md, "annotations", ann);
+	}
+	json_object_array_add(mans, md);
+	json_object_object_add(idx, "schemaVersion", json_object_new_int(2));
+	json_object_object_add(idx, "mediaType", json_object_new_string(MT_INDEX));
+	json_object_object_add(idx, "manifests", mans);
+	*index_text = strdup(json_text(idx));
+	json_object_put(idx);
+	if (!*manifest_text || !*index_text)
+		return diyc_error(err, ENOMEM, "export");
+	blob_of_text(index_blob, *index_text, strlen(*index_text));
+	return 0;
+}
+
+/* Standard output, or a new file beside dest (its name in tmp_dest, "" when there is
+ * none) to be renamed into place when it is complete: a descriptor, or an error. */
+static int open_dest(const char *dest, bool to_stdout, const char *rnd, char tmp_dest[PATH_MAX],
+		     struct diyc_error *err)
+{
+	int fd;
+	if (to_stdout) {
+		fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+	} else {
+		/* written beside the destination and renamed: never a half archive under its name */
+		snprintf(tmp_dest, PATH_MAX, "%s.tmp-%.8s", dest, rnd);
+		fd = open(tmp_dest, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	}
+	if (fd < 0) {
+		int r = diyc_error(err, errno, "create `%s`", to_stdout ? "standard output" : dest);
+		tmp_dest[0] = '\0';
+		return r;
+	}
+	return fd;
+}
+
+/* The archive: oci-layout, the config, each layer once, the manifest and index.json. */
+static int write_archive(struct archive_out *out, int dest_fd, const struct blob *cfg, const struct blob *layers,
+			 size_t n, const struct blob *manifest, const char *index_text, const struct blob *index_blob,
+			 struct diyc_error *err)
+{
+	const struct archive_lib *A = out->A;
+	out->w = A->archive_write_new();
+	if (!out->w)
+		return diyc_error(err, ENOMEM, "libarchive");
+	A->archive_write_set_format_pax_restricted(out->w);
+	/* the same bytes to a pipe as to a file: no padding to a 10 KiB block */
+	A->archive_write_set_bytes_in_last_block(out->w, 1);
+	if (A->archive_write_open_fd(out->w, dest_fd) != ARCHIVE_OK)
+		return write_failed(out, err);
+	static const char layout[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
+	int r;
+	if ((r = add_entry(out, "oci-layout", AE_IFREG, strlen(layout), err)) < 0 ||
+	    (r = add_data(out, layout, strlen(layout), err)) < 0 ||
+	    (r = add_entry(out, "blobs", AE_IFDIR, 0, err)) < 0 ||
+	    (r = add_entry(out, "blobs/sha256", AE_IFDIR, 0, err)) < 0 || (r = add_blob(out, cfg, err)) < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		bool seen = false;
+		for (size_t k = 0; k < i; k++)
+			seen = seen || !strcmp(layers[k].digest, layers[i].digest);
+		if (!seen && (r = add_blob(out, &layers[i], err)) < 0)
+			return r;
+	}
+	if ((r = add_blob(out, manifest, err)) < 0 ||
+	    (r = add_entry(out, "index.json", AE_IFREG, index_blob->size, err)) < 0 ||
+	    (r = add_data(out, index_text, index_blob->size, err)) < 0)
+		return r;
+	if (A->archive_write_close(out->w) < ARCHIVE_WARN)
+		return write_failed(out, err);
+	return 0;
+}
+
 int image_export(const struct diyc_paths *p, const struct userns_plan *plan, const char *ref, const char *dest,
 		 struct diyc_error *err)
 {
@@ -193,6 +338,7 @@ int image_export(const struct diyc_paths *p, const struct userns_plan *plan, con
 	snprintf(stage, sizeof(stage), "%s/tmp/export-%d-%s", p->data, (int)getpid(), rnd);
 	struct archive_out out = { .A = A, .dest = to_stdout ? "standard output" : dest };
 	_cleanup_close_ int dest_fd = -1, stage_lock = -1;
+	bool changed = false;
 	if (!layers) {
 		r = diyc_error(err, ENOMEM, "export");
 		goto out;
@@ -207,121 +353,19 @@ int image_export(const struct diyc_paths *p, const struct userns_plan *plan, con
 		r = diyc_error(err, -stage_lock, "create `%s`", stage);
 		goto out;
 	}
-	/* the record lists layers top first; the manifest bottom first */
-	bool changed = false;
-	for (size_t i = 0; i < n; i++) {
-		const char *layer = json_object_get_string(json_object_array_get_idx(jl, n - 1 - i));
-		char file[PATH_MAX];
-		snprintf(file, sizeof(file), "%s/layer-%zu", stage, i);
-		layers[i].fd = open(file, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-		if (layers[i].fd < 0) {
-			r = diyc_error(err, errno, "create `%s`", file);
-			goto out;
-		}
-		if (!layer || strlen(layer) != DIGEST_HEX_LEN || !layer_exists(p, layer)) {
-			r = diyc_error_plain(err, ENOENT, "layer %zu of image %.12s is missing from the store: remove the "
-					     "image and import it again", i + 1, id);
-			goto out;
-		}
-		if ((r = layer_export(p, plan, layer, layers[i].fd, layers[i].digest, err)) < 0)
-			goto out;
-		struct stat st;
-		if (fstat(layers[i].fd, &st) < 0) {
-			r = diyc_error(err, errno, "stat `%s`", file);
-			goto out;
-		}
-		layers[i].size = (uint64_t)st.st_size;
-		if (strcmp(layers[i].digest, layer))
-			changed = true;
-	}
-	blob_of_text(&cfg, config, config_len);
-	if (changed) {
-		new_config = config_with_diff_ids(cj, layers, n);
-		if (!new_config) {
-			r = diyc_error_plain(err, EBADMSG, "the config of image %.12s is damaged", id);
-			goto out;
-		}
-		blob_of_text(&cfg, new_config, strlen(new_config));
-		diyc_warn("the archive's config is new (sha256:%.12s): a layer was written as a new tar", cfg.digest);
-	}
-	struct json_object *m = json_object_new_object(), *ml = json_object_new_array();
-	json_object_object_add(m, "schemaVersion", json_object_new_int(2));
-	json_object_object_add(m, "mediaType", json_object_new_string(MT_MANIFEST));
-	json_object_object_add(m, "config", descriptor(MT_CONFIG, &cfg));
-	for (size_t i = 0; i < n; i++)
-		json_object_array_add(ml, descriptor(MT_LAYER, &layers[i]));
-	json_object_object_add(m, "layers", ml);
-	manifest_text = strdup(json_text(m));
-	json_object_put(m);
-	struct json_object *idx = json_object_new_object(), *mans = json_object_new_array();
-	if (manifest_text)
-		blob_of_text(&manifest, manifest_text, strlen(manifest_text));
-	struct json_object *md = descriptor(MT_MANIFEST, &manifest);
-	platform_of(cj, md);
-	if (!by_id) {
-		/* the name as `diyc image import` and other tools read it back */
-		struct json_object *ann = json_object_new_object();
-		json_object_object_add(ann, "io.containerd.image.name", json_object_new_string(norm));
-		json_object_object_add(ann, "org.opencontainers.image.ref.name", json_object_new_string(norm));
-		json_object_object_add(md, "annotations", ann);
-	}
-	json_object_array_add(mans, md);
-	json_object_object_add(idx, "schemaVersion", json_object_new_int(2));
-	json_object_object_add(idx, "mediaType", json_object_new_string(MT_INDEX));
-	json_object_object_add(idx, "manifests", mans);
-	index_text = strdup(json_text(idx));
-	json_object_put(idx);
-	if (!manifest_text || !index_text) {
-		r = diyc_error(err, ENOMEM, "export");
+	if ((r = stage_layers(p, plan, id, jl, stage, layers, n, &changed, err)) < 0)
+		goto out;
+	if ((r = config_blob(cj, config, config_len, layers, n, changed, id, &new_config, &cfg, err)) < 0)
+		goto out;
+	if ((r = make_manifest_index(cj, norm, by_id, &cfg, layers, n, &manifest_text, &manifest, &index_text,
+				     &index_blob, err)) < 0)
+		goto out;
+	if ((dest_fd = open_dest(dest, to_stdout, rnd, tmp_dest, err)) < 0) {
+		r = dest_fd;
 		goto out;
 	}
-	blob_of_text(&index_blob, index_text, strlen(index_text));
-
-	if (to_stdout) {
-		dest_fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
-	} else {
-		/* written beside the destination and renamed: never a half archive under its name */
-		snprintf(tmp_dest, sizeof(tmp_dest), "%s.tmp-%.8s", dest, rnd);
-		dest_fd = open(tmp_dest, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	}
-	if (dest_fd < 0) {
-		r = diyc_error(err, errno, "create `%s`", to_stdout ? "standard output" : dest);
-		tmp_dest[0] = '\0';
+	if ((r = write_archive(&out, dest_fd, &cfg, layers, n, &manifest, index_text, &index_blob, err)) < 0)
 		goto out;
-	}
-	out.w = A->archive_write_new();
-	if (!out.w) {
-		r = diyc_error(err, ENOMEM, "libarchive");
-		goto out;
-	}
-	A->archive_write_set_format_pax_restricted(out.w);
-	/* the same bytes to a pipe as to a file: no padding to a 10 KiB block */
-	A->archive_write_set_bytes_in_last_block(out.w, 1);
-	if (A->archive_write_open_fd(out.w, dest_fd) != ARCHIVE_OK) {
-		r = write_failed(&out, err);
-		goto out;
-	}
-	static const char layout[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
-	if ((r = add_entry(&out, "oci-layout", AE_IFREG, strlen(layout), err)) < 0 ||
-	    (r = add_data(&out, layout, strlen(layout), err)) < 0 ||
-	    (r = add_entry(&out, "blobs", AE_IFDIR, 0, err)) < 0 ||
-	    (r = add_entry(&out, "blobs/sha256", AE_IFDIR, 0, err)) < 0 || (r = add_blob(&out, &cfg, err)) < 0)
-		goto out;
-	for (size_t i = 0; i < n; i++) {
-		bool seen = false;
-		for (size_t k = 0; k < i; k++)
-			seen = seen || !strcmp(layers[k].digest, layers[i].digest);
-		if (!seen && (r = add_blob(&out, &layers[i], err)) < 0)
-			goto out;
-	}
-	if ((r = add_blob(&out, &manifest, err)) < 0 ||
-	    (r = add_entry(&out, "index.json", AE_IFREG, index_blob.size, err)) < 0 ||
-	    (r = add_data(&out, index_text, index_blob.size, err)) < 0)
-		goto out;
-	if (A->archive_write_close(out.w) < ARCHIVE_WARN) {
-		r = write_failed(&out, err);
-		goto out;
-	}
 	if (!to_stdout && (fsync(dest_fd) < 0 || rename(tmp_dest, dest) < 0)) {
 		r = diyc_error(err, errno, "write `%s`", dest);
 		goto out;

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* image.h: the image store: layers (extracted root filesystems), images (a stack of
- * layers plus metadata) and names (NAME:TAG -> image id). */
+ * layers plus metadata) and names (NAME:TAG -> image id). It returns data and never
+ * prints; what it needs to know of containers, its caller tells it. */
 #pragma once
 #include <stdbool.h>
 #include <limits.h>
 #include <stdint.h>
-#include <stdio.h>
 #include "digest.h"
 #include "lib/error.h"
 #include "lib/paths.h"
@@ -43,9 +43,34 @@ struct import_opts {
  * gives, if any). */
 int image_import(const struct diyc_paths *p, const struct userns_plan *plan, const char *src, const char *ref,
 		 const struct import_opts *o, char id_out[IMAGE_ID_LEN + 1], struct diyc_error *err);
-int image_list(const struct diyc_paths *p, FILE *out, bool quiet, struct diyc_error *err);
+/* One line of the image list: an image under one of its names, or under none. */
+struct image_row {
+	char repo[NAME_MAX + 1], tag[NAME_MAX + 1]; /* "<none>" both, for an image without a name */
+	char id[IMAGE_ID_LEN + 1];
+	bool have_size;
+	uint64_t size;     /* bytes of its layers, when have_size */
+	char created[64];  /* RFC 3339 as recorded, "" when unknown */
+};
+/* The named images (sorted by name, an image once per name), then those without a name;
+ * *rows is malloc'd. */
+int image_list(const struct diyc_paths *p, struct image_row **rows, size_t *n, struct diyc_error *err);
+/* What removing images needs of its caller, which knows the containers: whether a
+ * container uses an image, and what to do with each thing removed. */
+enum image_removed {
+	IMAGE_UNTAGGED,      /* a name went; what: NAME:TAG */
+	IMAGE_DELETED,       /* an image went; what: its id */
+	IMAGE_PRUNED_IMAGE,  /* prune removed an image; what: its id */
+	IMAGE_PRUNED_LAYER,  /* prune removed a layer no image lists; what: its digest */
+};
+struct image_remove_ops {
+	/* whether a container uses the image (its full id); who gets the container's name */
+	bool (*in_use)(const char *image_id, char *who, size_t whosz, void *data);
+	/* called for each thing removed, when it is gone (NULL: nobody is told) */
+	void (*removed)(enum image_removed kind, const char *what, void *data);
+	void *data;
+};
 int image_remove(const struct diyc_paths *p, const struct userns_plan *plan, const char *ref, bool force,
-		 FILE *out, struct diyc_error *err);
+		 const struct image_remove_ops *ops, struct diyc_error *err);
 /* Adds the image's description (docker's inspect fields: Id, RepoTags, Created, Size,
  * Architecture, Os, Config, RootFS) to arr. */
 struct json_object;
@@ -53,8 +78,10 @@ int image_inspect(const struct diyc_paths *p, const char *ref, struct json_objec
 /* Removes what interrupted imports and exports left: temporary layers and directories
  * whose creator is gone (it holds a lock on them while it works), or a day old. */
 void image_clean_leftovers(const struct diyc_paths *p, const struct userns_plan *plan);
-/* Removes images without a name that no container uses, then layers no image lists. */
-int image_prune(const struct diyc_paths *p, const struct userns_plan *plan, FILE *out, struct diyc_error *err);
+/* Removes images without a name that no container uses, then layers no image lists;
+ * *reclaimed gets the bytes their records and layers said they took. */
+int image_prune(const struct diyc_paths *p, const struct userns_plan *plan, const struct image_remove_ops *ops,
+		uint64_t *reclaimed, struct diyc_error *err);
 /* For the modules that read and write the store (image/export.c, image/commit.c). */
 struct json_object;
 /* Finds an image by NAME[:TAG] (normalized into norm) or by full or short id. */

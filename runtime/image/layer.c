@@ -342,6 +342,101 @@ changed:
 	return diyc_error_plain(err, EAGAIN, "`%s/%s` changed while it was read", src, rel);
 }
 
+/* The `.wh..wh..opq` entry that marks directory rel (an overlay opaque directory) in an
+ * image layer, with the directory's mtime. */
+static int write_opaque_marker(const struct archive_lib *A, struct archive *out, const char *rel,
+			       struct archive_entry *dir, struct diyc_error *err)
+{
+	int rl = (int)strlen(rel);
+	while (rl > 0 && rel[rl - 1] == '/')
+		rl--;
+	_cleanup_free_ char *opq = xasprintf("./%.*s%s.wh..wh..opq", rl, rel, rl ? "/" : "");
+	struct archive_entry *o = A->archive_entry_new();
+	if (!o)
+		return diyc_error(err, ENOMEM, "libarchive");
+	A->archive_entry_set_pathname(o, opq);
+	A->archive_entry_set_filetype(o, AE_IFREG);
+	A->archive_entry_set_perm(o, 0644);
+	A->archive_entry_set_mtime(o, A->archive_entry_mtime(dir), 0);
+	int r = A->archive_write_header(out, o);
+	A->archive_entry_free(o);
+	if (r < ARCHIVE_WARN)
+		return diyc_error_plain(err, EIO, "archive `%s`: %s", opq, A->archive_error_string(out));
+	return 0;
+}
+
+/* The walk of a source directory and the tar stream written of it. */
+struct dir_walk {
+	const struct archive_lib *A;
+	const char *src;
+	enum layer_dir_kind kind;
+	int rootfd;             /* the directory, as the chroot's / */
+	struct archive *in, *out;
+	struct archive_entry_linkresolver *links;
+};
+
+/* Writes one entry of the walk (rel: its path below the directory), with its data, and
+ * the opaque marker of an opaque directory of an upper dir. */
+static int tar_walked_entry(struct dir_walk *w, struct archive_entry *entry, const char *rel,
+			    struct diyc_error *err)
+{
+	const struct archive_lib *A = w->A;
+	if (w->kind == LAYER_DIR_UPPER && is_hostfile_mount_point(A, entry, rel))
+		return 0;
+	const char *base = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel;
+	if (w->kind != LAYER_DIR_PLAIN && str_has_prefix(base, ".wh."))
+		/* in an image layer the name means "deleted": it cannot be a file */
+		return diyc_error_plain(err, EINVAL, "refusing `/%s`: names starting with .wh. mark deleted "
+					"files in image layers; rename it first", rel);
+	_cleanup_free_ char *relpath = xasprintf("./%s", rel);
+	A->archive_entry_set_pathname(entry, relpath);
+	int marker = w->kind == LAYER_DIR_PLAIN ? 0 : overlay_to_image(A, entry);
+	struct archive_entry *to_write = entry, *spare = NULL;
+	A->archive_entry_linkify(w->links, &to_write, &spare);
+	if (!to_write)
+		return 0;
+	if (A->archive_write_header(w->out, to_write) < ARCHIVE_WARN)
+		return diyc_error_plain(err, EIO, "archive `%s`: %s", relpath, A->archive_error_string(w->out));
+	int ret;
+	if (A->archive_entry_filetype(to_write) == AE_IFREG && !A->archive_entry_hardlink(to_write) &&
+	    marker != 1 && A->archive_entry_size(to_write) > 0 &&
+	    (ret = copy_walked_file(A, w->out, w->rootfd, rel, to_write, w->kind, w->src, err)) < 0)
+		return ret;
+	if (marker == 2)
+		return write_opaque_marker(A, w->out, rel, entry, err);
+	return 0;
+}
+
+/* Walks the directory (the chroot's /) and writes its entries. */
+static int walk_dir(struct dir_walk *w, struct archive_entry *entry, struct diyc_error *err)
+{
+	const struct archive_lib *A = w->A;
+	const char *walk = ".";
+	size_t walklen = 1;
+	for (;;) {
+		A->archive_entry_clear(entry);
+		int r = A->archive_read_next_header2(w->in, entry);
+		if (r == ARCHIVE_EOF)
+			return 0;
+		if (r < ARCHIVE_WARN) {
+			const char *at = A->archive_entry_pathname(entry);
+			if (w->kind == LAYER_DIR_UPPER)
+				return changed_under_walk(at, err);
+			return diyc_error_plain(err, EIO, "read `%s`: %s", w->src, A->archive_error_string(w->in));
+		}
+		A->archive_read_disk_descend(w->in);
+		/* entries are named from the walk's start: make them relative */
+		const char *path = A->archive_entry_pathname(entry);
+		const char *rel = path && !strncmp(path, walk, walklen) ? path + walklen : NULL;
+		if (!rel || (*rel && *rel != '/'))
+			return diyc_error_plain(err, EIO, "unexpected entry `%s` below `%s`", path, w->src);
+		while (*rel == '/')
+			rel++;
+		if ((r = tar_walked_entry(w, entry, rel, err)) < 0)
+			return r;
+	}
+}
+
 /* Writes the directory SRC (opened as srcfd, or -1: by its name) as a tar stream to fd.
  * It runs in a process of its own, chrooted into SRC: a running container can swap a
  * file for a symlink between the walk's lstat() and its open(), and the link must then
@@ -357,104 +452,37 @@ static int dir_to_tar(const struct archive_lib *A, const char *src, int srcfd, e
 	_cleanup_close_ int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return diyc_error(err, errno, "enter `%s`", src);
-	struct archive *in = A->archive_read_disk_new(), *out = A->archive_write_new();
+	struct dir_walk w = { .A = A, .src = src, .kind = kind, .rootfd = rootfd };
+	w.in = A->archive_read_disk_new();
+	w.out = A->archive_write_new();
 	struct archive_entry *entry = A->archive_entry_new();
-	struct archive_entry_linkresolver *links = A->archive_entry_linkresolver_new();
+	w.links = A->archive_entry_linkresolver_new();
 	int ret = 0;
-	const char *walk = ".";
-	size_t walklen = 1;
-	if (!in || !out || !entry || !links) {
+	if (!w.in || !w.out || !entry || !w.links) {
 		ret = diyc_error(err, ENOMEM, "libarchive");
 		goto out;
 	}
-	A->archive_read_disk_set_symlink_physical(in);
-	A->archive_read_disk_set_behavior(in, ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS);
-	A->archive_entry_linkresolver_set_strategy(links, ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
-	A->archive_write_set_format_pax_restricted(out);
-	if (A->archive_read_disk_open(in, walk) != ARCHIVE_OK || A->archive_write_open_fd(out, fd) != ARCHIVE_OK) {
-		ret = diyc_error_plain(err, EIO, "read `%s`: %s", src, A->archive_error_string(in));
+	A->archive_read_disk_set_symlink_physical(w.in);
+	A->archive_read_disk_set_behavior(w.in, ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS);
+	A->archive_entry_linkresolver_set_strategy(w.links, ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
+	A->archive_write_set_format_pax_restricted(w.out);
+	if (A->archive_read_disk_open(w.in, ".") != ARCHIVE_OK || A->archive_write_open_fd(w.out, fd) != ARCHIVE_OK) {
+		ret = diyc_error_plain(err, EIO, "read `%s`: %s", src, A->archive_error_string(w.in));
 		goto out;
 	}
-	for (;;) {
-		A->archive_entry_clear(entry);
-		int r = A->archive_read_next_header2(in, entry);
-		if (r == ARCHIVE_EOF)
-			break;
-		if (r < ARCHIVE_WARN) {
-			const char *at = A->archive_entry_pathname(entry);
-			if (kind == LAYER_DIR_UPPER)
-				ret = changed_under_walk(at, err);
-			else
-				ret = diyc_error_plain(err, EIO, "read `%s`: %s", src, A->archive_error_string(in));
-			goto out;
-		}
-		A->archive_read_disk_descend(in);
-		/* entries are named from the walk's start: make them relative */
-		const char *path = A->archive_entry_pathname(entry);
-		const char *rel = path && !strncmp(path, walk, walklen) ? path + walklen : NULL;
-		if (!rel || (*rel && *rel != '/')) {
-			ret = diyc_error_plain(err, EIO, "unexpected entry `%s` below `%s`", path, src);
-			goto out;
-		}
-		while (*rel == '/')
-			rel++;
-		if (kind == LAYER_DIR_UPPER && is_hostfile_mount_point(A, entry, rel))
-			continue;
-		const char *base = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel;
-		if (kind != LAYER_DIR_PLAIN && str_has_prefix(base, ".wh.")) {
-			/* in an image layer the name means "deleted": it cannot be a file */
-			ret = diyc_error_plain(err, EINVAL, "refusing `/%s`: names starting with .wh. mark deleted "
-					       "files in image layers; rename it first", rel);
-			goto out;
-		}
-		_cleanup_free_ char *relpath = xasprintf("./%s", rel);
-		A->archive_entry_set_pathname(entry, relpath);
-		int marker = kind == LAYER_DIR_PLAIN ? 0 : overlay_to_image(A, entry);
-		struct archive_entry *to_write = entry, *spare = NULL;
-		A->archive_entry_linkify(links, &to_write, &spare);
-		if (!to_write)
-			continue;
-		if (A->archive_write_header(out, to_write) < ARCHIVE_WARN) {
-			ret = diyc_error_plain(err, EIO, "archive `%s`: %s", relpath, A->archive_error_string(out));
-			goto out;
-		}
-		if (A->archive_entry_filetype(to_write) == AE_IFREG && !A->archive_entry_hardlink(to_write) &&
-		    marker != 1 && A->archive_entry_size(to_write) > 0 &&
-		    (ret = copy_walked_file(A, out, rootfd, rel, to_write, kind, src, err)) < 0)
-			goto out;
-		if (marker == 2) {
-			int rl = (int)strlen(rel);
-			while (rl > 0 && rel[rl - 1] == '/')
-				rl--;
-			_cleanup_free_ char *opq = xasprintf("./%.*s%s.wh..wh..opq", rl, rel, rl ? "/" : "");
-			struct archive_entry *o = A->archive_entry_new();
-			if (!o) {
-				ret = diyc_error(err, ENOMEM, "libarchive");
-				goto out;
-			}
-			A->archive_entry_set_pathname(o, opq);
-			A->archive_entry_set_filetype(o, AE_IFREG);
-			A->archive_entry_set_perm(o, 0644);
-			A->archive_entry_set_mtime(o, A->archive_entry_mtime(entry), 0);
-			r = A->archive_write_header(out, o);
-			A->archive_entry_free(o);
-			if (r < ARCHIVE_WARN) {
-				ret = diyc_error_plain(err, EIO, "archive `%s`: %s", opq, A->archive_error_string(out));
-				goto out;
-			}
-		}
-	}
-	if (A->archive_write_close(out) < ARCHIVE_WARN)
-		ret = diyc_error_plain(err, EIO, "archive `%s`: %s", src, A->archive_error_string(out));
+	if ((ret = walk_dir(&w, entry, err)) < 0)
+		goto out;
+	if (A->archive_write_close(w.out) < ARCHIVE_WARN)
+		ret = diyc_error_plain(err, EIO, "archive `%s`: %s", src, A->archive_error_string(w.out));
 out:
-	if (links)
-		A->archive_entry_linkresolver_free(links);
+	if (w.links)
+		A->archive_entry_linkresolver_free(w.links);
 	if (entry)
 		A->archive_entry_free(entry);
-	if (in)
-		A->archive_read_free(in);
-	if (out)
-		A->archive_write_free(out);
+	if (w.in)
+		A->archive_read_free(w.in);
+	if (w.out)
+		A->archive_write_free(w.out);
 	return ret;
 }
 
@@ -495,8 +523,256 @@ static int too_big(const struct extract_ctx *c, struct diyc_error *err)
 {
 	char limit[32];
 	human_bytes(limit, sizeof(limit), c->max_bytes);
-	return diyc_error_plain(err, EFBIG, "refusing `%s`: it expands to more than %s, the most this import "
-				"may unpack (set another limit with --max-size)", c->src, limit);
+	return diyc_error_hint(err, diyc_error_plain(err, EFBIG, "refusing `%s`: it expands to more than %s, the most "
+						     "this import may unpack", c->src, limit), DIYC_HINT_MAX_SIZE, NULL);
+}
+
+/* One extraction: where its tar stream comes from, its readers and writer, and what it
+ * counts on the way. */
+struct extraction {
+	const struct archive_lib *A;
+	pid_t tar_pid;          /* the process writing a source directory as a tar stream, or -1 */
+	int tar_fd;             /* the pipe it writes into, or -1 */
+	struct archive *raw, *in, *out;
+	struct whiteouts wh;
+	struct tarsplit split;
+	struct tar_feed feed;
+	bool read_failed;       /* the tar stream broke (the writing process may know why) */
+	unsigned skipped_dev, squashed_ids, entries;
+	uint64_t size;
+};
+
+/* A source directory is read as the tar stream that a child process writes of it
+ * (dir_to_tar); anything else is read as it is. */
+static int start_dir_tar(struct extract_ctx *c, struct extraction *x, struct diyc_error *err)
+{
+	struct stat st;
+	bool is_dir = c->from_fd ? fstat(c->fd, &st) == 0 && S_ISDIR(st.st_mode)
+				 : strcmp(c->src, "-") && stat(c->src, &st) == 0 && S_ISDIR(st.st_mode);
+	if (!is_dir)
+		return 0;
+	int pfd[2];
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return diyc_error(err, errno, "pipe");
+	x->tar_pid = fork();
+	if (x->tar_pid < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return diyc_error(err, errno, "fork");
+	}
+	if (x->tar_pid == 0) {
+		close(pfd[0]);
+		/* a reader that stopped early is reported by the reader, not by a signal here */
+		signal(SIGPIPE, SIG_IGN);
+		_exit(dir_to_tar(x->A, c->src, c->from_fd ? c->fd : -1, c->dir_kind, pfd[1], &c->result->tar_err) < 0
+			      ? 1 : 0);
+	}
+	close(pfd[1]);
+	x->tar_fd = pfd[0];
+	return 0;
+}
+
+/* Two readers in a chain: `raw` undoes the compression and hands the tar stream to `in`,
+ * hashing it on the way (the layer's diff_id); the writer extracts into c->dst, which is
+ * created here. */
+static int open_extraction(struct extract_ctx *c, struct extraction *x, struct diyc_error *err)
+{
+	const struct archive_lib *A = x->A;
+	x->raw = A->archive_read_new();
+	x->in = A->archive_read_new();
+	x->out = A->archive_write_disk_new();
+	x->feed.A = A;
+	x->feed.raw = x->raw;
+	x->feed.split = &x->split;
+	x->feed.max = c->max_bytes;
+	if (!x->raw || !x->in || !x->out)
+		return diyc_error(err, ENOMEM, "libarchive");
+	sha256_begin(&x->feed.hash);
+	A->archive_write_disk_set_options(x->out, ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |
+		ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+		ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS);
+	A->archive_read_support_filter_all(x->raw);
+	A->archive_read_support_format_raw(x->raw);
+	A->archive_read_support_format_tar(x->in);
+	if (tarsplit_open(&x->split, A, c->split) < 0)
+		diyc_warn("cannot record the layer's tar headers in `%s`: an export will write a new tar", c->split);
+	int r;
+	if (x->tar_fd >= 0)
+		r = A->archive_read_open_fd(x->raw, x->tar_fd, 1 << 16);
+	else if (c->from_fd)
+		r = A->archive_read_open_fd(x->raw, c->fd, 1 << 16);
+	else if (!strcmp(c->src, "-"))
+		r = A->archive_read_open_fd(x->raw, 0, 1 << 16);
+	else
+		r = A->archive_read_open_filename(x->raw, c->src, 1 << 16);
+	struct archive_entry *raw_entry;
+	if (r == ARCHIVE_OK)
+		r = A->archive_read_next_header(x->raw, &raw_entry);
+	if (r == ARCHIVE_OK)
+		r = A->archive_read_open(x->in, &x->feed, NULL, feed_read, NULL);
+	if (r != ARCHIVE_OK) {
+		const char *m = A->archive_error_string(x->raw) ? A->archive_error_string(x->raw)
+								 : A->archive_error_string(x->in);
+		return diyc_error_plain(err, EIO, "read `%s`: %s", c->src, m ? m : "not an archive");
+	}
+	if (mkdir(c->dst, 0755) < 0 || chdir(c->dst) < 0)
+		return diyc_error(err, errno, "create `%s`", c->dst);
+	return 0;
+}
+
+/* Whether the entry stays out of the layer (1): a whiteout (applied at the end), a device
+ * node when rootless, a socket. Its bytes stay in the tar-split record all the same. */
+static int leave_out(struct extract_ctx *c, struct extraction *x, struct archive_entry *entry, uint64_t header_pos,
+		     uint64_t data_pos, struct diyc_error *err)
+{
+	const struct archive_lib *A = x->A;
+	unsigned type = A->archive_entry_filetype(entry);
+	if (c->image_layer) {
+		int w = whiteout_note(&x->wh, A->archive_entry_pathname(entry));
+		if (w < 0)
+			return diyc_error(err, -w, "whiteout `%s`", A->archive_entry_pathname(entry));
+		if (w > 0) {
+			/* not extracted: its bytes, if any, stay in the record */
+			tarsplit_entry(&x->split, header_pos, data_pos, A->archive_entry_size(entry), NULL);
+			return 1;
+		}
+	}
+	bool whiteout_dev = type == AE_IFCHR && A->archive_entry_rdevmajor(entry) == 0 &&
+			    A->archive_entry_rdevminor(entry) == 0;
+	/* real images carry device nodes (debootstrap makes /dev/console, /dev/null...).
+	 * A user namespace cannot make them, so rootless they are left out, as rootless
+	 * podman does; root keeps them. Either way they open no device in a container:
+	 * its /dev is diyc's own and every mount it may write is nodev. */
+	if ((type == AE_IFCHR || type == AE_IFBLK) && !whiteout_dev && c->rootless) {
+		x->skipped_dev++;
+		tarsplit_entry(&x->split, header_pos, data_pos, A->archive_entry_size(entry), NULL);
+		return 1;
+	}
+	if (type == AE_IFSOCK) {
+		tarsplit_entry(&x->split, header_pos, data_pos, A->archive_entry_size(entry), NULL);
+		return 1;
+	}
+	return 0;
+}
+
+/* Writes the entry (and its data) into the layer. */
+static int write_entry(struct extract_ctx *c, struct extraction *x, struct archive_entry *entry,
+		       struct diyc_error *err)
+{
+	const struct archive_lib *A = x->A;
+	/* overlay would honour its own xattrs (metacopy, redirect...): the record keeps them */
+	bool opaque_xattr;
+	drop_overlay_xattrs(A, entry, &opaque_xattr);
+	int r = A->archive_write_header(x->out, entry);
+	if (r >= ARCHIVE_WARN && A->archive_entry_size(entry) > 0)
+		r = copy_data(A, x->in, x->out);
+	if (r >= ARCHIVE_WARN)
+		r = A->archive_write_finish_entry(x->out);
+	if (r < ARCHIVE_WARN) {
+		const char *msg = A->archive_error_string(x->out);
+		if (!msg)
+			msg = A->archive_error_string(x->in);
+		return diyc_error_plain(err, EPERM, "refusing `%s`: entry `%s`: %s", c->src,
+					A->archive_entry_pathname(entry), msg ? msg : "cannot extract");
+	}
+	return 0;
+}
+
+/* One entry of the tar stream: checked, recorded, and extracted unless it stays out. */
+static int extract_entry(struct extract_ctx *c, struct extraction *x, struct archive_entry *entry,
+			 struct diyc_error *err)
+{
+	const struct archive_lib *A = x->A;
+	x->entries++;
+	unsigned type = A->archive_entry_filetype(entry);
+	const char *name = A->archive_entry_pathname(entry);
+	unsigned depth = path_depth(name);
+	if (depth > MAX_PATH_DEPTH)
+		return diyc_error_plain(err, ELOOP, "refusing `%s`: entry `%.60s...` is %u directories deep; "
+					"diyc takes at most %d", c->src, name, depth, MAX_PATH_DEPTH);
+	uint64_t header_pos = (uint64_t)A->archive_read_header_position(x->in);
+	uint64_t data_pos = (uint64_t)A->archive_filter_bytes(x->in, 0);
+	bool keeps_data = false;
+	int r = leave_out(c, x, entry, header_pos, data_pos, err);
+	if (r != 0)
+		return r < 0 ? r : 0;
+	if (A->archive_entry_uid(entry) >= c->uid_top || A->archive_entry_gid(entry) >= c->gid_top) {
+		x->squashed_ids++;
+		if (A->archive_entry_uid(entry) >= c->uid_top)
+			A->archive_entry_set_uid(entry, 0);
+		if (A->archive_entry_gid(entry) >= c->gid_top)
+			A->archive_entry_set_gid(entry, 0);
+	}
+	if (type == AE_IFREG && !A->archive_entry_hardlink(entry)) {
+		x->size += A->archive_entry_size(entry);
+		keeps_data = true;
+		/* a sparse file's size is not bounded by its stream */
+		if (c->max_bytes && x->size > c->max_bytes)
+			return too_big(c, err);
+	}
+	tarsplit_entry(&x->split, header_pos, data_pos, A->archive_entry_size(entry), keeps_data ? name : NULL);
+	return write_entry(c, x, entry, err);
+}
+
+/* After the last entry: the layer closed, its whiteouts made, the rest of the stream
+ * hashed, and the results for the parent. */
+static int finish_extraction(struct extract_ctx *c, struct extraction *x, struct diyc_error *err)
+{
+	const struct archive_lib *A = x->A;
+	if (x->entries == 0)
+		return diyc_error_plain(err, EINVAL, "`%s` holds no files: nothing to import", c->src);
+	if (A->archive_write_close(x->out) < ARCHIVE_WARN)
+		return diyc_error_plain(err, EIO, "finish extracting `%s`: %s", c->src, A->archive_error_string(x->out));
+	int ret = whiteouts_apply(&x->wh, c->rootless, err);
+	if (ret < 0)
+		return ret;
+	/* the tar stream's padding after the end marker is part of the layer's digest */
+	uint64_t end_pos = (uint64_t)A->archive_read_header_position(x->in);
+	if ((ret = feed_drain(&x->feed, c->src, err)) < 0)
+		return ret == -EFBIG ? too_big(c, err) : ret;
+	sha256_hex(&x->feed.hash, c->result->diff_id);
+	c->result->expanded = x->feed.total;
+	tarsplit_finish(&x->split, end_pos);
+	c->result->skipped_devices = x->skipped_dev;
+	if (x->squashed_ids)
+		diyc_warn("%u file(s) owned by ids outside your subordinate range now belong to root", x->squashed_ids);
+	c->result->size = x->size;
+	return 0;
+}
+
+/* Waits for the process writing a directory's tar stream; when the stream broke on its
+ * side, its error is the one reported. */
+static int end_dir_tar(struct extract_ctx *c, struct extraction *x, int ret, struct diyc_error *err)
+{
+	if (x->tar_fd >= 0) {
+		/* the end-of-archive marker comes before the writer's last padding: take all of
+		 * it, so the writer finishes cleanly */
+		if (ret == 0) {
+			char buf[4096];
+			while (read(x->tar_fd, buf, sizeof(buf)) > 0)
+				;
+		}
+		close(x->tar_fd);
+	}
+	if (x->tar_pid <= 0)
+		return ret;
+	int status;
+	while (waitpid(x->tar_pid, &status, 0) < 0 && errno == EINTR)
+		;
+	bool tar_failed = !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+	if (tar_failed && (ret == 0 || x->read_failed)) {
+		/* the stream broke on the writing side: it knows what went wrong */
+		if (c->result->tar_err.msg[0])
+			*err = c->result->tar_err;
+		else if (WIFSIGNALED(status))
+			diyc_error_plain(err, EIO, "read `%s`: the process reading it was killed by signal %d",
+					 c->src, WTERMSIG(status));
+		else
+			diyc_error_plain(err, EIO, "read `%s`: the process reading it exited with status %d",
+					 c->src, WEXITSTATUS(status));
+		ret = -EIO;
+	}
+	return ret;
 }
 
 /* Extracts a tar stream (a file, stdin, or the stream of a source directory) into
@@ -510,226 +786,37 @@ static int extract(void *arg, struct diyc_error *err)
 	const struct archive_lib *A = archive_lib(err);
 	if (!A)
 		return -ENOENT;
-	struct stat st;
-	bool is_dir = c->from_fd ? fstat(c->fd, &st) == 0 && S_ISDIR(st.st_mode)
-				 : strcmp(c->src, "-") && stat(c->src, &st) == 0 && S_ISDIR(st.st_mode);
-	pid_t tar_pid = -1;
-	int tar_fd = -1;
-	if (is_dir) {
-		int pfd[2];
-		if (pipe2(pfd, O_CLOEXEC) < 0)
-			return diyc_error(err, errno, "pipe");
-		tar_pid = fork();
-		if (tar_pid < 0) {
-			close(pfd[0]);
-			close(pfd[1]);
-			return diyc_error(err, errno, "fork");
-		}
-		if (tar_pid == 0) {
-			close(pfd[0]);
-			/* a reader that stopped early is reported by the reader, not by a signal here */
-			signal(SIGPIPE, SIG_IGN);
-			_exit(dir_to_tar(A, c->src, c->from_fd ? c->fd : -1, c->dir_kind, pfd[1], &c->result->tar_err) < 0
-				      ? 1 : 0);
-		}
-		close(pfd[1]);
-		tar_fd = pfd[0];
-	}
-	/* two readers in a chain: `raw` undoes the compression and hands the tar stream to
-	 * `in`, hashing it on the way (the layer's diff_id) */
-	struct archive *raw = A->archive_read_new();
-	struct archive *in = A->archive_read_new();
-	struct archive *out = A->archive_write_disk_new();
-	struct archive_entry *entry = NULL;
-	struct whiteouts wh = { 0 };
-	struct tarsplit split = { 0 };
-	struct tar_feed feed = { .A = A, .raw = raw, .split = &split, .max = c->max_bytes };
-	int ret = 0, r;
-	bool read_failed = false;
-	unsigned skipped_dev = 0, squashed_ids = 0, entries = 0;
-	uint64_t size = 0;
-
-	if (!raw || !in || !out) {
-		ret = diyc_error(err, ENOMEM, "libarchive");
-		goto out;
-	}
-	sha256_begin(&feed.hash);
-	A->archive_write_disk_set_options(out, ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |
-		ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-		ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS);
-	A->archive_read_support_filter_all(raw);
-	A->archive_read_support_format_raw(raw);
-	A->archive_read_support_format_tar(in);
-	if (tarsplit_open(&split, A, c->split) < 0)
-		diyc_warn("cannot record the layer's tar headers in `%s`: an export will write a new tar", c->split);
-	if (tar_fd >= 0)
-		r = A->archive_read_open_fd(raw, tar_fd, 1 << 16);
-	else if (c->from_fd)
-		r = A->archive_read_open_fd(raw, c->fd, 1 << 16);
-	else if (!strcmp(c->src, "-"))
-		r = A->archive_read_open_fd(raw, 0, 1 << 16);
-	else
-		r = A->archive_read_open_filename(raw, c->src, 1 << 16);
-	struct archive_entry *raw_entry;
-	if (r == ARCHIVE_OK)
-		r = A->archive_read_next_header(raw, &raw_entry);
-	if (r == ARCHIVE_OK)
-		r = A->archive_read_open(in, &feed, NULL, feed_read, NULL);
-	if (r != ARCHIVE_OK) {
-		const char *m = A->archive_error_string(raw) ? A->archive_error_string(raw) : A->archive_error_string(in);
-		ret = diyc_error_plain(err, EIO, "read `%s`: %s", c->src, m ? m : "not an archive");
-		goto out;
-	}
-	if (mkdir(c->dst, 0755) < 0 || chdir(c->dst) < 0) {
-		ret = diyc_error(err, errno, "create `%s`", c->dst);
-		goto out;
-	}
-	for (;;) {
-		r = A->archive_read_next_header(in, &entry);
-		if (r == ARCHIVE_EOF)
+	struct extraction x = { .A = A, .tar_pid = -1, .tar_fd = -1 };
+	int ret = start_dir_tar(c, &x, err);
+	if (ret < 0)
+		return ret;
+	ret = open_extraction(c, &x, err);
+	while (ret == 0) {
+		struct archive_entry *entry = NULL;
+		int r = A->archive_read_next_header(x.in, &entry);
+		if (r == ARCHIVE_EOF) {
+			ret = finish_extraction(c, &x, err);
 			break;
+		}
 		if (r < ARCHIVE_WARN) {
-			read_failed = true;
-			if (feed.too_big)
+			x.read_failed = true;
+			if (x.feed.too_big)
 				ret = too_big(c, err);
 			else
-				ret = diyc_error_plain(err, EIO, "read `%s`: %s", c->src, A->archive_error_string(in));
-			goto out;
+				ret = diyc_error_plain(err, EIO, "read `%s`: %s", c->src, A->archive_error_string(x.in));
+			break;
 		}
-		entries++;
-		unsigned type = A->archive_entry_filetype(entry);
-		const char *name = A->archive_entry_pathname(entry);
-		unsigned depth = path_depth(name);
-		if (depth > MAX_PATH_DEPTH) {
-			ret = diyc_error_plain(err, ELOOP, "refusing `%s`: entry `%.60s...` is %u directories deep; "
-					       "diyc takes at most %d", c->src, name, depth, MAX_PATH_DEPTH);
-			goto out;
-		}
-		uint64_t header_pos = (uint64_t)A->archive_read_header_position(in);
-		uint64_t data_pos = (uint64_t)A->archive_filter_bytes(in, 0);
-		bool keeps_data = false;
-		if (c->image_layer) {
-			int w = whiteout_note(&wh, A->archive_entry_pathname(entry));
-			if (w < 0) {
-				ret = diyc_error(err, -w, "whiteout `%s`", A->archive_entry_pathname(entry));
-				goto out;
-			}
-			if (w > 0) {
-				/* not extracted: its bytes, if any, stay in the record */
-				tarsplit_entry(&split, header_pos, data_pos, A->archive_entry_size(entry), NULL);
-				continue;
-			}
-		}
-		bool whiteout_dev = type == AE_IFCHR && A->archive_entry_rdevmajor(entry) == 0 &&
-				    A->archive_entry_rdevminor(entry) == 0;
-		/* real images carry device nodes (debootstrap makes /dev/console, /dev/null...).
-		 * A user namespace cannot make them, so rootless they are left out, as rootless
-		 * podman does; root keeps them. Either way they open no device in a container:
-		 * its /dev is diyc's own and every mount it may write is nodev. */
-		if ((type == AE_IFCHR || type == AE_IFBLK) && !whiteout_dev && c->rootless) {
-			skipped_dev++;
-			tarsplit_entry(&split, header_pos, data_pos, A->archive_entry_size(entry), NULL);
-			continue;
-		}
-		if (type == AE_IFSOCK) {
-			tarsplit_entry(&split, header_pos, data_pos, A->archive_entry_size(entry), NULL);
-			continue;
-		}
-		if (A->archive_entry_uid(entry) >= c->uid_top || A->archive_entry_gid(entry) >= c->gid_top) {
-			squashed_ids++;
-			if (A->archive_entry_uid(entry) >= c->uid_top)
-				A->archive_entry_set_uid(entry, 0);
-			if (A->archive_entry_gid(entry) >= c->gid_top)
-				A->archive_entry_set_gid(entry, 0);
-		}
-		if (type == AE_IFREG && !A->archive_entry_hardlink(entry)) {
-			size += A->archive_entry_size(entry);
-			keeps_data = true;
-			/* a sparse file's size is not bounded by its stream */
-			if (c->max_bytes && size > c->max_bytes) {
-				ret = too_big(c, err);
-				goto out;
-			}
-		}
-		tarsplit_entry(&split, header_pos, data_pos, A->archive_entry_size(entry), keeps_data ? name : NULL);
-		/* overlay would honour its own xattrs (metacopy, redirect...): the record keeps them */
-		bool opaque_xattr;
-		drop_overlay_xattrs(A, entry, &opaque_xattr);
-		r = A->archive_write_header(out, entry);
-		if (r >= ARCHIVE_WARN && A->archive_entry_size(entry) > 0)
-			r = copy_data(A, in, out);
-		if (r >= ARCHIVE_WARN)
-			r = A->archive_write_finish_entry(out);
-		if (r < ARCHIVE_WARN) {
-			const char *msg = A->archive_error_string(out);
-			if (!msg)
-				msg = A->archive_error_string(in);
-			ret = diyc_error_plain(err, EPERM, "refusing `%s`: entry `%s`: %s", c->src,
-					       A->archive_entry_pathname(entry), msg ? msg : "cannot extract");
-			goto out;
-		}
+		ret = extract_entry(c, &x, entry, err);
 	}
-	if (entries == 0) {
-		ret = diyc_error_plain(err, EINVAL, "`%s` holds no files: nothing to import", c->src);
-		goto out;
-	}
-	if (A->archive_write_close(out) < ARCHIVE_WARN) {
-		ret = diyc_error_plain(err, EIO, "finish extracting `%s`: %s", c->src, A->archive_error_string(out));
-		goto out;
-	}
-	if ((ret = whiteouts_apply(&wh, c->rootless, err)) < 0)
-		goto out;
-	/* the tar stream's padding after the end marker is part of the layer's digest */
-	uint64_t end_pos = (uint64_t)A->archive_read_header_position(in);
-	if ((ret = feed_drain(&feed, c->src, err)) < 0) {
-		if (ret == -EFBIG)
-			ret = too_big(c, err);
-		goto out;
-	}
-	sha256_hex(&feed.hash, c->result->diff_id);
-	c->result->expanded = feed.total;
-	tarsplit_finish(&split, end_pos);
-	c->result->skipped_devices = skipped_dev;
-	if (squashed_ids)
-		diyc_warn("%u file(s) owned by ids outside your subordinate range now belong to root", squashed_ids);
-	c->result->size = size;
-out:
-	tarsplit_abort(&split);
-	whiteouts_free(&wh);
-	if (in)
-		A->archive_read_free(in);
-	if (raw)
-		A->archive_read_free(raw);
-	if (out)
-		A->archive_write_free(out);
-	if (tar_fd >= 0) {
-		/* the end-of-archive marker comes before the writer's last padding: take all of
-		 * it, so the writer finishes cleanly */
-		if (ret == 0) {
-			char buf[4096];
-			while (read(tar_fd, buf, sizeof(buf)) > 0)
-				;
-		}
-		close(tar_fd);
-	}
-	if (tar_pid > 0) {
-		int status;
-		while (waitpid(tar_pid, &status, 0) < 0 && errno == EINTR)
-			;
-		bool tar_failed = !WIFEXITED(status) || WEXITSTATUS(status) != 0;
-		if (tar_failed && (ret == 0 || read_failed)) {
-			/* the stream broke on the writing side: it knows what went wrong */
-			if (c->result->tar_err.msg[0])
-				*err = c->result->tar_err;
-			else if (WIFSIGNALED(status))
-				diyc_error_plain(err, EIO, "read `%s`: the process reading it was killed by signal %d",
-						 c->src, WTERMSIG(status));
-			else
-				diyc_error_plain(err, EIO, "read `%s`: the process reading it exited with status %d",
-						 c->src, WEXITSTATUS(status));
-			ret = -EIO;
-		}
-	}
+	tarsplit_abort(&x.split);
+	whiteouts_free(&x.wh);
+	if (x.in)
+		A->archive_read_free(x.in);
+	if (x.raw)
+		A->archive_read_free(x.raw);
+	if (x.out)
+		A->archive_write_free(x.out);
+	ret = end_dir_tar(c, &x, ret, err);
 	if (ret < 0 && chdir("/") == 0)
 		rm_rf(c->cleanup);
 	return ret;

@@ -188,8 +188,9 @@ static int unpack(int fd, const char *path, const char *dir, uint64_t max_bytes,
 		if (max_bytes && total > max_bytes) {
 			char limit[32];
 			human_bytes(limit, sizeof(limit), max_bytes);
-			ret = diyc_error_plain(err, EFBIG, "refusing `%s`: it unpacks to more than %s, the most this "
-					       "import may unpack (set another limit with --max-size)", path, limit);
+			ret = diyc_error_hint(err, diyc_error_plain(err, EFBIG, "refusing `%s`: it unpacks to more than "
+								    "%s, the most this import may unpack", path, limit),
+					      DIYC_HINT_MAX_SIZE, NULL);
 			break;
 		}
 		r = A->archive_write_header(out, e);
@@ -352,11 +353,14 @@ static int oci_choose(int rootfd, struct json_object *index, const char *platfor
 		if (platform_hits == 1)
 			chosen = by_platform;
 		else if (platform_hits == 0)
-			return diyc_error_plain(err, ENOENT, "the source has no image for platform %s (its refs: %s): "
-						"choose one with --ref or --platform", platform, refs[0] ? refs : "none");
+			return diyc_error_hint(err, diyc_error_plain(err, ENOENT, "the source has no image for platform %s "
+								     "(its refs: %s)", platform, refs[0] ? refs : "none"),
+					       DIYC_HINT_CHOOSE_REF_PLATFORM, NULL);
 		else
-			return diyc_error_plain(err, EINVAL, "the source holds several images for platform %s: choose "
-						"one with --ref (its refs: %s)", platform, refs[0] ? refs : "none");
+			return diyc_error_hint(err, diyc_error_plain(err, EINVAL, "the source holds several images for "
+								     "platform %s (its refs: %s)", platform,
+								     refs[0] ? refs : "none"),
+					       DIYC_HINT_CHOOSE_OCI_REF, NULL);
 	}
 	/* the host's platform only prefers; one asked for must fit */
 	if (explicit && jget(chosen, "platform", json_type_object) && !platform_matches(chosen, platform))
@@ -575,7 +579,8 @@ static int open_docker(int rootfd, const char *root, const char *platform, const
 	}
 	if (!chosen) {
 		r = ref ? diyc_error_plain(err, ENOENT, "no image with ref `%s` in the source's manifest.json", ref)
-			: diyc_error_plain(err, EINVAL, "the source holds %zu images: choose one with --ref NAME:TAG", n);
+			: diyc_error_hint(err, diyc_error_plain(err, EINVAL, "the source holds %zu images", n),
+					  DIYC_HINT_CHOOSE_REF, NULL);
 		json_object_put(list);
 		return r;
 	}

@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* store.c: importing a root filesystem (a directory or a tarball such as `docker
- * export` writes) into the store, listing, resolving and removing images.
+ * export` writes) or an image format's source (image/sources.c) into the store,
+ * listing, resolving, inspecting, removing and pruning images. It prints nothing: the
+ * list comes back as rows and what is removed is handed to the caller's callback, and it
+ * knows no containers: whether one uses an image is the caller's answer (struct
+ * image_remove_ops).
  *
  * Extraction runs inside a user namespace with the caller's subordinate range, so
  * files owned by other ids in the image keep their owners (mapped), and it uses
@@ -168,8 +172,8 @@ int image_lookup(const struct diyc_paths *p, const char *ref, char norm[PATH_MAX
 		*err = nerr;
 		return -EINVAL;
 	}
-	return diyc_error_plain(err, ENOENT, "image `%s` not found: import it with `diyc image import PATH %s` "
-		"(see `diyc image ls`)", norm, norm);
+	return diyc_error_hint(err, diyc_error_plain(err, ENOENT, "image `%s` not found", norm), DIYC_HINT_NO_IMAGE,
+			       norm);
 }
 
 static char **strv_from_json(struct json_object *a)
@@ -239,8 +243,10 @@ int image_resolve(const struct diyc_paths *p, const char *ref, struct image *img
 	    json_object_get_type(layers) != json_type_array || json_object_array_length(layers) == 0) {
 		if (j)
 			json_object_put(j);
-		return diyc_error_plain(err, EBADMSG, "image `%s` (%.12s) is damaged: remove it with `diyc image rm "
-			"%.12s` and import it again", ref, img->id, img->id);
+		char shortid[13];
+		snprintf(shortid, sizeof(shortid), "%.12s", img->id);
+		return diyc_error_hint(err, diyc_error_plain(err, EBADMSG, "image `%s` (%s) is damaged", ref, shortid),
+				       DIYC_HINT_IMAGE_DAMAGED, shortid);
 	}
 	size_t n = json_object_array_length(layers);
 	img->layer_dirs = calloc(n + 1, sizeof(char *));
@@ -444,6 +450,191 @@ static int check_blob(const struct layer_src *l, size_t i, const char *src, stru
 	return 0;
 }
 
+/* An import under way: its source, the limit on what it may unpack, and its layers. */
+struct import_job {
+	const struct diyc_paths *p;
+	const struct userns_plan *plan;
+	const char *src;        /* as given, for messages */
+	const char *abs_src;    /* its absolute path, or "-" */
+	int srcfd;
+	enum image_src_kind kind;
+	uint64_t max_size;      /* the most the whole import may unpack */
+	uint64_t expanded;      /* what it unpacked so far */
+	struct image_src s;     /* an image format's source, opened */
+	size_t n;
+	char (*layers)[DIGEST_HEX_LEN + 1]; /* bottom first */
+	bool *created;          /* which of them this import added to the store */
+	uint64_t size;
+	unsigned skipped_devices;
+};
+
+static bool is_rootfs(enum image_src_kind kind)
+{
+	return kind == SRC_ROOTFS_DIR || kind == SRC_ROOTFS_TAR;
+}
+
+/* What a hostile archive may expand to: by default, no more than fits on the disk. */
+static uint64_t import_limit(const struct diyc_paths *p, const struct import_opts *o)
+{
+	uint64_t max_size = o->max_size;
+	struct statvfs sv;
+	if (!max_size && statvfs(p->data, &sv) == 0)
+		max_size = (uint64_t)sv.f_bavail * sv.f_frsize / 10 * 9;
+	if (!max_size)
+		max_size = 1;
+	return max_size;
+}
+
+/* Opens an image format's source (an archive is unpacked into a directory that tmplock
+ * holds): its layers and config in j->s. */
+static int open_image_source(struct import_job *j, const struct import_opts *o, int *tmplock,
+			     struct diyc_error *err)
+{
+	char tmpdir[PATH_MAX], rnd[17];
+	random_hex(rnd, 8);
+	/* named by its creator, and locked while it works: image_clean_leftovers() */
+	snprintf(tmpdir, sizeof(tmpdir), "%s/tmp/unpack-%d-%s", j->p->data, (int)getpid(), rnd);
+	bool archive = j->kind == SRC_OCI_ARCHIVE || j->kind == SRC_DOCKER_ARCHIVE;
+	if (archive && (*tmplock = mkdir_locked(tmpdir, 0700)) < 0)
+		return diyc_error(err, -*tmplock, "create `%s`", tmpdir);
+	int r = image_src_open(j->srcfd, j->abs_src, j->kind, tmpdir, o->platform, o->ref, j->max_size, &j->s, err);
+	if (r < 0) {
+		image_src_close(&j->s);
+		if (archive)
+			rm_rf(tmpdir);
+		return r;
+	}
+	j->n = j->s.n_layers;
+	/* the archive's unpacked copy and the layers share the limit: both are on disk */
+	j->expanded = j->s.unpacked_bytes;
+	if (j->n == 0) {
+		image_src_close(&j->s);
+		return diyc_error_plain(err, EINVAL, "the image in `%s` has no layers", j->src);
+	}
+	return 0;
+}
+
+/* The import would unpack more than its limit. */
+static int import_too_big(const struct import_job *j, struct diyc_error *err)
+{
+	char limit[32];
+	human_bytes(limit, sizeof(limit), j->max_size);
+	return diyc_error_hint(err, diyc_error_plain(err, EFBIG, "refusing `%s`: its layers expand to more than %s, "
+						     "the most this import may unpack", j->src, limit),
+			       DIYC_HINT_MAX_SIZE, NULL);
+}
+
+/* Layer i of an image format: its blob checked, and stored unless the store has it. */
+static int import_image_layer(struct import_job *j, size_t i, uint64_t *lsize, uint64_t *lexpanded,
+			      struct diyc_error *err)
+{
+	struct layer_src *l = &j->s.layers[i];
+	int r = check_blob(l, i, j->src, err);
+	if (r < 0)
+		return r;
+	snprintf(j->layers[i], sizeof(j->layers[i]), "%s", l->diff_id);
+	if (layer_exists(j->p, l->diff_id)) {
+		/* stored once, shared */
+		j->size += layer_size(j->p, l->diff_id);
+		return 0;
+	}
+	if (j->expanded >= j->max_size)
+		return import_too_big(j, err);
+	struct layer_opts lo = { .src = l->blob, .from_fd = true, .fd = l->fd, .image_layer = true,
+				 .expect_diff_id = l->diff_id, .max_bytes = j->max_size - j->expanded,
+				 .skipped_devices = &j->skipped_devices };
+	r = layer_import(j->p, j->plan, &lo, j->layers[i], lsize, lexpanded, &j->created[i], err);
+	if (r == -EFBIG)
+		/* the limit is the whole import's: say so, not the layer's share */
+		r = import_too_big(j, err);
+	return r;
+}
+
+/* Stores the layers: the root filesystem as one, or the image's, bottom first. */
+static int import_layers(struct import_job *j, struct diyc_error *err)
+{
+	j->layers = calloc(j->n, sizeof(*j->layers));
+	j->created = calloc(j->n, sizeof(bool));
+	if (!j->layers || !j->created)
+		return diyc_error(err, ENOMEM, "layers");
+	for (size_t i = 0; i < j->n; i++) {
+		uint64_t lsize = 0, lexpanded = 0;
+		int r;
+		if (is_rootfs(j->kind)) {
+			struct layer_opts lo = { .src = j->abs_src, .from_fd = true, .fd = j->srcfd,
+						 .max_bytes = j->max_size, .skipped_devices = &j->skipped_devices };
+			r = layer_import(j->p, j->plan, &lo, j->layers[i], &lsize, &lexpanded, &j->created[i], err);
+		} else {
+			r = import_image_layer(j, i, &lsize, &lexpanded, err);
+		}
+		if (r < 0)
+			return r;
+		j->size += lsize;
+		j->expanded += lexpanded;
+	}
+	return 0;
+}
+
+/* Writes the image's record, with the source's config (or one made for a root
+ * filesystem), and names it; id gets its id. */
+static int write_imported(struct import_job *j, const char *ref, char norm[PATH_MAX], char id[IMAGE_ID_LEN + 1],
+			  struct diyc_error *err)
+{
+	_cleanup_free_ char *own_config = NULL;
+	const char *config = j->s.config;
+	size_t config_len = j->s.config_len;
+	if (is_rootfs(j->kind)) {
+		char now[32];
+		iso_time(now, sizeof(now), time(NULL));
+		own_config = rootfs_config(j->layers[0], now);
+		if (!own_config)
+			return diyc_error(err, ENOMEM, "config");
+		config = own_config;
+		config_len = strlen(own_config);
+		struct sha256 h;
+		sha256_begin(&h);
+		sha256_add(&h, config, config_len);
+		sha256_hex(&h, id);
+	} else {
+		snprintf(id, IMAGE_ID_LEN + 1, "%s", j->s.config_digest);
+	}
+	int r = image_write(j->p, id, config, config_len, j->layers, j->n, j->size, j->abs_src, err);
+	if (r < 0)
+		return r;
+	struct diyc_error nerr = { 0 };
+	const char *given = j->s.ref_name;
+	/* docker's short names: docker.io/library/NAME is NAME */
+	if (given && str_has_prefix(given, "docker.io/library/"))
+		given += strlen("docker.io/library/");
+	else if (given && str_has_prefix(given, "docker.io/"))
+		given += strlen("docker.io/");
+	if (!ref && given && image_ref_normalize(given, norm, PATH_MAX, &nerr) == 0)
+		ref = norm;
+	if (ref)
+		r = image_set_name(j->p, norm, id, err);
+	if (r < 0) {
+		char path[PATH_MAX];
+		snprintf(path, sizeof(path), "%s/images/%s.json", j->p->data, id);
+		unlink(path);
+		snprintf(path, sizeof(path), "%s/images/%s.config", j->p->data, id);
+		unlink(path);
+	}
+	return r;
+}
+
+/* Nothing of a failed import stays: the layers it added go too. */
+static void remove_created_layers(const struct import_job *j)
+{
+	for (size_t i = 0; j->created && i < j->n; i++) {
+		if (!j->created[i])
+			continue;
+		char path[PATH_MAX];
+		struct diyc_error ignore = { 0 };
+		snprintf(path, sizeof(path), "%s/layers/%s", j->p->data, j->layers[i]);
+		remove_tree(j->plan, path, &ignore);
+	}
+}
+
 int image_import(const struct diyc_paths *p, const struct userns_plan *plan, const char *src, const char *ref,
 		 const struct import_opts *o, char id_out[IMAGE_ID_LEN + 1], struct diyc_error *err)
 {
@@ -457,9 +648,10 @@ int image_import(const struct diyc_paths *p, const struct userns_plan *plan, con
 	enum image_src_kind kind = SRC_ROOTFS_TAR; /* stdin is a stream, read once */
 	if (strcmp(src, "-") && (r = image_src_detect(srcfd, src, &kind, err)) < 0)
 		return r;
-	if ((o->platform || o->ref) && (kind == SRC_ROOTFS_DIR || kind == SRC_ROOTFS_TAR))
-		return diyc_error_plain(err, EINVAL, "`%s` is a root file system, not an image archive or layout: "
-					"--platform and --ref do not apply", src);
+	if ((o->platform || o->ref) && is_rootfs(kind))
+		return diyc_error_hint(err, diyc_error_plain(err, EINVAL, "`%s` is a root file system, not an image "
+							     "archive or layout", src),
+				       DIYC_HINT_NOT_IMAGE_SOURCE, NULL);
 	_cleanup_free_ char *abs_src = strcmp(src, "-") ? realpath(src, NULL) : strdup("-");
 	if (!abs_src)
 		return diyc_error(err, errno, "`%s`", src);
@@ -468,194 +660,59 @@ int image_import(const struct diyc_paths *p, const struct userns_plan *plan, con
 		return r;
 	image_clean_leftovers(p, plan);
 
-	/* what a hostile archive may expand to: by default, no more than fits on the disk */
-	uint64_t max_size = o->max_size, expanded = 0;
-	struct statvfs sv;
-	if (!max_size && statvfs(p->data, &sv) == 0)
-		max_size = (uint64_t)sv.f_bavail * sv.f_frsize / 10 * 9;
-	if (!max_size)
-		max_size = 1;
-	struct image_src s = { 0 };
-	char tmpdir[PATH_MAX], rnd[17];
-	random_hex(rnd, 8);
-	/* named by its creator, and locked while it works: image_clean_leftovers() */
-	snprintf(tmpdir, sizeof(tmpdir), "%s/tmp/unpack-%d-%s", p->data, (int)getpid(), rnd);
-	size_t n = 1;
+	struct import_job j = { .p = p, .plan = plan, .src = src, .abs_src = abs_src, .srcfd = srcfd, .kind = kind,
+				.max_size = import_limit(p, o), .n = 1 };
 	_cleanup_close_ int tmplock = -1;
-	if (kind != SRC_ROOTFS_DIR && kind != SRC_ROOTFS_TAR) {
-		bool archive = kind == SRC_OCI_ARCHIVE || kind == SRC_DOCKER_ARCHIVE;
-		if (archive && (tmplock = mkdir_locked(tmpdir, 0700)) < 0)
-			return diyc_error(err, -tmplock, "create `%s`", tmpdir);
-		r = image_src_open(srcfd, abs_src, kind, tmpdir, o->platform, o->ref, max_size, &s, err);
-		if (r < 0) {
-			image_src_close(&s);
-			if (archive)
-				rm_rf(tmpdir);
-			return r;
-		}
-		n = s.n_layers;
-		/* the archive's unpacked copy and the layers share the limit: both are on disk */
-		expanded = s.unpacked_bytes;
-		if (n == 0) {
-			image_src_close(&s);
-			return diyc_error_plain(err, EINVAL, "the image in `%s` has no layers", src);
-		}
-	}
-	char (*layers)[DIGEST_HEX_LEN + 1] = calloc(n, sizeof(*layers));
-	bool *created = calloc(n, sizeof(bool));
-	uint64_t size = 0;
-	unsigned skipped_devices = 0;
-	if (!layers || !created)
-		r = diyc_error(err, ENOMEM, "layers");
-	for (size_t i = 0; i < n && r == 0; i++) {
-		uint64_t lsize = 0, lexpanded = 0;
-		if (kind == SRC_ROOTFS_DIR || kind == SRC_ROOTFS_TAR) {
-			struct layer_opts lo = { .src = abs_src, .from_fd = true, .fd = srcfd, .max_bytes = max_size,
-						 .skipped_devices = &skipped_devices };
-			r = layer_import(p, plan, &lo, layers[i], &lsize, &lexpanded, &created[i], err);
-		} else {
-			struct layer_src *l = &s.layers[i];
-			if ((r = check_blob(l, i, src, err)) < 0)
-				break;
-			snprintf(layers[i], sizeof(layers[i]), "%s", l->diff_id);
-			if (layer_exists(p, l->diff_id)) {
-				/* stored once, shared */
-				size += layer_size(p, l->diff_id);
-				continue;
-			}
-			if (expanded >= max_size) {
-				char limit[32];
-				human_bytes(limit, sizeof(limit), max_size);
-				r = diyc_error_plain(err, EFBIG, "refusing `%s`: its layers expand to more than %s, the "
-						     "most this import may unpack (set another limit with --max-size)",
-						     src, limit);
-				break;
-			}
-			struct layer_opts lo = { .src = l->blob, .from_fd = true, .fd = l->fd, .image_layer = true,
-						 .expect_diff_id = l->diff_id, .max_bytes = max_size - expanded,
-						 .skipped_devices = &skipped_devices };
-			r = layer_import(p, plan, &lo, layers[i], &lsize, &lexpanded, &created[i], err);
-			if (r == -EFBIG) {
-				/* the limit is the whole import's: say so, not the layer's share */
-				char limit[32];
-				human_bytes(limit, sizeof(limit), max_size);
-				r = diyc_error_plain(err, EFBIG, "refusing `%s`: its layers expand to more than %s, the most "
-						     "this import may unpack (set another limit with --max-size)", src, limit);
-			}
-		}
-		size += lsize;
-		expanded += lexpanded;
-	}
+	if (!is_rootfs(kind) && (r = open_image_source(&j, o, &tmplock, err)) < 0)
+		return r;
 	char id[IMAGE_ID_LEN + 1];
-	_cleanup_free_ char *own_config = NULL;
-	if (r == 0) {
-		const char *config = s.config;
-		size_t config_len = s.config_len;
-		if (kind == SRC_ROOTFS_DIR || kind == SRC_ROOTFS_TAR) {
-			char now[32];
-			iso_time(now, sizeof(now), time(NULL));
-			own_config = rootfs_config(layers[0], now);
-			if (!own_config) {
-				r = diyc_error(err, ENOMEM, "config");
-				goto out;
-			}
-			config = own_config;
-			config_len = strlen(own_config);
-			struct sha256 h;
-			sha256_begin(&h);
-			sha256_add(&h, config, config_len);
-			sha256_hex(&h, id);
-		} else {
-			snprintf(id, sizeof(id), "%s", s.config_digest);
-		}
-		r = image_write(p, id, config, config_len, layers, n, size, abs_src, err);
-	}
-	if (r == 0) {
-		struct diyc_error nerr = { 0 };
-		const char *given = s.ref_name;
-		/* docker's short names: docker.io/library/NAME is NAME */
-		if (given && str_has_prefix(given, "docker.io/library/"))
-			given += strlen("docker.io/library/");
-		else if (given && str_has_prefix(given, "docker.io/"))
-			given += strlen("docker.io/");
-		if (!ref && given && image_ref_normalize(given, norm, sizeof(norm), &nerr) == 0)
-			ref = norm;
-		if (ref)
-			r = image_set_name(p, norm, id, err);
-		if (r < 0) {
-			char path[PATH_MAX];
-			snprintf(path, sizeof(path), "%s/images/%s.json", p->data, id);
-			unlink(path);
-			snprintf(path, sizeof(path), "%s/images/%s.config", p->data, id);
-			unlink(path);
-		}
-	}
-out:
+	r = import_layers(&j, err);
+	if (r == 0)
+		r = write_imported(&j, ref, norm, id, err);
 	if (r < 0) {
-		/* nothing of a failed import stays: the layers it added go too */
-		for (size_t i = 0; created && i < n; i++) {
-			if (!created[i])
-				continue;
-			char path[PATH_MAX];
-			struct diyc_error ignore = { 0 };
-			snprintf(path, sizeof(path), "%s/layers/%s", p->data, layers[i]);
-			remove_tree(plan, path, &ignore);
-		}
+		remove_created_layers(&j);
 	} else {
 		memcpy(id_out, id, sizeof(id));
-		layer_warn_skipped_devices(skipped_devices);
+		layer_warn_skipped_devices(j.skipped_devices);
 	}
-	free(layers);
-	free(created);
-	image_src_close(&s);
+	free(j.layers);
+	free(j.created);
+	image_src_close(&j.s);
 	return r;
 }
 
-static void human_size(char *buf, size_t n, uint64_t v)
+/* The row of image id under repo:tag, with the size and creation time its record gives. */
+static void fill_row(const struct diyc_paths *p, struct image_row *row, const char *repo, const char *tag,
+		     const char *id)
 {
-	if (v < 1000)
-		snprintf(buf, n, "%lluB", (unsigned long long)v);
-	else if (v < 1000 * 1000)
-		snprintf(buf, n, "%.3gkB", v / 1e3);
-	else if (v < 1000ULL * 1000 * 1000)
-		snprintf(buf, n, "%.3gMB", v / 1e6);
-	else
-		snprintf(buf, n, "%.3gGB", v / 1e9);
-}
-
-static void human_age(char *buf, size_t n, const char *iso)
-{
-	struct tm tm = { 0 };
-	if (!iso || !strptime(iso, "%Y-%m-%dT%H:%M:%SZ", &tm)) {
-		snprintf(buf, n, "unknown");
-		return;
-	}
-	long d = (long)difftime(time(NULL), timegm(&tm));
-	if (d < 60)
-		snprintf(buf, n, "%ld seconds ago", d < 0 ? 0 : d);
-	else if (d < 3600)
-		snprintf(buf, n, "%ld minutes ago", d / 60);
-	else if (d < 86400)
-		snprintf(buf, n, "%ld hours ago", d / 3600);
-	else
-		snprintf(buf, n, "%ld days ago", d / 86400);
-}
-
-static void print_image_row(const struct diyc_paths *p, FILE *out, const char *repo, const char *tag, const char *id)
-{
+	memset(row, 0, sizeof(*row));
+	snprintf(row->repo, sizeof(row->repo), "%s", repo);
+	snprintf(row->tag, sizeof(row->tag), "%s", tag);
+	snprintf(row->id, sizeof(row->id), "%s", id);
 	struct json_object *j = image_read_json(p, id), *v;
-	char size[32] = "?", age[64] = "unknown";
 	if (j) {
-		if (json_object_object_get_ex(j, "size", &v))
-			human_size(size, sizeof(size), (uint64_t)json_object_get_int64(v));
-		if (json_object_object_get_ex(j, "created", &v))
-			human_age(age, sizeof(age), json_object_get_string(v));
+		if (json_object_object_get_ex(j, "size", &v)) {
+			row->have_size = true;
+			row->size = (uint64_t)json_object_get_int64(v);
+		}
+		if (json_object_object_get_ex(j, "created", &v) && json_object_get_string(v))
+			snprintf(row->created, sizeof(row->created), "%s", json_object_get_string(v));
 		json_object_put(j);
 	}
-	/* names come from the store, which anything that writes there controls: escaped as
-	 * every string diyc prints (lib/error.h) */
-	_cleanup_free_ char *erepo = str_escape_dup(repo), *etag = str_escape_dup(tag);
-	fprintf(out, "%-30s %-12s %-14.12s %-16s %s\n", erepo ? erepo : "?", etag ? etag : "?", id, age, size);
+}
+
+/* Appends a row to *rows (*n of them, room for *cap). */
+static struct image_row *add_row(struct image_row **rows, size_t *n, size_t *cap)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 16;
+		struct image_row *nr = realloc(*rows, ncap * sizeof(**rows));
+		if (!nr)
+			return NULL;
+		*rows = nr;
+		*cap = ncap;
+	}
+	return &(*rows)[(*n)++];
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -689,32 +746,11 @@ static char **list_names(const struct diyc_paths *p)
 	return v;
 }
 
-int image_list(const struct diyc_paths *p, FILE *out, bool quiet, struct diyc_error *err)
+/* The images no name points at (those that lost their last name to a newer import), as
+ * rows after the named ones; seen holds the short ids listed already. */
+static int add_unnamed_rows(const struct diyc_paths *p, const char *seen, struct image_row **rows, size_t *n,
+			    size_t *cap)
 {
-	_cleanup_strv_ char **names = list_names(p);
-	if (!names)
-		return diyc_error(err, ENOMEM, "list images");
-	if (!quiet)
-		fprintf(out, "%-30s %-12s %-14s %-16s %s\n", "REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE");
-	char seen[4096] = "";
-	for (char **n = names; *n; n++) {
-		char ref[NAME_MAX + 1], id[IMAGE_ID_LEN + 1];
-		file_to_ref(*n, ref, sizeof(ref));
-		if (read_link_id(p, ref, id) < 0)
-			continue;
-		char *colon = strrchr(ref, ':');
-		if (!colon)
-			continue;
-		*colon = '\0';
-		if (quiet)
-			fprintf(out, "%.12s\n", id);
-		else
-			print_image_row(p, out, ref, colon + 1, id);
-		size_t used = strlen(seen);
-		if (used + 14 < sizeof(seen))
-			snprintf(seen + used, sizeof(seen) - used, "%.12s ", id);
-	}
-	/* images that lost their last name to a newer import */
 	char dir[PATH_MAX];
 	snprintf(dir, sizeof(dir), "%s/images", p->data);
 	_cleanup_closedir_ DIR *d = opendir(dir);
@@ -729,37 +765,46 @@ int image_list(const struct diyc_paths *p, FILE *out, bool quiet, struct diyc_er
 		snprintf(shortid, sizeof(shortid), "%.12s ", id);
 		if (strstr(seen, shortid))
 			continue;
-		if (quiet)
-			fprintf(out, "%.12s\n", id);
-		else
-			print_image_row(p, out, "<none>", "<none>", id);
+		struct image_row *row = add_row(rows, n, cap);
+		if (!row)
+			return -ENOMEM;
+		fill_row(p, row, "<none>", "<none>", id);
 	}
 	return 0;
 }
 
-/* Name of a container whose config refers to the image, or false. */
-static bool image_in_use(const struct diyc_paths *p, const char *id, char *who, size_t whosz)
+int image_list(const struct diyc_paths *p, struct image_row **rows, size_t *n, struct diyc_error *err)
 {
-	char dir[PATH_MAX];
-	snprintf(dir, sizeof(dir), "%s/containers", p->data);
-	_cleanup_closedir_ DIR *d = opendir(dir);
-	struct dirent *de;
-	while (d && (de = readdir(d))) {
-		if (de->d_name[0] == '.')
+	*rows = NULL;
+	*n = 0;
+	size_t cap = 0;
+	_cleanup_strv_ char **names = list_names(p);
+	if (!names)
+		return diyc_error(err, ENOMEM, "list images");
+	char seen[4096] = "";
+	for (char **nm = names; *nm; nm++) {
+		char ref[NAME_MAX + 1], id[IMAGE_ID_LEN + 1];
+		file_to_ref(*nm, ref, sizeof(ref));
+		if (read_link_id(p, ref, id) < 0)
 			continue;
-		char path[PATH_MAX];
-		snprintf(path, sizeof(path), "%s/%s/config.json", dir, de->d_name);
-		struct json_object *j = json_object_from_file(path), *v;
-		bool used = j && json_object_object_get_ex(j, "image_id", &v) &&
-			    !strcmp(json_object_get_string(v) ?: "", id);
-		if (j)
-			json_object_put(j);
-		if (used) {
-			snprintf(who, whosz, "%s", de->d_name);
-			return true;
-		}
+		char *colon = strrchr(ref, ':');
+		if (!colon)
+			continue;
+		*colon = '\0';
+		struct image_row *row = add_row(rows, n, &cap);
+		if (!row)
+			goto oom;
+		fill_row(p, row, ref, colon + 1, id);
+		size_t used = strlen(seen);
+		if (used + 14 < sizeof(seen))
+			snprintf(seen + used, sizeof(seen) - used, "%.12s ", id);
 	}
-	return false;
+	if (add_unnamed_rows(p, seen, rows, n, &cap) == 0)
+		return 0;
+oom:
+	free(steal_ptr(*rows));
+	*n = 0;
+	return diyc_error(err, ENOMEM, "list images");
 }
 
 static bool layer_used_by_other(const struct diyc_paths *p, const char *layer, const char *except_id)
@@ -787,8 +832,14 @@ static bool layer_used_by_other(const struct diyc_paths *p, const char *layer, c
 	return false;
 }
 
+static void report(const struct image_remove_ops *ops, enum image_removed kind, const char *what)
+{
+	if (ops && ops->removed)
+		ops->removed(kind, what, ops->data);
+}
+
 int image_remove(const struct diyc_paths *p, const struct userns_plan *plan, const char *ref, bool force,
-		 FILE *out, struct diyc_error *err)
+		 const struct image_remove_ops *ops, struct diyc_error *err)
 {
 	char norm[PATH_MAX], id[IMAGE_ID_LEN + 1], who[256];
 	bool by_id;
@@ -804,9 +855,9 @@ int image_remove(const struct diyc_paths *p, const struct userns_plan *plan, con
 			other_names++;
 	}
 	bool delete_image = by_id || other_names == 0;
-	if (delete_image && !force && image_in_use(p, id, who, sizeof(who)))
-		return diyc_error_plain(err, EBUSY, "image `%s` is used by container `%s`: remove the container "
-			"first, or use `diyc image rm -f`", ref, who);
+	if (delete_image && !force && ops->in_use(id, who, sizeof(who), ops->data))
+		return diyc_error_hint(err, diyc_error_plain(err, EBUSY, "image `%s` is used by container `%s`", ref, who),
+				       DIYC_HINT_IMAGE_IN_USE, NULL);
 	for (char **n = names; n && *n; n++) {
 		char nref[NAME_MAX + 1], nid[IMAGE_ID_LEN + 1], path[PATH_MAX];
 		file_to_ref(*n, nref, sizeof(nref));
@@ -815,8 +866,7 @@ int image_remove(const struct diyc_paths *p, const struct userns_plan *plan, con
 		snprintf(path, sizeof(path), "%s/images/names/%s", p->data, *n);
 		if (unlink(path) < 0 && errno != ENOENT)
 			return diyc_error(err, errno, "untag `%s`", nref);
-		_cleanup_free_ char *shown = str_escape_dup(nref);
-		fprintf(out, "Untagged: %s\n", shown ? shown : "?");
+		report(ops, IMAGE_UNTAGGED, nref);
 	}
 	if (!delete_image)
 		return 0;
@@ -846,7 +896,7 @@ int image_remove(const struct diyc_paths *p, const struct userns_plan *plan, con
 	}
 	if (j)
 		json_object_put(j);
-	fprintf(out, "Deleted: %s\n", id);
+	report(ops, IMAGE_DELETED, id);
 	return 0;
 }
 
@@ -915,10 +965,13 @@ static bool layer_used(const struct diyc_paths *p, const char *layer)
 	return layer_used_by_other(p, layer, "");
 }
 
-int image_prune(const struct diyc_paths *p, const struct userns_plan *plan, FILE *out, struct diyc_error *err)
+int image_prune(const struct diyc_paths *p, const struct userns_plan *plan, const struct image_remove_ops *ops,
+		uint64_t *reclaimed, struct diyc_error *err)
 {
 	char dir[PATH_MAX], who[256];
-	uint64_t reclaimed = 0;
+	/* the images it removes are reported as pruned, not as `image rm` reports them */
+	struct image_remove_ops quiet = { .in_use = ops->in_use, .data = ops->data };
+	*reclaimed = 0;
 	/* images without a name that no container uses: what docker calls dangling */
 	snprintf(dir, sizeof(dir), "%s/images", p->data);
 	_cleanup_closedir_ DIR *d = opendir(dir);
@@ -931,19 +984,16 @@ int image_prune(const struct diyc_paths *p, const struct userns_plan *plan, FILE
 		struct json_object *names = names_of(p, id);
 		bool named = json_object_array_length(names) > 0;
 		json_object_put(names);
-		if (named || image_in_use(p, id, who, sizeof(who)))
+		if (named || ops->in_use(id, who, sizeof(who), ops->data))
 			continue;
 		struct json_object *j = image_read_json(p, id), *sz;
 		if (j && json_object_object_get_ex(j, "size", &sz))
-			reclaimed += (uint64_t)json_object_get_int64(sz);
+			*reclaimed += (uint64_t)json_object_get_int64(sz);
 		json_object_put(j);
-		FILE *devnull = fopen("/dev/null", "we");
-		int r = image_remove(p, plan, id, false, devnull ? devnull : out, err);
-		if (devnull)
-			fclose(devnull);
+		int r = image_remove(p, plan, id, false, &quiet, err);
 		if (r < 0)
 			return r;
-		fprintf(out, "deleted image %s\n", id);
+		report(ops, IMAGE_PRUNED_IMAGE, id);
 	}
 	/* layers no image lists (left by an interrupted import or removal) */
 	snprintf(dir, sizeof(dir), "%s/layers", p->data);
@@ -954,16 +1004,13 @@ int image_prune(const struct diyc_paths *p, const struct userns_plan *plan, FILE
 		if (is_hex_id(de->d_name, IMAGE_ID_LEN) && strlen(de->d_name) == IMAGE_ID_LEN) {
 			if (layer_used(p, de->d_name))
 				continue;
-			reclaimed += layer_size(p, de->d_name);
+			*reclaimed += layer_size(p, de->d_name);
 			if (remove_tree(plan, path, err) < 0)
 				return -EIO;
-			fprintf(out, "deleted layer %s\n", de->d_name);
+			report(ops, IMAGE_PRUNED_LAYER, de->d_name);
 		}
 	}
 	/* what an interrupted import or export left: temporary layers, unpacked archives */
 	image_clean_leftovers(p, plan);
-	char size[32];
-	human_size(size, sizeof(size), reclaimed);
-	fprintf(out, "reclaimed %s\n", size);
 	return 0;
 }

@@ -18,6 +18,8 @@ static int record(struct diyc_error *err, int errnum, int with_strerror, const c
 		if (with_strerror && errnum && n >= 0 && (size_t)n < sizeof(err->msg))
 			snprintf(err->msg + n, sizeof(err->msg) - n, ": %s", strerror(errnum));
 		err->errnum = errnum;
+		err->hint = DIYC_HINT_NONE; /* a new error: an earlier one's advice does not apply */
+		err->hint_arg[0] = '\0';
 		if (!err->status)
 			err->status = DIYC_EXIT_RUNTIME;
 	}

@@ -23,10 +23,16 @@ enum diyc_hint {
 	DIYC_HINT_MAX_SIZE,          /* an import would unpack more than its limit */
 	DIYC_HINT_CHOOSE_REF_PLATFORM, /* a source holds no image for the platform */
 	DIYC_HINT_CHOOSE_REF,        /* a source holds several images */
+	DIYC_HINT_CHOOSE_OCI_REF,    /* an OCI source holds several images for the platform */
+	DIYC_HINT_NOT_IMAGE_SOURCE,  /* choosing an image does not apply to a root filesystem */
 	/* hints of net/ (bridge, slirp, ports) */
 	DIYC_HINT_NET_FIRST = 100,
+	DIYC_HINT_NET_HELPER_NOT_SETUID, /* diyc-nethelper is not set-uid root; arg: its path */
+	DIYC_HINT_NET_BRIDGE_OTHER_SUBNET, /* the bridge exists with another subnet */
 	/* hints of cgroup/ */
 	DIYC_HINT_CGROUP_FIRST = 200,
+	DIYC_HINT_CGROUP_NO_SYSTEMD,     /* the systemd manager was asked for, systemd does not run */
+	DIYC_HINT_CGROUP_NOT_DELEGATED,  /* cgroupfs was asked for, diyc's cgroup is not delegated */
 };
 
 struct diyc_error {
@@ -34,7 +40,7 @@ struct diyc_error {
 	int status;      /* exit status the command should end with (125 by default) */
 	int hint;        /* enum diyc_hint: what the front end may add as advice */
 	char msg[1024];
-	char hint_arg[256]; /* the name the hint is about, when it needs one */
+	char hint_arg[512]; /* the name the hint is about, when it needs one */
 };
 
 #define DIYC_EXIT_RUNTIME 125

@@ -4,8 +4,9 @@
  * nftables as one ruleset (iptables where nft is missing), all tagged with the bridge's
  * name so that teardown removes exactly them. A container then gets a veth pair on it:
  * diyc makes it itself as root, and a normal user's diyc asks the set-uid
- * diyc-nethelper, handing it the container's namespaces as fds 3 and 4. The container's
- * PID 1 configures its end from inside, where it has the right to. */
+ * diyc-nethelper (at the path the caller gives), handing it the container's namespaces
+ * as fds 3 and 4. The container's PID 1 configures its end from inside, where it has the
+ * right to. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -19,12 +20,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "bridge.h"
-#include "security/selfexe.h"
 #include "veth.h"
 #include "iface.h"
 #include "lib/util.h"
 
-#define NETHELPER "diyc-nethelper"
+#define NETHELPER BRIDGE_NETHELPER
 #define OUTPUT_MAX 4096
 
 /* Runs path with argv and no environment; input (if any) on its stdin, fd3/fd4 (if >= 0)
@@ -128,20 +128,6 @@ static const char *first_line(char *s, const char *prefix)
 	return s;
 }
 
-int nethelper_path(char *buf, size_t size, struct diyc_error *err)
-{
-	char self[PATH_MAX];
-	int r = selfexe_host_path(self, sizeof(self), err);
-	if (r < 0)
-		return r;
-	char *slash = strrchr(self, '/');
-	if (slash)
-		*slash = '\0';
-	if (snprintf(buf, size, "%s/" NETHELPER, self) >= (int)size)
-		return diyc_error(err, ENAMETOOLONG, "%s/" NETHELPER, self);
-	return 0;
-}
-
 static int open_ns(pid_t pid, const char *ns, struct diyc_error *err)
 {
 	char path[64];
@@ -180,9 +166,9 @@ static int helper_ready(const char *path, struct diyc_error *err)
 				  "install as root does it), and a bridge root made with `sudo diyc network setup`; or "
 				  "run with sudo, or use --net=slirp", path);
 	if (st.st_uid != 0 || !(st.st_mode & S_ISUID))
-		return diyc_error_plain(err, EPERM,
-					"%s is not set-uid root (mode %04o, owner %u): as root, `chown root %s && chmod "
-					"4755 %s`; or use --net=slirp", path, st.st_mode & 07777, st.st_uid, path, path);
+		return diyc_error_hint(err, diyc_error_plain(err, EPERM, "%s is not set-uid root (mode %04o, owner %u)", path,
+							     st.st_mode & 07777, st.st_uid),
+				       DIYC_HINT_NET_HELPER_NOT_SETUID, path);
 	return 0;
 }
 
@@ -202,8 +188,8 @@ int bridge_open_ns(pid_t pid, bool userns, int *netns, int *user, struct diyc_er
 	return 0;
 }
 
-int bridge_attach(int netns, int user, const char *bridge, const char *want_ip, struct lease_grant *out,
-		  struct diyc_error *err)
+int bridge_attach(int netns, int user, const char *bridge, const char *want_ip, const char *path,
+		  struct lease_grant *out, struct diyc_error *err)
 {
 	struct in_addr want;
 	memset(out, 0, sizeof(*out));
@@ -212,10 +198,9 @@ int bridge_attach(int netns, int user, const char *bridge, const char *want_ip, 
 	if (geteuid() == 0)
 		return lease_acquire(bridge, 0, want_ip ? &want : NULL, 0, netns, out, err);
 
-	char path[PATH_MAX];
-	int r = nethelper_path(path, sizeof(path), err);
-	if (r == 0)
-		r = helper_ready(path, err);
+	if (!path || !*path)
+		return diyc_error_plain(err, EINVAL, "the path of " NETHELPER " is not known");
+	int r = helper_ready(path, err);
 	if (r < 0)
 		return r;
 	char *argv[] = { NETHELPER, "add", (char *)bridge, (char *)want_ip, NULL };
@@ -233,7 +218,7 @@ int bridge_attach(int netns, int user, const char *bridge, const char *want_ip, 
 	return 0;
 }
 
-void bridge_detach(const struct lease_grant *g)
+void bridge_detach(const struct lease_grant *g, const char *path)
 {
 	if (!g->veth[0])
 		return;
@@ -242,8 +227,8 @@ void bridge_detach(const struct lease_grant *g)
 		lease_release(g->bridge, 0, true, g->addr, &err);
 		return;
 	}
-	char path[PATH_MAX], addr[INET_ADDRSTRLEN];
-	if (nethelper_path(path, sizeof(path), &err) < 0)
+	char addr[INET_ADDRSTRLEN];
+	if (!path || !*path)
 		return;
 	inet_ntop(AF_INET, &g->addr, addr, sizeof(addr));
 	char *argv[] = { NETHELPER, "release", (char *)g->bridge, addr, NULL };
@@ -427,9 +412,9 @@ int bridge_setup(const char *bridge, struct in_addr net, int prefix, struct diyc
 			char have[INET_ADDRSTRLEN] = "no address";
 			if (b.prefix)
 				inet_ntop(AF_INET, &b.addr, have, sizeof(have));
-			r = diyc_error_plain(err, EEXIST,
-					     "bridge `%s` exists with %s/%d, not %s/%d: `sudo diyc network teardown` "
-					     "first, or choose that subnet", bridge, have, b.prefix, gws, prefix);
+			r = diyc_error_hint(err, diyc_error_plain(err, EEXIST, "bridge `%s` exists with %s/%d, not %s/%d",
+								  bridge, have, b.prefix, gws, prefix),
+					    DIYC_HINT_NET_BRIDGE_OTHER_SUBNET, NULL);
 		}
 	} else if (r == -ENODEV) {
 		r = bridge_create(nl, bridge, gw, prefix, err);

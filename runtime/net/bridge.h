@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* bridge.h: bridge networking as diyc does it: the bridge diyc0 and its NAT (`diyc
  * network`), and a container's veth on it: made by diyc itself as root, through the
- * set-uid diyc-nethelper for a normal user. */
+ * set-uid diyc-nethelper for a normal user (the caller finds the helper: net/ knows only
+ * its protocol). */
 #pragma once
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -11,6 +12,8 @@
 
 #define BRIDGE_DEFAULT "diyc0"
 #define BRIDGE_DEFAULT_SUBNET "172.16.0.0/16"
+/* the helper's file name, installed set-uid root next to diyc */
+#define BRIDGE_NETHELPER "diyc-nethelper"
 
 /* -- a container on the bridge ------------------------------------------------------------ */
 
@@ -19,16 +22,15 @@
 int bridge_open_ns(pid_t pid, bool userns, int *netns, int *user, struct diyc_error *err);
 /* Gives the container of those namespaces an address on bridge (want_ip: that one, NULL:
  * any free) and its veth: the peer, BRIDGE_PEER_NAME, is in its network namespace,
- * still down. */
-int bridge_attach(int netns, int userns, const char *bridge, const char *want_ip, struct lease_grant *out,
-		  struct diyc_error *err);
-/* Gives the address back and deletes the veth (if the namespace has not taken it along). */
-void bridge_detach(const struct lease_grant *g);
+ * still down. helper: the path of diyc-nethelper, which a normal user's diyc asks (root
+ * does it itself and needs none). */
+int bridge_attach(int netns, int userns, const char *bridge, const char *want_ip, const char *helper,
+		  struct lease_grant *out, struct diyc_error *err);
+/* Gives the address back and deletes the veth (if the namespace has not taken it along),
+ * through helper as bridge_attach. */
+void bridge_detach(const struct lease_grant *g, const char *helper);
 /* Inside the container's network namespace: the address, route and MTU of its end. */
 int bridge_configure_peer(const struct lease_grant *g, struct diyc_error *err);
-
-/* The path of diyc-nethelper: next to the running diyc. */
-int nethelper_path(char *buf, size_t size, struct diyc_error *err);
 
 /* -- the bridge itself (root) ---------------------------------------------------------------- */
 

@@ -11,7 +11,8 @@
  * before the first frame, as slirp4netns' sandbox does: a mount namespace (and a user
  * namespace, for a normal user) of its own, pivot_root into a read-only tmpfs that holds
  * only etc/resolv.conf (the host's nameservers, what libslirp reads), no capability,
- * no_new_privs and the supervisor's seccomp filter. Its loop is event-driven (the tap,
+ * then the confinement the caller gives (container/ gives the supervisor's: no_new_privs
+ * and its seccomp filter, security/confine.c). Its loop is event-driven (the tap,
  * slirp's sockets and its timers), never busy. libslirp (and glib under it) is loaded
  * with dlopen() only for a container that uses it, by the supervisor just before the fork
  * (the supervisor never calls into it). */
@@ -36,7 +37,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <slirp/libslirp.h>
-#include "security/confine.h"
 #include "lib/dl.h"
 #include "iface.h"
 #include "slirp.h"
@@ -424,7 +424,8 @@ static int write_proc_self(const char *file, const char *text)
 /* A mount namespace of its own (in a user namespace of its own for a normal user, where
  * the user's one id maps to itself), then the root becomes a small read-only tmpfs that
  * holds only etc/resolv.conf: no file of the user, no socket, no /proc. */
-static int enter_empty_root(const char *nameservers, struct diyc_error *err)
+static int enter_empty_root(const char *nameservers, int (*confine)(struct diyc_error *err),
+			    struct diyc_error *err)
 {
 	uid_t uid = geteuid();
 	gid_t gid = getegid();
@@ -461,7 +462,7 @@ static int enter_empty_root(const char *nameservers, struct diyc_error *err)
 	cap_free(none);
 	if (r < 0)
 		return diyc_error(err, -r, "slirp sandbox: drop capabilities");
-	return confine_supervisor(err);
+	return confine(err);
 }
 
 struct ready_msg {
@@ -472,7 +473,8 @@ struct ready_msg {
 /* The process that runs libslirp: sets the stack up while it still sees the host (the
  * library, glib's seed from /dev/urandom, the nameservers), leaves the host's file
  * system, says so on ctl, then serves the container's packets until ctl closes. */
-static void __attribute__((noreturn)) slirp_process(const struct slirp_opts *o, int tapfd, int ctl, pid_t parent)
+static void __attribute__((noreturn)) slirp_process(const struct slirp_opts *o, int tapfd,
+						    int (*confine)(struct diyc_error *err), int ctl, pid_t parent)
 {
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent)
@@ -495,7 +497,7 @@ static void __attribute__((noreturn)) slirp_process(const struct slirp_opts *o, 
 	read_nameservers(nameservers, sizeof(nameservers));
 	m.r = stack_start(o, tapfd, &s, &m.err);
 	if (m.r == 0)
-		m.r = enter_empty_root(nameservers, &m.err);
+		m.r = enter_empty_root(nameservers, confine, &m.err);
 	if (write(ctl, &m, sizeof(m)) != sizeof(m) || m.r < 0)
 		_exit(1);
 	size_t cap = 8;
@@ -520,9 +522,13 @@ struct slirp_net {
 	int ctl;
 };
 
-int slirp_net_start(const struct slirp_opts *o, int tapfd, struct slirp_net **out, struct diyc_error *err)
+int slirp_net_start(const struct slirp_opts *o, int tapfd, int (*confine)(struct diyc_error *err),
+		    struct slirp_net **out, struct diyc_error *err)
 {
 	_cleanup_close_ int tap = tapfd;
+	/* never a slirp process without its confinement */
+	if (!confine)
+		return diyc_error_plain(err, EINVAL, "the slirp process needs a confinement");
 	/* loaded here, once: in a forked child the loader's work costs more (copy on write
 	 * of what it touches), and a missing library is said before any fork */
 	int r = sl_load(err);
@@ -541,7 +547,7 @@ int slirp_net_start(const struct slirp_opts *o, int tapfd, struct slirp_net **ou
 		return diyc_error(err, errno, "fork the slirp process");
 	}
 	if (pid == 0)
-		slirp_process(o, tap, theirs, parent);
+		slirp_process(o, tap, confine, theirs, parent);
 	close(steal_fd(&theirs));
 	*n = (struct slirp_net){ .pid = pid, .ctl = steal_fd(&ctl) };
 	struct ready_msg m;

@@ -31,8 +31,12 @@ int slirp_tap_setup(const struct slirp_opts *o, int *fd, struct diyc_error *err)
  * child of the supervisor) whose root is an empty tmpfs. */
 struct slirp_net;
 /* Forks the slirp process and waits until its stack is up and it has left the host's
- * file system; its error, if any, comes back in err. Takes tapfd (closed on failure too). */
-int slirp_net_start(const struct slirp_opts *o, int tapfd, struct slirp_net **out, struct diyc_error *err);
+ * file system; its error, if any, comes back in err. Takes tapfd (closed on failure too).
+ * confine (required) is the process's last step before it reads the container's first
+ * frame, after it dropped its capabilities: the caller's confinement (diyc's is the
+ * supervisor's seccomp filter with no_new_privs); a failure stops the process. */
+int slirp_net_start(const struct slirp_opts *o, int tapfd, int (*confine)(struct diyc_error *err),
+		    struct slirp_net **out, struct diyc_error *err);
 /* Appends the fd that tells when the slirp process is gone to *fds (growing it), from
  * index n; returns the new count (*timeout_ms is left as it is). */
 size_t slirp_net_fill(struct slirp_net *s, struct pollfd **fds, size_t *cap, size_t n, int *timeout_ms);

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* mount.c: everything the container sees as its filesystem: private propagation, the
  * overlay root, a fresh /proc, a read-only /sys, a small /dev, the generated /etc
- * files, and pivot_root with the old root detached. Mount targets are resolved inside
- * the new root (openat2 RESOLVE_IN_ROOT), so symlinks in the image cannot point a
- * mount at the host. */
+ * files, the volumes, and pivot_root with the old root detached, from a struct
+ * rootfs_spec. Mount targets are resolved inside the new root (inroot.c), so symlinks
+ * in the image cannot point a mount at the host. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
@@ -17,105 +17,11 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
+#include "inroot.h"
 #include "mount.h"
 #include "overlay.h"
 #include "volume.h"
 #include "lib/util.h"
-
-int mount_open_in_root(int rootfd, const char *path, int flags)
-{
-	struct open_how how = {
-		.flags = flags | O_CLOEXEC,
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-	};
-	int fd = openat2_retry(rootfd, path, &how);
-	return fd < 0 ? -errno : fd;
-}
-
-/* Opens PATH below the root as an O_PATH fd, creating it (a directory, or an empty
- * file when file is true) and missing parents first. */
-int mount_target_in_root(int rootfd, const char *path, bool file)
-{
-	int fd = mount_open_in_root(rootfd, path, O_PATH);
-	if (fd != -ENOENT)
-		return fd;
-	char prefix[PATH_MAX];
-	size_t len = strlen(path);
-	if (len >= sizeof(prefix))
-		return -ENAMETOOLONG;
-	for (size_t i = 1; i <= len; i++) {
-		if (path[i] != '/' && path[i] != '\0')
-			continue;
-		memcpy(prefix, path, i);
-		prefix[i] = '\0';
-		bool last = path[i] == '\0';
-		fd = mount_open_in_root(rootfd, prefix, O_PATH);
-		if (fd >= 0) {
-			if (last)
-				return fd;
-			close(fd);
-			continue;
-		}
-		if (fd != -ENOENT)
-			return fd;
-		/* create the component inside its (already resolved) parent */
-		char *slash = strrchr(prefix, '/');
-		const char *base = slash ? slash + 1 : prefix;
-		_cleanup_close_ int pfd = -1;
-		if (slash && slash != prefix) {
-			*slash = '\0';
-			pfd = mount_open_in_root(rootfd, prefix, O_PATH | O_DIRECTORY);
-			*slash = '/';
-		} else {
-			pfd = mount_open_in_root(rootfd, "/", O_PATH | O_DIRECTORY);
-		}
-		if (pfd < 0)
-			return pfd;
-		if (last && file) {
-			int f = openat(pfd, base, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
-			if (f < 0 && errno != EEXIST)
-				return -errno;
-			if (f >= 0)
-				close(f);
-		} else if (mkdirat(pfd, base, 0755) < 0 && errno != EEXIST) {
-			return -errno;
-		}
-		if (last)
-			return mount_open_in_root(rootfd, prefix, O_PATH);
-	}
-	return -ENOENT;
-}
-
-int mount_in_root(int rootfd, const char *target, bool file, const char *src, const char *type,
-		    unsigned long flags, const char *data, struct diyc_error *err)
-{
-	_cleanup_close_ int fd = mount_target_in_root(rootfd, target, file);
-	if (fd < 0)
-		return diyc_error(err, -fd, "mount target `%s` in the container", target);
-	char proc[64];
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	if (mount(src, proc, type, flags, data) < 0)
-		return diyc_error(err, errno, "mount %s on `%s` in the container", type ? type : src, target);
-	return 0;
-}
-
-int mount_set_attr(int rootfd, const char *target, uint64_t attrs, bool recursive, struct diyc_error *err)
-{
-	_cleanup_close_ int fd = mount_open_in_root(rootfd, target, O_PATH);
-	if (fd < 0)
-		return diyc_error(err, -fd, "`%s` in the container", target);
-	struct mount_attr attr = { .attr_set = attrs };
-	if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr,
-		    sizeof(attr)) < 0)
-		return attrs == MOUNT_ATTR_RDONLY ? diyc_error(err, errno, "make `%s` read-only", target)
-						  : diyc_error(err, errno, "set the mount attributes of `%s`", target);
-	return 0;
-}
-
-int mount_set_readonly(int rootfd, const char *target, bool recursive, struct diyc_error *err)
-{
-	return mount_set_attr(rootfd, target, MOUNT_ATTR_RDONLY, recursive, err);
-}
 
 int mount_make_private(struct diyc_error *err)
 {
@@ -151,7 +57,7 @@ static bool gid_mapped(const struct userns_plan *u, gid_t gid)
 	return !u->enabled || idmap_size(&u->gids) > gid;
 }
 
-static int setup_dev(int rootfd, const struct container_spec *spec, struct diyc_error *err)
+static int setup_dev(int rootfd, const struct rootfs_spec *spec, struct diyc_error *err)
 {
 	const unsigned long nsx = MS_NOSUID | MS_NOEXEC;
 	int r = mount_in_root(rootfd, "/dev", false, "tmpfs", "tmpfs", nsx, "mode=755,size=65536k", err);
@@ -212,7 +118,7 @@ static int setup_dev(int rootfd, const struct container_spec *spec, struct diyc_
  * of its root from inside, so the view is writable and the container may make and use
  * cgroups below its own (systemd in a container does); without nsdelegate, writable
  * would let it raise its own limits. */
-static int setup_cgroupfs(int rootfd, const struct container_spec *spec, bool host_sys, struct diyc_error *err)
+static int setup_cgroupfs(int rootfd, const struct rootfs_spec *spec, bool host_sys, struct diyc_error *err)
 {
 	const unsigned long flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	/* the host's /sys brings the host's cgroup mounts along: covered */
@@ -224,7 +130,7 @@ static int setup_cgroupfs(int rootfd, const struct container_spec *spec, bool ho
 			     spec->cgroup_delegated ? flags & ~MS_RDONLY : flags, NULL, err);
 }
 
-static int setup_sys(int rootfd, const struct container_spec *spec, struct diyc_error *err)
+static int setup_sys(int rootfd, const struct rootfs_spec *spec, struct diyc_error *err)
 {
 	const unsigned long flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	struct diyc_error tmp = { 0 };
@@ -341,7 +247,7 @@ static int protect_kernel_files(int rootfd, struct diyc_error *err)
 	return 0;
 }
 
-static bool mounted_by_user(const struct container_spec *spec, const char *target)
+static bool mounted_by_user(const struct rootfs_spec *spec, const char *target)
 {
 	for (size_t i = 0; i < spec->n_mounts; i++)
 		if (!strcmp(spec->mounts[i].target, target))
@@ -351,7 +257,7 @@ static bool mounted_by_user(const struct container_spec *spec, const char *targe
 
 /* --read-only: writable tmpfs on /tmp and /run (unless -v or --tmpfs put something
  * there), before the volumes that may lie below them. */
-static int readonly_root_tmpfs(int rootfd, const struct container_spec *spec, struct diyc_error *err)
+static int readonly_root_tmpfs(int rootfd, const struct rootfs_spec *spec, struct diyc_error *err)
 {
 	static const struct {
 		const char *path, *opts;
@@ -400,7 +306,7 @@ static int kernel_dirs_check(int rootfd, bool read_only, struct diyc_error *err)
 	return 0;
 }
 
-static int setup_hostfiles(int rootfd, const struct container_spec *spec, struct diyc_error *err)
+static int setup_hostfiles(int rootfd, const struct rootfs_spec *spec, struct diyc_error *err)
 {
 	static const char *files[] = { "hostname", "hosts", "resolv.conf" };
 	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
@@ -419,7 +325,7 @@ static int setup_hostfiles(int rootfd, const struct container_spec *spec, struct
 	return 0;
 }
 
-int rootfs_setup(const struct container_spec *spec, struct diyc_error *err)
+int rootfs_setup(const struct rootfs_spec *spec, struct diyc_error *err)
 {
 	int r = mount_make_private(err);
 	if (r < 0)
@@ -432,7 +338,7 @@ int rootfs_setup(const struct container_spec *spec, struct diyc_error *err)
 	_cleanup_close_ int rootfd = open(spec->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return diyc_error(err, errno, "open the container root `%s`", spec->rootfs);
-	r = kernel_dirs_check(rootfd, spec->security->read_only, err);
+	r = kernel_dirs_check(rootfd, spec->read_only, err);
 	if (r < 0)
 		return r;
 	r = mount_in_root(rootfd, "/proc", false, "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err);
@@ -449,15 +355,15 @@ int rootfs_setup(const struct container_spec *spec, struct diyc_error *err)
 	r = setup_hostfiles(rootfd, spec, err);
 	if (r < 0)
 		return r;
-	if (spec->security->read_only && (r = readonly_root_tmpfs(rootfd, spec, err)) < 0)
+	if (spec->read_only && (r = readonly_root_tmpfs(rootfd, spec, err)) < 0)
 		return r;
-	r = volumes_mount(rootfd, spec->mounts, spec->n_mounts, !spec->security->privileged, err);
+	r = volumes_mount(rootfd, spec->mounts, spec->n_mounts, !spec->privileged, err);
 	if (r < 0)
 		return r;
 	/* after the volumes: none of them can cover what is masked */
-	if (!spec->security->privileged && (r = protect_kernel_files(rootfd, err)) < 0)
+	if (!spec->privileged && (r = protect_kernel_files(rootfd, err)) < 0)
 		return r;
-	if (spec->security->read_only && (r = readonly_root(rootfd, err)) < 0)
+	if (spec->read_only && (r = readonly_root(rootfd, err)) < 0)
 		return r;
 	/* pivot_root(".", ".") stacks the old root under the new one; detaching it at once
 	 * leaves no path back to the host's tree */

@@ -1,28 +1,32 @@
 /* SPDX-License-Identifier: MIT */
 /* mount.h: the container's root filesystem: overlay, /proc, /sys, /dev, the generated
- * /etc files, and pivot_root into it. */
+ * /etc files, the volumes, and pivot_root into it. What it is built from comes in a
+ * struct rootfs_spec of plain fields (the caller fills it from its container). */
 #pragma once
 #include <stdbool.h>
-#include "container/container.h"
+#include <stddef.h>
 #include "lib/error.h"
+#include "lib/userns.h"
+#include "volume.h"
+
+struct rootfs_spec {
+	char *const *lowerdirs;  /* the image's layers, top layer first, NULL-terminated */
+	const char *upperdir, *workdir;
+	bool volatile_upper;     /* the upper dir is thrown away after (--rm): never synced */
+	const char *rootfs;      /* mount point of the overlay (in the run dir) */
+	const char *hostfiles;   /* directory holding the generated hostname, hosts, resolv.conf */
+	const struct userns_plan *userns; /* enabled: no mknod, host nodes are bound; its gid map */
+	const struct mount_entry *mounts; /* -v and --tmpfs, in order */
+	size_t n_mounts;
+	bool own_cgroup;         /* the container has a cgroup of its own: /sys/fs/cgroup shows it */
+	bool cgroup_delegated;   /* and may make cgroups below it (see setup_cgroupfs) */
+	bool read_only;          /* the root read-only, with tmpfs on /tmp and /run */
+	bool privileged;         /* no masked or read-only kernel paths, device nodes in volumes open */
+};
 
 /* Called by the container child inside its namespaces; ends with / as the container root. */
-int rootfs_setup(const struct container_spec *spec, struct diyc_error *err);
+int rootfs_setup(const struct rootfs_spec *spec, struct diyc_error *err);
 /* Mounts a fresh proc on /proc of the current root (nsexec -p -m). */
 int mount_fresh_proc(struct diyc_error *err);
 /* Makes every mount private so nothing propagates to or from the host. */
 int mount_make_private(struct diyc_error *err);
-
-/* Opens PATH below rootfd with RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS: a symlink in
- * the image can never lead out of the root. Returns the fd or a negative errno. */
-int mount_open_in_root(int rootfd, const char *path, int flags);
-/* The same as an O_PATH fd, creating PATH first when missing (a directory, or an
- * empty file when file is true), with any missing parents. */
-int mount_target_in_root(int rootfd, const char *path, bool file);
-/* Mounts on TARGET below rootfd (created when missing) through /proc/self/fd. */
-int mount_in_root(int rootfd, const char *target, bool file, const char *src, const char *type,
-		  unsigned long flags, const char *data, struct diyc_error *err);
-/* Makes the mount at TARGET read-only (mount_setattr, so locked flags are kept). */
-/* MOUNT_ATTR_* set on the mount at target (and below it when recursive). */
-int mount_set_attr(int rootfd, const char *target, uint64_t attrs, bool recursive, struct diyc_error *err);
-int mount_set_readonly(int rootfd, const char *target, bool recursive, struct diyc_error *err);

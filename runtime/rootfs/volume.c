@@ -20,7 +20,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "mount.h"
+#include "inroot.h"
 #include "lib/util.h"
 #include "volume.h"
 

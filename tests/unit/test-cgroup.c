@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* test-cgroup.c: the resource-limit flags (-m, --memory-swap, --pids-limit, --cpus,
- * --cgroup-manager), their combination rules and their round trip through config.json.
- * No cgroup is touched. */
+/* test-cgroup.c: the resource-limit settings (-m, --memory-swap, --pids-limit, --cpus,
+ * --cgroup-manager), their combination rules, the labels the messages name them by (the
+ * caller's), and their round trip through config.json. No cgroup is touched. */
 #include <errno.h>
 #include <stdint.h>
 #include <sys/sysinfo.h>
@@ -16,7 +16,7 @@ static uint64_t memory(const char *s)
 {
 	uint64_t v = 0;
 	memset(&err, 0, sizeof(err));
-	if (cgroup_parse_memory("--memory", s, &v, &err) < 0) {
+	if (cgroup_limit_parse_memory("--memory", s, &v, &err) < 0) {
 		fprintf(stderr, "-m `%s` refused: %s\n", s, err.msg);
 		exit(1);
 	}
@@ -28,7 +28,7 @@ static void bad_memory(const char *s, const char *what)
 {
 	uint64_t v = 77;
 	memset(&err, 0, sizeof(err));
-	CHECK(cgroup_parse_memory("--memory", s, &v, &err) == -EINVAL);
+	CHECK(cgroup_limit_parse_memory("--memory", s, &v, &err) == -EINVAL);
 	CHECK(v == 77);
 	CHECK(strstr(err.msg, "--memory") && strstr(err.msg, s) && strstr(err.msg, what));
 }
@@ -37,7 +37,7 @@ static uint64_t cpus(const char *s)
 {
 	uint64_t q = 0;
 	memset(&err, 0, sizeof(err));
-	if (cgroup_parse_cpus(s, &q, &err) < 0) {
+	if (cgroup_limit_parse_cpus("--cpus", s, &q, &err) < 0) {
 		fprintf(stderr, "--cpus `%s` refused: %s\n", s, err.msg);
 		exit(1);
 	}
@@ -48,7 +48,7 @@ static void bad_cpus(const char *s)
 {
 	uint64_t q = 77;
 	memset(&err, 0, sizeof(err));
-	CHECK(cgroup_parse_cpus(s, &q, &err) == -EINVAL);
+	CHECK(cgroup_limit_parse_cpus("--cpus", s, &q, &err) == -EINVAL);
 	CHECK(q == 77 && strstr(err.msg, "--cpus") && strstr(err.msg, s));
 }
 
@@ -56,7 +56,7 @@ static void bad_pids(const char *s)
 {
 	uint64_t v = 77;
 	memset(&err, 0, sizeof(err));
-	CHECK(cgroup_parse_pids(s, &v, &err) == -EINVAL);
+	CHECK(cgroup_limit_parse_pids("--pids-limit", s, &v, &err) == -EINVAL);
 	CHECK(v == 77 && strstr(err.msg, "--pids-limit") && strstr(err.msg, s));
 }
 
@@ -84,9 +84,9 @@ int main(void)
 
 	/* --memory-swap: -1 or a size */
 	int64_t swap = 0;
-	CHECK(cgroup_parse_memory_swap("-1", &swap, &err) == 0 && swap == -1);
-	CHECK(cgroup_parse_memory_swap("64m", &swap, &err) == 0 && swap == 64 << 20);
-	CHECK(cgroup_parse_memory_swap("-2", &swap, &err) == -EINVAL && strstr(err.msg, "--memory-swap"));
+	CHECK(cgroup_limit_parse_memory_swap("--memory-swap", "-1", &swap, &err) == 0 && swap == -1);
+	CHECK(cgroup_limit_parse_memory_swap("--memory-swap", "64m", &swap, &err) == 0 && swap == 64 << 20);
+	CHECK(cgroup_limit_parse_memory_swap("--memory-swap", "-2", &swap, &err) == -EINVAL && strstr(err.msg, "--memory-swap"));
 
 	/* --cpus: a quota per 100 ms period */
 	CHECK(cpus("0.5") == 50000);
@@ -110,8 +110,8 @@ int main(void)
 	bad_cpus("");
 
 	uint64_t pids = 0;
-	CHECK(cgroup_parse_pids("20", &pids, &err) == 0 && pids == 20);
-	CHECK(cgroup_parse_pids("4194304", &pids, &err) == 0);
+	CHECK(cgroup_limit_parse_pids("--pids-limit", "20", &pids, &err) == 0 && pids == 20);
+	CHECK(cgroup_limit_parse_pids("--pids-limit", "4194304", &pids, &err) == 0);
 	bad_pids("0");
 	bad_pids("-1");
 	bad_pids("x");
@@ -119,13 +119,27 @@ int main(void)
 	bad_pids("");
 
 	enum cgroup_manager m;
-	CHECK(cgroup_parse_manager("systemd", &m, &err) == 0 && m == CGROUP_MANAGER_SYSTEMD);
-	CHECK(cgroup_parse_manager("cgroupfs", &m, &err) == 0 && m == CGROUP_MANAGER_CGROUPFS);
-	CHECK(cgroup_parse_manager("none", &m, &err) == 0 && m == CGROUP_MANAGER_NONE);
-	CHECK(cgroup_parse_manager("foo", &m, &err) == -EINVAL && strstr(err.msg, "foo"));
+	CHECK(cgroup_limit_parse_manager("--cgroup-manager", "systemd", &m, &err) == 0 && m == CGROUP_MANAGER_SYSTEMD);
+	CHECK(cgroup_limit_parse_manager("--cgroup-manager", "cgroupfs", &m, &err) == 0 && m == CGROUP_MANAGER_CGROUPFS);
+	CHECK(cgroup_limit_parse_manager("--cgroup-manager", "none", &m, &err) == 0 && m == CGROUP_MANAGER_NONE);
+	CHECK(cgroup_limit_parse_manager("--cgroup-manager", "foo", &m, &err) == -EINVAL && strstr(err.msg, "foo"));
 
-	/* combinations */
-	struct cgroup_limits l = { 0 };
+	/* the caller's name for the setting is the one in the message */
+	uint64_t v = 0;
+	CHECK(cgroup_limit_parse_pids("pids", "0", &v, &err) == -EINVAL && !strncmp(err.msg, "invalid pids `0`", 16));
+	CHECK(cgroup_limit_parse_manager("manager", "x", &m, &err) == -EINVAL && !strncmp(err.msg, "invalid manager", 15));
+	/* the old parsers (until the front end gives the names) say what they said */
+	CHECK(cgroup_parse_pids("0", &v, &err) == -EINVAL && strstr(err.msg, "--pids-limit"));
+	CHECK(cgroup_parse_cpus("0", &v, &err) == -EINVAL && strstr(err.msg, "--cpus"));
+	CHECK(cgroup_parse_manager("x", &m, &err) == -EINVAL && strstr(err.msg, "--cgroup-manager"));
+	CHECK(cgroup_parse_memory_swap("-2", &swap, &err) == -EINVAL && strstr(err.msg, "--memory-swap"));
+
+	/* combinations, with the command line's names */
+	static const struct cgroup_labels flags = {
+		.memory = "--memory", .memory_swap = "--memory-swap", .pids = "--pids-limit", .cpus = "--cpus",
+		.manager = "--cgroup-manager",
+	};
+	struct cgroup_limits l = { .labels = &flags };
 	CHECK(!cgroup_wanted(&l));
 	CHECK(cgroup_limits_check(&l, &err) == 0);
 	l.memory_swap = 64 << 20;
@@ -135,14 +149,26 @@ int main(void)
 	l.memory_swap = -1;
 	CHECK(cgroup_limits_check(&l, &err) == 0);
 	CHECK(cgroup_wanted(&l));
-	CHECK_STR(cgroup_first_flag(&l), "--memory");
+	CHECK_STR(cgroup_first_label(&l), "--memory");
 	l.manager = CGROUP_MANAGER_NONE;
-	CHECK(cgroup_limits_check(&l, &err) == -EINVAL && strstr(err.msg, "none"));
+	CHECK(cgroup_limits_check(&l, &err) == -EINVAL);
+	CHECK_STR(err.msg, "--memory needs a cgroup: --cgroup-manager none cannot hold limits");
 	CHECK(!cgroup_wanted(&l));
 	struct cgroup_limits only_manager = { .manager = CGROUP_MANAGER_SYSTEMD };
 	CHECK(cgroup_wanted(&only_manager));
-	struct cgroup_limits only_cpu = { .cpu_quota = 50000 };
-	CHECK_STR(cgroup_first_flag(&only_cpu), "--cpus");
+	struct cgroup_limits only_cpu = { .cpu_quota = 50000, .labels = &flags };
+	CHECK_STR(cgroup_first_label(&only_cpu), "--cpus");
+	CHECK_STR(cgroup_first_flag(&(struct cgroup_limits){ .pids = 3 }), "--pids-limit");
+	/* other names */
+	static const struct cgroup_labels words = {
+		.memory = "memory", .memory_swap = "swap", .pids = "pids", .cpus = "cpus", .manager = "manager",
+	};
+	struct cgroup_limits w = { .memory_swap = 64 << 20, .labels = &words };
+	CHECK(cgroup_limits_check(&w, &err) == -EINVAL);
+	CHECK_STR(err.msg, "swap needs memory: it is the limit of memory and swap together");
+	w = (struct cgroup_limits){ .pids = 5, .manager = CGROUP_MANAGER_NONE, .labels = &words };
+	CHECK(cgroup_limits_check(&w, &err) == -EINVAL);
+	CHECK_STR(err.msg, "pids needs a cgroup: manager none cannot hold limits");
 
 	/* the limits survive config.json */
 	char *cmd[] = { "true", NULL }, *none[] = { NULL };
