@@ -126,6 +126,7 @@ static int start_one(const struct diyc_paths *p, const char *name, const struct 
 					 .data_dir = p->data };
 		if (f->attach)
 			o.interactive = f->interactive;
+		c.cfg.limits.labels = &cli_cgroup_labels;
 		r = container_launch(&c, &c.cfg, img.layer_dirs, &plan, &o, status, err);
 		if (r == 0 && !f->attach)
 			printf("%s\n", name);
@@ -718,7 +719,7 @@ static void inspect_host(struct json_object *o, struct json_object *host, const 
 {
 	const struct container_config *cfg = &c->cfg;
 	bool running = c->st.status == STATUS_RUNNING;
-	json_object_object_add(host, "NetworkMode", json_object_new_string(cfg->net == NET_HOST ? "host" : cfg->net == NET_SLIRP ? "slirp" : cfg->net == NET_BRIDGE ? "bridge" : "none"));
+	json_object_object_add(host, "NetworkMode", json_object_new_string(net_mode_name(cfg->net)));
 	struct json_object *netset = json_object_new_object();
 	json_object_object_add(netset, "Bridge", json_object_new_string(running ? c->st.bridge : ""));
 	json_object_object_add(netset, "IPAddress", json_object_new_string(running ? c->st.ip : ""));

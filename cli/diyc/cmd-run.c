@@ -146,23 +146,19 @@ struct run_flags {
 	size_t n_cap_add, n_cap_drop;
 };
 
+/* How messages about limits name them: the flags that set them */
+const struct cgroup_labels cli_cgroup_labels = {
+	.memory = "--memory", .memory_swap = "--memory-swap", .pids = "--pids-limit", .cpus = "--cpus",
+	.manager = "--cgroup-manager",
+};
+
 /* none, host, bridge, slirp[:allow_host_loopback=true|false] */
 static int parse_net(const char *arg, struct run_flags *f)
 {
-	if (!strcmp(arg, "none")) {
-		f->net = NET_NONE;
-		return 0;
-	}
-	if (!strcmp(arg, "host")) {
-		f->net = NET_HOST;
-		return 0;
-	}
-	if (!strncmp(arg, "slirp", 5) && (arg[5] == '\0' || arg[5] == ':')) {
+	if (!strncmp(arg, "slirp:", 6)) {
 		f->net = NET_SLIRP;
 		f->slirp.allow_host_loopback = false;
-		const char *opt = arg[5] ? arg + 6 : NULL;
-		if (!opt)
-			return 0;
+		const char *opt = arg + 6;
 		if (!strcmp(opt, "allow_host_loopback=true") || !strcmp(opt, "allow_host_loopback"))
 			f->slirp.allow_host_loopback = true;
 		else if (strcmp(opt, "allow_host_loopback=false"))
@@ -170,11 +166,10 @@ static int parse_net(const char *arg, struct run_flags *f)
 					   "allow_host_loopback=true|false", opt);
 		return 0;
 	}
-	if (!strcmp(arg, "bridge")) {
-		f->net = NET_BRIDGE;
-		return 0;
-	}
-	return usage_error("run", "unknown network `%s`: use slirp, bridge, none or host", arg);
+	if (net_mode_parse(arg, &f->net) < 0)
+		return usage_error("run", "unknown network `%s`: use slirp, bridge, none or host", arg);
+	f->slirp.allow_host_loopback = false;
+	return 0;
 }
 
 /* Without --net: slirp, as for every user, where /dev/net/tun can be used. Where it
@@ -429,11 +424,15 @@ static int limits_opt(int c, const char *arg, struct run_flags *f)
 	struct diyc_error err = { 0 };
 	int r;
 	switch (c) {
-	case 'm': r = cgroup_parse_memory("--memory", arg, &f->limits.memory, &err); break;
-	case OPT_MEMORY_SWAP: r = cgroup_parse_memory_swap(arg, &f->limits.memory_swap, &err); break;
-	case OPT_PIDS_LIMIT: r = cgroup_parse_pids(arg, &f->limits.pids, &err); break;
-	case OPT_CPUS: r = cgroup_parse_cpus(arg, &f->limits.cpu_quota, &err); break;
-	case OPT_CGROUP_MANAGER: r = cgroup_parse_manager(arg, &f->limits.manager, &err); break;
+	case 'm': r = cgroup_limit_parse_memory(cli_cgroup_labels.memory, arg, &f->limits.memory, &err); break;
+	case OPT_MEMORY_SWAP:
+		r = cgroup_limit_parse_memory_swap(cli_cgroup_labels.memory_swap, arg, &f->limits.memory_swap, &err);
+		break;
+	case OPT_PIDS_LIMIT: r = cgroup_limit_parse_pids(cli_cgroup_labels.pids, arg, &f->limits.pids, &err); break;
+	case OPT_CPUS: r = cgroup_limit_parse_cpus(cli_cgroup_labels.cpus, arg, &f->limits.cpu_quota, &err); break;
+	case OPT_CGROUP_MANAGER:
+		r = cgroup_limit_parse_manager(cli_cgroup_labels.manager, arg, &f->limits.manager, &err);
+		break;
 	default: return OPTION_NOT_MINE;
 	}
 	return r < 0 ? usage_error("run", "%s", err.msg) : 0;
@@ -613,7 +612,8 @@ static int run_launch(const struct run_flags *f, struct run_setup *s)
 
 int cmd_run(int argc, char **argv)
 {
-	struct run_flags f = { .init = true, .net = NET_NONE, .slirp = { .mtu = SLIRP_MTU_DEFAULT } };
+	struct run_flags f = { .init = true, .net = NET_NONE, .slirp = { .mtu = SLIRP_MTU_DEFAULT },
+				.limits = { .labels = &cli_cgroup_labels } };
 	int r;
 	if (!parse_options(&run_options, argc, argv, run_opt, &f, &r))
 		return r;

@@ -5,6 +5,10 @@
 #pragma once
 #include "options.h"
 
+struct cgroup_labels;
+/* The flag names that messages about limits use (cmd-run.c) */
+extern const struct cgroup_labels cli_cgroup_labels;
+
 int cmd_run(int argc, char **argv);
 int cmd_start(int argc, char **argv);
 int cmd_stop(int argc, char **argv);

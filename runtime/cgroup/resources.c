@@ -17,9 +17,14 @@
 
 static const char size_help[] = "expected a size such as 512m (units b, k, m, g; a plain number is MiB)";
 
+/* a front end that sets no labels gets the settings' own names */
+static const struct cgroup_labels neutral_labels = {
+	.memory = "memory", .memory_swap = "memory+swap", .pids = "pids", .cpus = "cpus", .manager = "cgroup manager",
+};
+
 const struct cgroup_labels *cgroup_labels_of(const struct cgroup_limits *l)
 {
-	return l->labels ? l->labels : &cgroup_compat_labels;
+	return l->labels ? l->labels : &neutral_labels;
 }
 
 /* swap: the limit of memory and swap together (the machine's swap counts too). */
@@ -172,44 +177,6 @@ bool cgroup_wanted(const struct cgroup_limits *l)
 	if (l->manager == CGROUP_MANAGER_NONE)
 		return false;
 	return has_limit(l) || l->manager != CGROUP_MANAGER_AUTO;
-}
-
-/* -- compatibility (see resources.h) ----------------------------------------------------------- */
-
-const struct cgroup_labels cgroup_compat_labels = {
-	.memory = "--memory", .memory_swap = "--memory-swap", .pids = "--pids-limit", .cpus = "--cpus",
-	.manager = "--cgroup-manager",
-};
-
-int cgroup_parse_memory(const char *flag, const char *s, uint64_t *out, struct diyc_error *err)
-{
-	return cgroup_limit_parse_memory(flag, s, out, err);
-}
-
-int cgroup_parse_memory_swap(const char *s, int64_t *out, struct diyc_error *err)
-{
-	return cgroup_limit_parse_memory_swap(cgroup_compat_labels.memory_swap, s, out, err);
-}
-
-int cgroup_parse_pids(const char *s, uint64_t *out, struct diyc_error *err)
-{
-	return cgroup_limit_parse_pids(cgroup_compat_labels.pids, s, out, err);
-}
-
-int cgroup_parse_cpus(const char *s, uint64_t *quota, struct diyc_error *err)
-{
-	return cgroup_limit_parse_cpus(cgroup_compat_labels.cpus, s, quota, err);
-}
-
-int cgroup_parse_manager(const char *s, enum cgroup_manager *out, struct diyc_error *err)
-{
-	return cgroup_limit_parse_manager(cgroup_compat_labels.manager, s, out, err);
-}
-
-const char *cgroup_first_flag(const struct cgroup_limits *l)
-{
-	return cgroup_first_label(&(struct cgroup_limits){ .memory = l->memory, .memory_swap = l->memory_swap,
-							     .pids = l->pids, .cpu_quota = l->cpu_quota });
 }
 
 /* -- in a cgroup directory ------------------------------------------------------------------ */

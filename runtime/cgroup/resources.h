@@ -22,7 +22,7 @@ struct cgroup_limits {
 	uint64_t cpu_quota;     /* cpu.max: QUOTA per CPU_PERIOD microseconds */
 	enum cgroup_manager manager;
 	/* the names messages use (not configuration: the front end sets them for each
-	 * command); NULL: cgroup_compat_labels, until the front ends set them */
+	 * command); NULL: the settings' own names) */
 	const struct cgroup_labels *labels;
 };
 #define CPU_PERIOD 100000
@@ -42,19 +42,8 @@ bool cgroup_wanted(const struct cgroup_limits *l);
 /* The label of the first setting given (memory, swap, pids, CPU, else the manager), for
  * messages. */
 const char *cgroup_first_label(const struct cgroup_limits *l);
-/* The labels of l (its own, or the compatibility ones). */
+/* The labels of l (its own, or the settings' own names). */
 const struct cgroup_labels *cgroup_labels_of(const struct cgroup_limits *l);
-
-/* Compatibility, until cli/diyc/cmd-run.c and cmd-container.c give the labels themselves
- * (limits.labels and the cgroup_limit_parse_* functions): the command line's flag names,
- * and the parsers and cgroup_first_flag as they were. To be removed then. */
-extern const struct cgroup_labels cgroup_compat_labels;
-int cgroup_parse_memory(const char *flag, const char *s, uint64_t *out, struct diyc_error *err);
-int cgroup_parse_memory_swap(const char *s, int64_t *out, struct diyc_error *err);
-int cgroup_parse_pids(const char *s, uint64_t *out, struct diyc_error *err);
-int cgroup_parse_cpus(const char *s, uint64_t *quota, struct diyc_error *err);
-int cgroup_parse_manager(const char *s, enum cgroup_manager *out, struct diyc_error *err);
-const char *cgroup_first_flag(const struct cgroup_limits *l);
 
 /* -- in a cgroup directory (used by the backends) -------------------------------------------- */
 

@@ -324,7 +324,7 @@ static int manager_read(struct json_object *v, void *base)
 	if (!json_object_is_type(v, json_type_string))
 		return -EINVAL;
 	const char *s = json_object_get_string(v);
-	if (strcmp(s, "auto") && cgroup_parse_manager(s, &l->manager, &ignore) < 0)
+	if (strcmp(s, "auto") && cgroup_limit_parse_manager("cgroup_manager", s, &l->manager, &ignore) < 0)
 		return -EINVAL;
 	return 0;
 }
@@ -461,9 +461,6 @@ static int config_check(void *base)
 	return 0;
 }
 
-static const char *const net_modes[] = {
-	[NET_NONE] = "none", [NET_HOST] = "host", [NET_SLIRP] = "slirp", [NET_BRIDGE] = "bridge", NULL
-};
 #define CONFIG(...) FIELD(struct container_config, __VA_ARGS__)
 /* In the order written. A field added later is optional (older files lack it). */
 static const struct json_field config_fields[] = {
@@ -479,7 +476,7 @@ static const struct json_field config_fields[] = {
 	CONFIG(hostname, "hostname", STR, .required = true),
 	CONFIG(workdir, "workdir", STR),
 	CONFIG(user, "user", STR),
-	CONFIG(net, "network", ENUM, .required = true, .names = net_modes),
+	CONFIG(net, "network", ENUM, .required = true, .names = net_mode_names),
 	CONFIG(slirp.mtu, "mtu", INT, .min = 576, .max = 65521, .def = SLIRP_MTU_DEFAULT, .when = on_slirp),
 	CONFIG(slirp.allow_host_loopback, "allow_host_loopback", BOOL, .when = on_slirp),
 	CONFIG(bridge, "bridge", STR, .required = true, .when = on_bridge),

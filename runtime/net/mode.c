@@ -4,24 +4,26 @@
 #include <string.h>
 #include "mode.h"
 
-static const char *const names[] = {
+const char *const net_mode_names[] = {
 	[NET_NONE] = "none",
 	[NET_HOST] = "host",
 	[NET_SLIRP] = "slirp",
 	[NET_BRIDGE] = "bridge",
+	NULL,
 };
+#define N_MODES (sizeof(net_mode_names) / sizeof(net_mode_names[0]) - 1)
 
 const char *net_mode_name(enum net_mode m)
 {
-	if ((unsigned)m >= sizeof(names) / sizeof(names[0]))
-		return names[NET_NONE];
-	return names[m];
+	if ((unsigned)m >= N_MODES)
+		return net_mode_names[NET_NONE];
+	return net_mode_names[m];
 }
 
 int net_mode_parse(const char *s, enum net_mode *out)
 {
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (!strcmp(s, names[i])) {
+	for (size_t i = 0; i < N_MODES; i++)
+		if (!strcmp(s, net_mode_names[i])) {
 			*out = (enum net_mode)i;
 			return 0;
 		}

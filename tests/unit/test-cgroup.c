@@ -128,11 +128,8 @@ int main(void)
 	uint64_t v = 0;
 	CHECK(cgroup_limit_parse_pids("pids", "0", &v, &err) == -EINVAL && !strncmp(err.msg, "invalid pids `0`", 16));
 	CHECK(cgroup_limit_parse_manager("manager", "x", &m, &err) == -EINVAL && !strncmp(err.msg, "invalid manager", 15));
-	/* the old parsers (until the front end gives the names) say what they said */
-	CHECK(cgroup_parse_pids("0", &v, &err) == -EINVAL && strstr(err.msg, "--pids-limit"));
-	CHECK(cgroup_parse_cpus("0", &v, &err) == -EINVAL && strstr(err.msg, "--cpus"));
-	CHECK(cgroup_parse_manager("x", &m, &err) == -EINVAL && strstr(err.msg, "--cgroup-manager"));
-	CHECK(cgroup_parse_memory_swap("-2", &swap, &err) == -EINVAL && strstr(err.msg, "--memory-swap"));
+	CHECK(cgroup_limit_parse_memory_swap("--memory-swap", "-2", &swap, &err) == -EINVAL &&
+	      strstr(err.msg, "--memory-swap"));
 
 	/* combinations, with the command line's names */
 	static const struct cgroup_labels flags = {
@@ -158,7 +155,8 @@ int main(void)
 	CHECK(cgroup_wanted(&only_manager));
 	struct cgroup_limits only_cpu = { .cpu_quota = 50000, .labels = &flags };
 	CHECK_STR(cgroup_first_label(&only_cpu), "--cpus");
-	CHECK_STR(cgroup_first_flag(&(struct cgroup_limits){ .pids = 3 }), "--pids-limit");
+	/* without labels: the settings' own names */
+	CHECK_STR(cgroup_first_label(&(struct cgroup_limits){ .pids = 3 }), "pids");
 	/* other names */
 	static const struct cgroup_labels words = {
 		.memory = "memory", .memory_swap = "swap", .pids = "pids", .cpus = "cpus", .manager = "manager",
