@@ -46,7 +46,9 @@ struct container_spec {
 };
 
 /* Messages on the sync socket from the container side to the parent. */
-enum sync_type { SYNC_ERROR = 1, SYNC_PTY = 2, SYNC_PID = 3, SYNC_TAP = 4 };
+/* SYNC_READY: the container is set up and its command held, until the parent sends one
+ * byte on the socket to start it (the create/start split). */
+enum sync_type { SYNC_ERROR = 1, SYNC_PTY = 2, SYNC_PID = 3, SYNC_TAP = 4, SYNC_READY = 5 };
 struct sync_msg {
 	uint32_t type;
 	int32_t errnum;
@@ -99,6 +101,9 @@ struct supervise_opts {
 	bool join_userns;               /* the container has a user namespace of its own */
 	int (*prepare)(void *arg, struct diyc_error *err);
 	int (*released)(void *arg, pid_t pid, struct diyc_error *err);
+	/* the container is created: set up, its command held; returning 0 starts it (NULL:
+	 * started at once), a negative errno (err set) kills it */
+	int (*created)(void *arg, pid_t pid, struct diyc_error *err);
 	void (*started)(void *arg);
 	void *hook_arg;
 };

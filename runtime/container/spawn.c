@@ -76,6 +76,16 @@ void child_await_release(int syncfd)
 		_exit(DIYC_EXIT_RUNTIME);
 }
 
+/* The container is set up and its command ready: says so, and waits until the parent
+ * starts it (one byte), or dies with it. */
+static void child_hold_until_started(int syncfd)
+{
+	uint32_t ready = SYNC_READY;
+	char go;
+	if (send(syncfd, &ready, sizeof(ready), MSG_NOSIGNAL) != sizeof(ready) || read(syncfd, &go, 1) != 1)
+		_exit(DIYC_EXIT_RUNTIME);
+}
+
 void stdin_from_null(void)
 {
 	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -218,8 +228,10 @@ container_child(const struct container_spec *spec, int syncfd)
 		.workdir = spec->workdir_in, .slave = slave, .new_session = spec->init, .exe_detached = true,
 		.security = spec->security, .gate = -1,
 	};
-	if (!spec->init)
+	if (!spec->init) {
+		child_hold_until_started(syncfd);
 		command_exec(&plan, syncfd);
+	}
 
 	/* the command executes once init has given up its privileges (init_confine): under
 	 * sudo with CAP_SYS_PTRACE it could otherwise trace an init that still has them */
@@ -239,6 +251,8 @@ container_child(const struct container_spec *spec, int syncfd)
 		command_exec(&plan, syncfd);
 	}
 	close(gate[0]);
+	/* created: the command is held at the gate until the parent starts the container */
+	child_hold_until_started(syncfd);
 	close(syncfd);
 	if (slave >= 0)
 		close(slave);

@@ -52,13 +52,20 @@ static int exit_status_of(int wstatus)
 	return DIYC_EXIT_RUNTIME;
 }
 
-static void handle_sync(int syncfd, int *master, int *tap, bool *have_error, struct diyc_error *err, bool *eof)
+static void handle_sync(int syncfd, int *master, int *tap, bool *have_error, struct diyc_error *err, bool *eof,
+			bool *ready)
 {
 	struct sync_msg m;
 	int fd = -1;
 	int n = recv_fd(syncfd, &fd, &m, sizeof(m));
 	if (n <= 0) {
 		*eof = true;
+		return;
+	}
+	if (m.type == SYNC_READY && n >= (int)sizeof(uint32_t)) {
+		if (fd >= 0)
+			close(fd);
+		*ready = true;
 		return;
 	}
 	if (m.type == SYNC_PTY && fd >= 0) {
@@ -123,6 +130,7 @@ struct supervisor {
 	struct stdio_relay *io;
 	int master, tap;
 	bool eof, have_error, exited, stdin_open, raw;
+	bool ready, start_sent;   /* SYNC_READY came; the start byte went back */
 	int wstatus;
 	struct slirp_net *net;
 	struct port_relay *relay;
@@ -133,11 +141,28 @@ struct supervisor {
 	int w_sync, w_out, w_err, w_rin, w_master, w_in;
 };
 
+/* The container is created (set up, its command held at the gate): start it, unless the
+ * created hook says otherwise. */
+static void supervisor_start(struct supervisor *s)
+{
+	const struct supervise_opts *o = s->o;
+	s->start_sent = true;
+	int r = o->created ? o->created(o->hook_arg, s->pid, s->err) : 0;
+	if (r == 0 && write(s->syncfd, "s", 1) != 1)
+		r = diyc_error(s->err, errno, "start the container");
+	if (r < 0) {
+		if (!s->err->status)
+			s->err->status = DIYC_EXIT_RUNTIME;
+		s->have_error = true;
+		kill(s->pid, SIGKILL);
+	}
+}
+
 static void on_sync(struct evloop *l, void *arg, short revents)
 {
 	struct supervisor *s = arg;
 	const struct supervise_opts *o = s->o;
-	handle_sync(s->syncfd, &s->master, &s->tap, &s->have_error, s->err, &s->eof);
+	handle_sync(s->syncfd, &s->master, &s->tap, &s->have_error, s->err, &s->eof, &s->ready);
 	if (s->tap >= 0 && !s->net && o->slirp) {
 		if (network_start(s->pid, o, s->tap, &s->net, &s->relay, s->err) < 0) {
 			/* the command must not run without the ports it was promised */
@@ -146,6 +171,8 @@ static void on_sync(struct evloop *l, void *arg, short revents)
 		}
 		s->tap = -2; /* taken */
 	}
+	if (s->ready && !s->start_sent)
+		supervisor_start(s);
 	if (s->eof && !s->have_error && o->started)
 		o->started(o->hook_arg);
 	if (s->master >= 0 && !s->raw) {
@@ -297,7 +324,7 @@ static void supervisor_drain(struct supervisor *s)
 		/* an error message is in the socket already if the child sent one */
 		struct pollfd p = { s->syncfd, POLLIN, 0 };
 		while (!s->eof && poll(&p, 1, 0) > 0)
-			handle_sync(s->syncfd, &s->master, &s->tap, &s->have_error, s->err, &s->eof);
+			handle_sync(s->syncfd, &s->master, &s->tap, &s->have_error, s->err, &s->eof, &s->ready);
 		if (s->master >= 0)
 			close(steal_fd(&s->master));
 	}
