@@ -19,7 +19,6 @@
 #include <malloc.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include "cgroup/cgroup.h"
@@ -28,6 +27,7 @@
 #include "net/ports.h"
 #include "control.h"
 #include "security/security.h"
+#include "lib/child.h"
 #include "lib/util.h"
 
 /* What the detached monitor tells the `diyc` that waits for it: started or failed. */
@@ -267,6 +267,8 @@ int container_launch(struct container *c, const struct container_config *cfg, ch
 	struct launch_ctx x = { .c = c, .cfg = cfg, .o = o, .cg = CGROUP_INIT, .result_fd = -1, .port_fds = port_fds,
 				.userns_fd = -1 };
 	_cleanup_close_ int logfd = -1;
+	/* res: the monitor's result, in: its stdin under -i without a terminal */
+	_cleanup_fd_pair_ struct fd_pair res = FD_PAIR_INIT, in = FD_PAIR_INIT;
 	/* before anything runs: a profile libseccomp refuses stops the container here */
 	int r = security_prepare(&cfg->security, o->data_dir, &x.sec, &x.prog, err);
 	/* a first run checked its volumes before claiming the name; a start checks them now */
@@ -290,54 +292,42 @@ int container_launch(struct container *c, const struct container_config *cfg, ch
 		r = diyc_error(err, errno, "open the log of container `%s`", c->d.name);
 		goto fail;
 	}
-	int res[2], in[2] = { -1, -1 };
-	if (pipe2(res, O_CLOEXEC) < 0) {
+	if (fd_pair_pipe(&res, O_CLOEXEC) < 0 || (o->interactive && !cfg->tty && fd_pair_pipe(&in, O_CLOEXEC) < 0)) {
 		r = diyc_error(err, errno, "pipe");
-		goto fail;
-	}
-	if (o->interactive && !cfg->tty && pipe2(in, O_CLOEXEC) < 0) {
-		r = diyc_error(err, errno, "pipe");
-		close(res[0]);
-		close(res[1]);
 		goto fail;
 	}
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid < 0) {
 		r = diyc_error(err, errno, "fork the monitor");
-		close(res[0]);
-		close(res[1]);
 		goto fail;
 	}
 	if (pid == 0) {
-		close(res[0]);
-		x.result_fd = res[1];
-		monitor_main(&x, lowerdirs, plan, logfd, in[0], in[1]);
+		close(res.fd[0]);
+		x.result_fd = res.fd[1];
+		monitor_main(&x, lowerdirs, plan, logfd, in.fd[0], in.fd[1]);
 	}
-	close(res[1]);
+	close(steal_fd(&res.fd[1]));
 	/* the monitor holds the ports now: ours would keep them bound after it ended */
 	ports_close(port_fds, cfg->n_ports);
-	if (in[0] >= 0) {
-		close(in[0]);
-		close(in[1]);
-	}
+	fd_pair_close(&in);
 	/* the monitor holds the lock now (the same open file): drop our fd without unlocking */
 	c->locked = false;
 	struct launch_result result;
 	ssize_t n;
 	do
-		n = read(res[0], &result, sizeof(result));
+		n = read(res.fd[0], &result, sizeof(result));
 	while (n < 0 && errno == EINTR);
-	close(res[0]);
+	close(steal_fd(&res.fd[0]));
 	if (n != (ssize_t)sizeof(result)) {
-		waitpid(pid, NULL, 0);
+		reap(pid, NULL);
 		return diyc_error_hint(err, diyc_error_plain(err, EIO, "the monitor of container `%s` ended before "
 							     "the container started", c->d.name),
 				       DIYC_HINT_SEE_LOGS, c->d.name);
 	}
 	if (result.r != 0) {
 		/* it failed: the monitor has cleaned up and exits */
-		waitpid(pid, NULL, 0);
+		reap(pid, NULL);
 		*err = result.err;
 		*status = result.status;
 		return result.r;
@@ -345,6 +335,9 @@ int container_launch(struct container *c, const struct container_config *cfg, ch
 	*status = 0;
 	return 0;
 fail:
+	/* closed before the cleanup below, which may start processes of its own */
+	fd_pair_close(&res);
+	fd_pair_close(&in);
 	ports_close(port_fds, cfg->n_ports);
 	x.released = false;
 	launch_finish(&x, plan, r, DIYC_EXIT_RUNTIME);

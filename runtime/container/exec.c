@@ -25,7 +25,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include "cgroup/cgroup.h"
 #include "exec.h"
@@ -33,6 +32,7 @@
 #include "security/security.h"
 #include "security/selfexe.h"
 #include "terminal.h"
+#include "lib/child.h"
 #include "lib/util.h"
 
 static const struct {
@@ -181,6 +181,25 @@ fail:
 	_exit(DIYC_EXIT_RUNTIME);
 }
 
+/* Puts the command the joiner started under the container's limits, lets it run and
+ * supervises it; on an error before it runs, it is killed and reaped. */
+static int run_command(const struct container *c, pid_t pid, int syncfd, const struct exec_opts *o,
+		       struct stdio_relay *stdio, int *status, struct diyc_error *err)
+{
+	_cleanup_child_ pid_t cmd = pid;
+	int r;
+	/* under the container's limits, before it runs anything: in the cgroup of its PID 1,
+	 * which is below the recorded one if the container made cgroups of its own */
+	if (c->st.cgroup[0] &&
+	    (r = cgroup_attach(c->st.cgroup, c->st.pid, c->st.cgroup_scope, geteuid() == 0, cmd, err)) < 0)
+		return r;
+	if (write(syncfd, "g", 1) != 1)
+		return diyc_error(err, errno, "release the process in the container");
+	struct supervise_opts so = { .tty = o->tty, .interactive = o->interactive, .forward_winch = !o->tty,
+				     .stdio = stdio };
+	return supervise(disarm_child(&cmd), syncfd, &so, status, err);
+}
+
 int container_exec(const struct container *c, const struct exec_opts *o, int *status, struct diyc_error *err)
 {
 	if (c->st.status != STATUS_RUNNING || c->st.pid <= 0)
@@ -200,10 +219,10 @@ int container_exec(const struct container *c, const struct exec_opts *o, int *st
 	if (r < 0)
 		return diyc_error(err, -r, "read the namespaces of container `%s`", c->d.name);
 
-	int sv[2];
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+	/* fd[0] is ours (the sync socket), fd[1] the joiner's */
+	_cleanup_fd_pair_ struct fd_pair sv = FD_PAIR_INIT;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv.fd) < 0)
 		return diyc_error(err, errno, "socketpair");
-	_cleanup_close_ int syncfd = sv[0];
 	sigset_t set, old;
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
@@ -214,28 +233,26 @@ int container_exec(const struct container *c, const struct exec_opts *o, int *st
 	struct stdio_relay io = STDIO_RELAY_NONE;
 	if (!o->tty) {
 		bool all = geteuid() == 0 && !(x.nsflags & CLONE_NEWUSER);
-		if ((r = stdio_relay_open(&io, o->interactive, all, err)) < 0) {
-			close(sv[1]);
+		if ((r = stdio_relay_open(&io, o->interactive, all, err)) < 0)
 			return r;
-		}
 		x.stdio = stdio_relay_active(&io) ? &io : NULL;
 	}
 	sigprocmask(SIG_BLOCK, &set, &old);
 	pid_t joiner = fork();
 	if (joiner < 0) {
 		r = diyc_error(err, errno, "fork");
-		close(sv[1]);
+		close(steal_fd(&sv.fd[1]));
 		goto out;
 	}
 	if (joiner == 0) {
-		close(steal_fd(&syncfd));
-		exec_joiner(&x, sv[1]);
+		close(steal_fd(&sv.fd[0]));
+		exec_joiner(&x, sv.fd[1]);
 	}
-	close(sv[1]);
+	close(steal_fd(&sv.fd[1]));
 	stdio_relay_parent(&io);
 	struct sync_msg m;
-	ssize_t n = recv(syncfd, &m, sizeof(m), 0);
-	waitpid(joiner, NULL, 0);
+	ssize_t n = recv(sv.fd[0], &m, sizeof(m), 0);
+	reap(joiner, NULL);
 	if (n != (ssize_t)sizeof(m)) {
 		r = diyc_error_plain(err, EIO, "could not start a process in container `%s`", c->d.name);
 		goto out;
@@ -247,24 +264,7 @@ int container_exec(const struct container *c, const struct exec_opts *o, int *st
 		r = -(m.errnum ? m.errnum : EIO);
 		goto out;
 	}
-	pid_t cmd = m.status;
-	/* under the container's limits, before it runs anything: in the cgroup of its PID 1,
-	 * which is below the recorded one if the container made cgroups of its own */
-	if (c->st.cgroup[0] &&
-	    (r = cgroup_attach(c->st.cgroup, c->st.pid, c->st.cgroup_scope, geteuid() == 0, cmd, err)) < 0) {
-		kill(cmd, SIGKILL);
-		waitpid(cmd, NULL, 0);
-		goto out;
-	}
-	if (write(syncfd, "g", 1) != 1) {
-		r = diyc_error(err, errno, "release the process in the container");
-		kill(cmd, SIGKILL);
-		waitpid(cmd, NULL, 0);
-		goto out;
-	}
-	struct supervise_opts so = { .tty = o->tty, .interactive = o->interactive, .forward_winch = !o->tty,
-				     .stdio = x.stdio };
-	r = supervise(cmd, syncfd, &so, status, err);
+	r = run_command(c, m.status, sv.fd[0], o, x.stdio, status, err);
 out:
 	stdio_relay_close(&io);
 	sigprocmask(SIG_SETMASK, &old, NULL);

@@ -32,6 +32,7 @@
 #include "image.h"
 #include "layer.h"
 #include "tarsplit.h"
+#include "lib/child.h"
 #include "lib/util.h"
 
 /* The uncompressed tar stream, pulled from the raw reader, hashed (the layer's
@@ -551,24 +552,21 @@ static int start_dir_tar(struct extract_ctx *c, struct extraction *x, struct diy
 				 : strcmp(c->src, "-") && stat(c->src, &st) == 0 && S_ISDIR(st.st_mode);
 	if (!is_dir)
 		return 0;
-	int pfd[2];
-	if (pipe2(pfd, O_CLOEXEC) < 0)
+	_cleanup_fd_pair_ struct fd_pair pfd = FD_PAIR_INIT;
+	if (fd_pair_pipe(&pfd, O_CLOEXEC) < 0)
 		return diyc_error(err, errno, "pipe");
 	x->tar_pid = fork();
-	if (x->tar_pid < 0) {
-		close(pfd[0]);
-		close(pfd[1]);
+	if (x->tar_pid < 0)
 		return diyc_error(err, errno, "fork");
-	}
 	if (x->tar_pid == 0) {
-		close(pfd[0]);
+		close(pfd.fd[0]);
 		/* a reader that stopped early is reported by the reader, not by a signal here */
 		signal(SIGPIPE, SIG_IGN);
-		_exit(dir_to_tar(x->A, c->src, c->from_fd ? c->fd : -1, c->dir_kind, pfd[1], &c->result->tar_err) < 0
+		_exit(dir_to_tar(x->A, c->src, c->from_fd ? c->fd : -1, c->dir_kind, pfd.fd[1], &c->result->tar_err) < 0
 			      ? 1 : 0);
 	}
-	close(pfd[1]);
-	x->tar_fd = pfd[0];
+	close(steal_fd(&pfd.fd[1]));
+	x->tar_fd = steal_fd(&pfd.fd[0]);
 	return 0;
 }
 
@@ -757,8 +755,7 @@ static int end_dir_tar(struct extract_ctx *c, struct extraction *x, int ret, str
 	if (x->tar_pid <= 0)
 		return ret;
 	int status;
-	while (waitpid(x->tar_pid, &status, 0) < 0 && errno == EINTR)
-		;
+	reap(x->tar_pid, &status);
 	bool tar_failed = !WIFEXITED(status) || WEXITSTATUS(status) != 0;
 	if (tar_failed && (ret == 0 || x->read_failed)) {
 		/* the stream broke on the writing side: it knows what went wrong */

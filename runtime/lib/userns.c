@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "child.h"
 #include "userns.h"
 #include "util.h"
 
@@ -162,21 +163,19 @@ static int spawn_map_helper(struct map_helpers *h, int i, const char *tool, pid_
 		}
 	}
 	argv[a] = NULL;
-	int pipefd[2];
-	if (pipe2(pipefd, O_CLOEXEC) < 0)
+	_cleanup_fd_pair_ struct fd_pair pipefd = FD_PAIR_INIT;
+	if (fd_pair_pipe(&pipefd, O_CLOEXEC) < 0)
 		return diyc_error(err, errno, "pipe");
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, pipefd[1], 2);
+	posix_spawn_file_actions_adddup2(&fa, pipefd.fd[1], 2);
 	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
 	int r = posix_spawn(&h->pid[i], tool, &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
-	close(pipefd[1]);
-	if (r != 0) {
-		close(pipefd[0]);
+	close(steal_fd(&pipefd.fd[1]));
+	if (r != 0)
 		return diyc_error(err, r, "run `%s`", tool);
-	}
-	h->errfd[i] = pipefd[0];
+	h->errfd[i] = steal_fd(&pipefd.fd[0]);
 	h->tool[i] = tool;
 	h->started = i + 1;
 	return 0;
@@ -193,8 +192,7 @@ static int finish_map_helper(struct map_helpers *h, int i, struct diyc_error *er
 		out[--n] = '\0';
 	close(h->errfd[i]);
 	int status;
-	while (waitpid(h->pid[i], &status, 0) < 0 && errno == EINTR)
-		;
+	reap(h->pid[i], &status);
 	if (prev < 0)
 		return prev;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
@@ -273,28 +271,19 @@ pid_t clone_fork_into(unsigned long flags, int cgroup_fd)
 int userns_run(const struct userns_plan *plan, unsigned long extra_flags,
 	       int (*fn)(void *arg, struct diyc_error *err), void *arg, struct diyc_error *err)
 {
-	int sync[2];
-	if (pipe2(sync, O_CLOEXEC) < 0)
+	_cleanup_fd_pair_ struct fd_pair sync = FD_PAIR_INIT, errpipe = FD_PAIR_INIT;
+	if (fd_pair_pipe(&sync, O_CLOEXEC) < 0 || fd_pair_pipe(&errpipe, O_CLOEXEC) < 0)
 		return diyc_error(err, errno, "pipe");
-	int errpipe[2];
-	if (pipe2(errpipe, O_CLOEXEC) < 0) {
-		close(sync[0]);
-		close(sync[1]);
-		return diyc_error(err, errno, "pipe");
-	}
 	bool join = plan->enabled && plan->join;
 	unsigned long flags = extra_flags | (plan->enabled && !join ? CLONE_NEWUSER : 0);
 	pid_t pid = clone_fork(join ? 0 : flags);
-	if (pid < 0) {
-		int e = errno;
-		close(sync[0]); close(sync[1]); close(errpipe[0]); close(errpipe[1]);
-		return diyc_error(err, e, "create a user namespace (are unprivileged user namespaces enabled?)");
-	}
+	if (pid < 0)
+		return diyc_error(err, errno, "create a user namespace (are unprivileged user namespaces enabled?)");
 	if (pid == 0) {
-		close(sync[1]);
-		close(errpipe[0]);
+		close(sync.fd[1]);
+		close(errpipe.fd[0]);
 		char c;
-		if (read(sync[0], &c, 1) != 1)
+		if (read(sync.fd[0], &c, 1) != 1)
 			_exit(DIYC_EXIT_RUNTIME);
 		struct diyc_error cerr = { 0 };
 		int r = 0;
@@ -303,23 +292,22 @@ int userns_run(const struct userns_plan *plan, unsigned long extra_flags,
 		if (r == 0)
 			r = fn(arg, &cerr);
 		if (r < 0) {
-			write_all(errpipe[1], &cerr, sizeof(cerr));
+			write_all(errpipe.fd[1], &cerr, sizeof(cerr));
 			_exit(DIYC_EXIT_RUNTIME);
 		}
 		_exit(0);
 	}
-	close(sync[0]);
-	close(errpipe[1]);
+	close(steal_fd(&sync.fd[0]));
+	close(steal_fd(&errpipe.fd[1]));
 	int r = join ? 0 : userns_write_maps(plan, pid, err);
-	if (r == 0 && write(sync[1], "g", 1) != 1)
+	if (r == 0 && write(sync.fd[1], "g", 1) != 1)
 		r = diyc_error(err, errno, "start the user namespace child");
-	close(sync[1]);
+	close(steal_fd(&sync.fd[1]));
 	struct diyc_error cerr;
-	ssize_t n = read(errpipe[0], &cerr, sizeof(cerr));
-	close(errpipe[0]);
+	ssize_t n = read(errpipe.fd[0], &cerr, sizeof(cerr));
+	close(steal_fd(&errpipe.fd[0]));
 	int status;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	reap(pid, &status);
 	if (r < 0)
 		return r;
 	if (n == (ssize_t)sizeof(cerr)) {

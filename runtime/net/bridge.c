@@ -22,6 +22,7 @@
 #include "bridge.h"
 #include "veth.h"
 #include "iface.h"
+#include "lib/child.h"
 #include "lib/util.h"
 
 #define NETHELPER BRIDGE_NETHELPER
@@ -32,29 +33,21 @@
 static int spawn_capture(const char *path, char *const argv[], const char *input, int fd3, int fd4, char *out,
 			 char *errout, int *status, struct diyc_error *err)
 {
-	int opipe[2] = { -1, -1 }, epipe[2] = { -1, -1 }, ipipe[2] = { -1, -1 };
+	_cleanup_fd_pair_ struct fd_pair opipe = FD_PAIR_INIT, epipe = FD_PAIR_INIT, ipipe = FD_PAIR_INIT;
 	/* above 4, so that dup2 to 3 and 4 always makes copies that survive the exec */
 	_cleanup_close_ int hi3 = fd3 >= 0 ? fcntl(fd3, F_DUPFD_CLOEXEC, 10) : -1;
 	_cleanup_close_ int hi4 = fd4 >= 0 ? fcntl(fd4, F_DUPFD_CLOEXEC, 10) : -1;
-	if ((fd3 >= 0 && hi3 < 0) || (fd4 >= 0 && hi4 < 0) || pipe2(opipe, O_CLOEXEC) < 0 ||
-	    pipe2(epipe, O_CLOEXEC) < 0 || (input && pipe2(ipipe, O_CLOEXEC) < 0)) {
-		int e = errno;
-		for (int i = 0; i < 2; i++) {
-			if (opipe[i] >= 0)
-				close(opipe[i]);
-			if (epipe[i] >= 0)
-				close(epipe[i]);
-		}
-		return diyc_error(err, e, "run %s", path);
-	}
+	if ((fd3 >= 0 && hi3 < 0) || (fd4 >= 0 && hi4 < 0) || fd_pair_pipe(&opipe, O_CLOEXEC) < 0 ||
+	    fd_pair_pipe(&epipe, O_CLOEXEC) < 0 || (input && fd_pair_pipe(&ipipe, O_CLOEXEC) < 0))
+		return diyc_error(err, errno, "run %s", path);
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
 	if (input)
-		posix_spawn_file_actions_adddup2(&fa, ipipe[0], 0);
+		posix_spawn_file_actions_adddup2(&fa, ipipe.fd[0], 0);
 	else
 		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, opipe[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, epipe[1], 2);
+	posix_spawn_file_actions_adddup2(&fa, opipe.fd[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, epipe.fd[1], 2);
 	if (hi3 >= 0)
 		posix_spawn_file_actions_adddup2(&fa, hi3, 3);
 	if (hi4 >= 0)
@@ -64,23 +57,19 @@ static int spawn_capture(const char *path, char *const argv[], const char *input
 	int r = strchr(path, '/') ? posix_spawn(&pid, path, &fa, NULL, argv, envp)
 				  : posix_spawnp(&pid, path, &fa, NULL, argv, envp);
 	posix_spawn_file_actions_destroy(&fa);
-	close(opipe[1]);
-	close(epipe[1]);
+	close(steal_fd(&opipe.fd[1]));
+	close(steal_fd(&epipe.fd[1]));
 	if (input)
-		close(ipipe[0]);
-	if (r != 0) {
-		close(opipe[0]);
-		close(epipe[0]);
-		if (input)
-			close(ipipe[1]);
+		close(steal_fd(&ipipe.fd[0]));
+	if (r != 0)
 		return diyc_error(err, r, "run %s", path);
-	}
 	if (input) {
-		write_all(ipipe[1], input, strlen(input));
-		close(ipipe[1]);
+		write_all(ipipe.fd[1], input, strlen(input));
+		close(steal_fd(&ipipe.fd[1]));
 	}
 	size_t n_out = 0, n_err = 0;
-	struct pollfd p[2] = { { opipe[0], POLLIN, 0 }, { epipe[0], POLLIN, 0 } };
+	/* the read ends are the loop's from here: it closes each when it ends */
+	struct pollfd p[2] = { { steal_fd(&opipe.fd[0]), POLLIN, 0 }, { steal_fd(&epipe.fd[0]), POLLIN, 0 } };
 	while (p[0].fd >= 0 || p[1].fd >= 0) {
 		if (poll(p, 2, -1) < 0) {
 			if (errno == EINTR)
@@ -111,9 +100,8 @@ static int spawn_capture(const char *path, char *const argv[], const char *input
 	out[n_out] = '\0';
 	errout[n_err] = '\0';
 	int ws;
-	while (waitpid(pid, &ws, 0) < 0)
-		if (errno != EINTR)
-			return diyc_error(err, errno, "wait for %s", path);
+	if (reap(pid, &ws) < 0)
+		return diyc_error(err, errno, "wait for %s", path);
 	*status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
 	return 0;
 }

@@ -31,11 +31,11 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <linux/close_range.h>
 #include <sys/capability.h>
 #include "ports.h"
+#include "lib/child.h"
 #include "lib/fdpass.h"
 #include "lib/util.h"
 
@@ -291,30 +291,26 @@ static int socket_maker_start(pid_t pid, bool join_userns, pid_t *maker, int *so
 			return -ENOENT;
 		return diyc_error(err, errno, "open the namespaces of the container (pid %d)", pid);
 	}
-	int sv[2];
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+	_cleanup_fd_pair_ struct fd_pair sv = FD_PAIR_INIT;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv.fd) < 0)
 		return diyc_error(err, errno, "socketpair");
 	pid_t p = fork();
-	if (p < 0) {
-		int e = errno;
-		close(sv[0]);
-		close(sv[1]);
-		return diyc_error(err, e, "fork");
-	}
+	if (p < 0)
+		return diyc_error(err, errno, "fork");
 	if (p == 0) {
-		close(sv[0]);
-		socket_maker(sv[1], userns, netns);
+		close(sv.fd[0]);
+		socket_maker(sv.fd[1], userns, netns);
 	}
-	close(sv[1]);
+	close(steal_fd(&sv.fd[1]));
 	*maker = p;
-	*sock = sv[0];
+	*sock = steal_fd(&sv.fd[0]);
 	return 0;
 }
 
 /* -- the relay ------------------------------------------------------------------------------- */
 
 struct half {
-	int pipe[2];
+	struct fd_pair pipe;
 	size_t queued;  /* bytes in the pipe */
 	bool eof, shut; /* the reading side ended; the writing side was shut down */
 };
@@ -418,21 +414,18 @@ static void conn_free(struct relay_conn *c, bool reset)
 	close(c->host);
 	if (c->cont >= 0)
 		close(c->cont);
-	for (int i = 0; i < 2; i++) {
-		if (c->up.pipe[i] >= 0)
-			close(c->up.pipe[i]);
-		if (c->down.pipe[i] >= 0)
-			close(c->down.pipe[i]);
-	}
+	fd_pair_close(&c->up.pipe);
+	fd_pair_close(&c->down.pipe);
 	free(c);
 }
 
 static int new_pipe(struct half *h)
 {
-	if (pipe2(h->pipe, O_CLOEXEC | O_NONBLOCK) < 0)
-		return -errno;
+	int r = fd_pair_pipe(&h->pipe, O_CLOEXEC | O_NONBLOCK);
+	if (r < 0)
+		return r;
 	/* bigger than the default 64 KiB, fewer trips; the kernel caps it for users */
-	fcntl(h->pipe[1], F_SETPIPE_SZ, RELAY_PIPE_SIZE);
+	fcntl(h->pipe.fd[1], F_SETPIPE_SZ, RELAY_PIPE_SIZE);
 	return 0;
 }
 
@@ -470,7 +463,7 @@ static void accept_on(struct port_relay *pr, struct relay_listener *l)
 			return;
 		}
 		c->host = h;
-		c->up.pipe[0] = c->up.pipe[1] = c->down.pipe[0] = c->down.pipe[1] = -1;
+		c->up.pipe = c->down.pipe = (struct fd_pair)FD_PAIR_INIT;
 		c->cont = container_socket(pr, PORT_TCP);
 		if (c->cont < 0 || new_pipe(&c->up) < 0 || new_pipe(&c->down) < 0) {
 			conn_free(c, true);
@@ -494,7 +487,7 @@ static bool pump(struct half *h, int from, int to)
 {
 	for (int round = 0; round < 64; round++) {
 		if (h->queued > 0) {
-			ssize_t n = splice(h->pipe[0], NULL, to, NULL, h->queued, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+			ssize_t n = splice(h->pipe.fd[0], NULL, to, NULL, h->queued, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 			if (n < 0)
 				return errno == EAGAIN || errno == EINTR;
 			h->queued -= (size_t)n;
@@ -508,7 +501,7 @@ static bool pump(struct half *h, int from, int to)
 			}
 			return true;
 		}
-		ssize_t n = splice(from, NULL, h->pipe[1], NULL, RELAY_PIPE_SIZE, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		ssize_t n = splice(from, NULL, h->pipe.fd[1], NULL, RELAY_PIPE_SIZE, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 		if (n == 0)
 			h->eof = true;
 		else if (n < 0)
@@ -706,11 +699,7 @@ void port_relay_stop(struct port_relay *pr)
 	}
 	if (pr->maker >= 0)
 		close(pr->maker);
-	if (pr->maker_pid > 0) {
-		kill(pr->maker_pid, SIGKILL);
-		while (waitpid(pr->maker_pid, NULL, 0) < 0 && errno == EINTR)
-			;
-	}
+	kill_and_reap(pr->maker_pid);
 	free(pr->ls);
 	free(pr);
 }

@@ -24,7 +24,6 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
@@ -37,6 +36,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <slirp/libslirp.h>
+#include "lib/child.h"
 #include "lib/dl.h"
 #include "iface.h"
 #include "slirp.h"
@@ -534,10 +534,10 @@ int slirp_net_start(const struct slirp_opts *o, int tapfd, int (*confine)(struct
 	int r = sl_load(err);
 	if (r < 0)
 		return r;
-	int sv[2];
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+	/* fd[0] is ours (ctl), fd[1] the slirp process's */
+	_cleanup_fd_pair_ struct fd_pair sv = FD_PAIR_INIT;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv.fd) < 0)
 		return diyc_error(err, errno, "socketpair for the slirp process");
-	_cleanup_close_ int ctl = sv[0], theirs = sv[1];
 	struct slirp_net *n = calloc(1, sizeof(*n));
 	if (!n)
 		return diyc_error(err, ENOMEM, "slirp");
@@ -547,9 +547,9 @@ int slirp_net_start(const struct slirp_opts *o, int tapfd, int (*confine)(struct
 		return diyc_error(err, errno, "fork the slirp process");
 	}
 	if (pid == 0)
-		slirp_process(o, tap, confine, theirs, parent);
-	close(steal_fd(&theirs));
-	*n = (struct slirp_net){ .pid = pid, .ctl = steal_fd(&ctl) };
+		slirp_process(o, tap, confine, sv.fd[1], parent);
+	close(steal_fd(&sv.fd[1]));
+	*n = (struct slirp_net){ .pid = pid, .ctl = steal_fd(&sv.fd[0]) };
 	struct ready_msg m;
 	ssize_t k;
 	do
@@ -588,11 +588,7 @@ void slirp_net_stop(struct slirp_net *s)
 {
 	if (!s)
 		return;
-	if (s->pid > 0) {
-		kill(s->pid, SIGKILL);
-		while (waitpid(s->pid, NULL, 0) < 0 && errno == EINTR)
-			;
-	}
+	kill_and_reap(s->pid);
 	if (s->ctl >= 0)
 		close(s->ctl);
 	free(s);
