@@ -170,6 +170,53 @@ static int user_mapped(const struct userns_plan *userns, const struct process_us
 	return 0;
 }
 
+/* Forks the command, held at a gate until the container is started and init has given up
+ * its privileges, and becomes the container's init. Never returns. */
+static void __attribute__((noreturn))
+become_init(const struct container_spec *spec, struct command_plan *plan, int slave, int syncfd)
+{
+	struct diyc_error err = { 0 };
+	/* the command executes once init has given up its privileges (init_confine): under
+	 * sudo with CAP_SYS_PTRACE it could otherwise trace an init that still has them */
+	int gate[2];
+	if (pipe2(gate, O_CLOEXEC) < 0) {
+		diyc_error(&err, errno, "pipe");
+		goto fail;
+	}
+	pid_t cmd = fork();
+	if (cmd < 0) {
+		diyc_error(&err, errno, "fork the container command");
+		goto fail;
+	}
+	if (cmd == 0) {
+		close(gate[1]);
+		plan->gate = gate[0];
+		command_exec(plan, syncfd);
+	}
+	close(gate[0]);
+	/* created: the command is held at the gate until the parent starts the container */
+	child_hold_until_started(syncfd);
+	close(syncfd);
+	if (slave >= 0)
+		close(slave);
+	prctl(PR_SET_NAME, "diyc-init");
+	proc_title_set("diyc-init");
+	proc_env_clear();
+	/* what start-up allocated and freed (compiling a seccomp profile takes ~1 MB) goes back:
+	 * once the monitor trims its own, init would be the only one holding those pages */
+	malloc_trim(0);
+	unmap_code_pages();
+	if (init_confine(spec->security, !spec->userns->enabled) < 0) {
+		kill(cmd, SIGKILL);
+		_exit(DIYC_EXIT_RUNTIME);
+	}
+	close(gate[1]);
+	_exit(init_supervise(cmd));
+fail:
+	sync_send_error(syncfd, &err);
+	_exit(DIYC_EXIT_RUNTIME);
+}
+
 /* The container's PID 1. Never returns. */
 static void __attribute__((noreturn))
 container_child(const struct container_spec *spec, int syncfd)
@@ -233,42 +280,7 @@ container_child(const struct container_spec *spec, int syncfd)
 		command_exec(&plan, syncfd);
 	}
 
-	/* the command executes once init has given up its privileges (init_confine): under
-	 * sudo with CAP_SYS_PTRACE it could otherwise trace an init that still has them */
-	int gate[2];
-	if (pipe2(gate, O_CLOEXEC) < 0) {
-		diyc_error(&err, errno, "pipe");
-		goto fail;
-	}
-	pid_t cmd = fork();
-	if (cmd < 0) {
-		diyc_error(&err, errno, "fork the container command");
-		goto fail;
-	}
-	if (cmd == 0) {
-		close(gate[1]);
-		plan.gate = gate[0];
-		command_exec(&plan, syncfd);
-	}
-	close(gate[0]);
-	/* created: the command is held at the gate until the parent starts the container */
-	child_hold_until_started(syncfd);
-	close(syncfd);
-	if (slave >= 0)
-		close(slave);
-	prctl(PR_SET_NAME, "diyc-init");
-	proc_title_set("diyc-init");
-	proc_env_clear();
-	/* what start-up allocated and freed (compiling a seccomp profile takes ~1 MB) goes back:
-	 * once the monitor trims its own, init would be the only one holding those pages */
-	malloc_trim(0);
-	unmap_code_pages();
-	if (init_confine(spec->security, !spec->userns->enabled) < 0) {
-		kill(cmd, SIGKILL);
-		_exit(DIYC_EXIT_RUNTIME);
-	}
-	close(gate[1]);
-	_exit(init_supervise(cmd));
+	become_init(spec, &plan, slave, syncfd);
 fail:
 	sync_send_error(syncfd, &err);
 	_exit(DIYC_EXIT_RUNTIME);
