@@ -40,27 +40,26 @@ static int commit_container(const struct diyc_paths *p, const struct userns_plan
 	return image_commit(p, plan, &src, co, id, err);
 }
 
+/* -m, -a: into the struct commit_opts data points to */
+static int commit_opt(int c, const char *arg, void *data)
+{
+	struct commit_opts *co = data;
+	if (c == 'm')
+		co->message = arg;
+	else if (c == 'a')
+		co->author = arg;
+	return 0;
+}
+
 int cmd_commit(int argc, char **argv)
 {
 	static const struct option o[] = { { "message", required_argument, NULL, 'm' },
-					   { "author", required_argument, NULL, 'a' },
-					   { "help", no_argument, NULL, 'H' }, { NULL, 0, NULL, 0 } };
+					   { "author", required_argument, NULL, 'a' }, OPTION_HELP_ENTRY, OPTION_END };
+	static const struct command_options spec = { "commit", commit_usage, "+:m:a:", o };
 	struct commit_opts co = { 0 };
-	int c;
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:m:a:", o, NULL)) != -1) {
-		if (c == 'H') {
-			fputs(commit_usage, stdout);
-			return 0;
-		}
-		if (c == 'm')
-			co.message = optarg;
-		else if (c == 'a')
-			co.author = optarg;
-		else
-			return bad_option("commit", c, argv);
-	}
+	int r;
+	if (!parse_options(&spec, argc, argv, commit_opt, &co, &r))
+		return r;
 	int n = argc - optind;
 	if (n < 1 || n > 2)
 		return usage_error("commit", "expected CONTAINER [NAME[:TAG]]");
@@ -79,7 +78,7 @@ int cmd_commit(int argc, char **argv)
 		return fail(&err);
 	}
 	/* no start, stop or rm while the upper dir is read */
-	int r = container_lock(&ct, &err);
+	r = container_lock(&ct, &err);
 	if (r == 0 && !ct.have_config)
 		r = diyc_error_plain(&err, EINVAL, "container `%s` has no usable configuration: it cannot be committed",
 				     ct.d.name);

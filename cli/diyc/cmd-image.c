@@ -11,6 +11,7 @@
 #include <time.h>
 #include "commands.h"
 #include "output.h"
+#include "verbs.h"
 #include "container/store.h"
 #include "image/image.h"
 #include "lib/paths.h"
@@ -109,7 +110,18 @@ static const char rm_usage[] =
 	"  -f, --force  Remove even when a container uses the image\n"
 	"      --help   Show this help\n";
 
-enum { OPT_HELP = 256, OPT_PLATFORM, OPT_REF, OPT_MAX_SIZE };
+enum { OPT_PLATFORM = 256, OPT_REF, OPT_MAX_SIZE };
+
+/* -f, --force (-q, --quiet for ls): sets the bool data points to */
+static int bool_opt(int c, const char *arg, void *data)
+{
+	(void)c, (void)arg;
+	*(bool *)data = true;
+	return 0;
+}
+
+static const struct option force_longopts[] = { { "force", no_argument, NULL, 'f' }, OPTION_HELP_ENTRY, OPTION_END };
+static const struct option help_longopts[] = { OPTION_HELP_ENTRY, OPTION_END };
 
 /* Whether a container's configuration names the image; who gets the first one's name (in
  * the order of the container store's list). */
@@ -196,27 +208,25 @@ static void print_image_row(const struct image_row *row)
 	printf("%-30s %-12s %-14.12s %-16s %s\n", erepo ? erepo : "?", etag ? etag : "?", row->id, age, size);
 }
 
-static int image_export_cmd(int argc, char **argv)
+/* -o, --output FILE: into the const char * data points to */
+static int export_opt(int c, const char *arg, void *data)
 {
-	static const struct option o[] = { { "output", required_argument, NULL, 'o' },
-					   { "help", no_argument, NULL, OPT_HELP }, { NULL, 0, NULL, 0 } };
+	(void)c;
+	if (!*arg)
+		return usage_error("image export", "--output needs a file name");
+	*(const char **)data = arg;
+	return 0;
+}
+
+int cmd_image_export(int argc, char **argv)
+{
+	static const struct option o[] = { { "output", required_argument, NULL, 'o' }, OPTION_HELP_ENTRY,
+					   OPTION_END };
+	static const struct command_options spec = { "image export", export_usage, "+:o:", o };
 	const char *dest = NULL;
-	int c;
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:o:", o, NULL)) != -1) {
-		if (c == OPT_HELP) {
-			fputs(export_usage, stdout);
-			return 0;
-		}
-		if (c == 'o') {
-			if (!*optarg)
-				return usage_error("image export", "--output needs a file name");
-			dest = optarg;
-			continue;
-		}
-		return bad_option("image export", c, argv);
-	}
+	int r;
+	if (!parse_options(&spec, argc, argv, export_opt, &dest, &r))
+		return r;
 	int n = argc - optind;
 	if (n < 1 || n > 2 || (dest && n == 2))
 		return usage_error("image export", "expected IMAGE FILE (or -o FILE IMAGE)");
@@ -231,7 +241,7 @@ static int image_export_cmd(int argc, char **argv)
 	struct userns_plan plan;
 	if (paths_init(&p, &err) < 0 || userns_plan_init(&plan, &err) < 0)
 		return fail(&err);
-	int r = image_export(&p, &plan, argv[optind], dest, &err);
+	r = image_export(&p, &plan, argv[optind], dest, &err);
 	userns_plan_free(&plan);
 	return r < 0 ? fail(&err) : 0;
 }
@@ -253,42 +263,38 @@ static bool platform_valid(const char *s)
 	return slashes == 1 || slashes == 2;
 }
 
-static int image_import_cmd(int argc, char **argv)
+/* --platform, --max-size, --ref: into the struct import_opts data points to */
+static int import_opt(int c, const char *arg, void *data)
+{
+	struct import_opts *io = data;
+	if (c == OPT_PLATFORM) {
+		if (!platform_valid(arg))
+			return usage_error("image import", "invalid platform `%s`: expected OS/ARCH[/VARIANT] "
+					   "such as linux/amd64", arg);
+		io->platform = arg;
+	} else if (c == OPT_MAX_SIZE) {
+		if (parse_size(arg, 1, &io->max_size) < 0 || io->max_size == 0)
+			return usage_error("image import", "invalid --max-size `%s`: expected a size such as 512m "
+					   "or 20g (units b, k, m, g, t)", arg);
+	} else if (c == OPT_REF) {
+		if (!*arg || strlen(arg) > 255)
+			return usage_error("image import", "invalid --ref `%s`", arg);
+		io->ref = arg;
+	}
+	return 0;
+}
+
+int cmd_image_import(int argc, char **argv)
 {
 	static const struct option o[] = { { "platform", required_argument, NULL, OPT_PLATFORM },
 					   { "ref", required_argument, NULL, OPT_REF },
-					   { "max-size", required_argument, NULL, OPT_MAX_SIZE },
-					   { "help", no_argument, NULL, OPT_HELP }, { NULL, 0, NULL, 0 } };
+					   { "max-size", required_argument, NULL, OPT_MAX_SIZE }, OPTION_HELP_ENTRY,
+					   OPTION_END };
+	static const struct command_options spec = { "image import", import_usage, "+:", o };
 	struct import_opts io = { 0 };
-	int c;
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:", o, NULL)) != -1) {
-		if (c == OPT_HELP) {
-			fputs(import_usage, stdout);
-			return 0;
-		}
-		if (c == OPT_PLATFORM) {
-			if (!platform_valid(optarg))
-				return usage_error("image import", "invalid platform `%s`: expected OS/ARCH[/VARIANT] "
-						   "such as linux/amd64", optarg);
-			io.platform = optarg;
-			continue;
-		}
-		if (c == OPT_MAX_SIZE) {
-			if (parse_size(optarg, 1, &io.max_size) < 0 || io.max_size == 0)
-				return usage_error("image import", "invalid --max-size `%s`: expected a size such as 512m "
-						   "or 20g (units b, k, m, g, t)", optarg);
-			continue;
-		}
-		if (c == OPT_REF) {
-			if (!*optarg || strlen(optarg) > 255)
-				return usage_error("image import", "invalid --ref `%s`", optarg);
-			io.ref = optarg;
-			continue;
-		}
-		return bad_option("image import", c, argv);
-	}
+	int r;
+	if (!parse_options(&spec, argc, argv, import_opt, &io, &r))
+		return r;
 	int n = argc - optind;
 	if (n < 1 || n > 2)
 		return usage_error("image import", "expected PATH [NAME[:TAG]]");
@@ -301,7 +307,7 @@ static int image_import_cmd(int argc, char **argv)
 		return fail(&err);
 	if (paths_init(&p, &err) < 0 || userns_plan_init(&plan, &err) < 0)
 		return fail(&err);
-	int r = image_import(&p, &plan, src, ref ? ref : NULL, &io, id, &err);
+	r = image_import(&p, &plan, src, ref ? ref : NULL, &io, id, &err);
 	userns_plan_free(&plan);
 	if (r < 0)
 		return fail(&err);
@@ -309,31 +315,12 @@ static int image_import_cmd(int argc, char **argv)
 	return 0;
 }
 
-/* Parses only --help (and flags in short, which are accepted and ignored); returns 1
- * after printing the help, 0 to go on, or 125. */
-static int help_only(const char *cmd, const char *usage, const char *shortopts, int argc, char **argv)
+int cmd_image_inspect(int argc, char **argv)
 {
-	static const struct option o[] = { { "force", no_argument, NULL, 'f' },
-					   { "help", no_argument, NULL, OPT_HELP }, { NULL, 0, NULL, 0 } };
-	int c;
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, shortopts, o, NULL)) != -1) {
-		if (c == OPT_HELP) {
-			fputs(usage, stdout);
-			return 1;
-		}
-		if (c == '?' || c == ':' || !strchr(shortopts, c))
-			return bad_option(cmd, c, argv);
-	}
-	return 0;
-}
-
-static int image_inspect_cmd(int argc, char **argv)
-{
-	int r = help_only("image inspect", inspect_usage, "+:", argc, argv);
-	if (r)
-		return r == 1 ? 0 : r;
+	static const struct command_options spec = { "image inspect", inspect_usage, "+:", help_longopts };
+	int r;
+	if (!parse_options(&spec, argc, argv, no_options, NULL, &r))
+		return r;
 	if (optind >= argc)
 		return usage_error("image inspect", "an image is required: diyc image inspect IMAGE...");
 	struct diyc_error err = { 0 };
@@ -354,11 +341,14 @@ static int image_inspect_cmd(int argc, char **argv)
 	return ret;
 }
 
-static int image_prune_cmd(int argc, char **argv)
+int cmd_image_prune(int argc, char **argv)
 {
-	int r = help_only("image prune", prune_usage, "+:f", argc, argv);
-	if (r)
-		return r == 1 ? 0 : r;
+	/* -f is accepted and changes nothing */
+	static const struct command_options spec = { "image prune", prune_usage, "+:f", force_longopts };
+	bool force = false;
+	int r;
+	if (!parse_options(&spec, argc, argv, bool_opt, &force, &r))
+		return r;
 	if (optind < argc)
 		return usage_error("image prune", "unexpected argument `%s`", argv[optind]);
 	struct diyc_error err = { 0 };
@@ -378,23 +368,14 @@ static int image_prune_cmd(int argc, char **argv)
 	return 0;
 }
 
-static int image_ls_cmd(int argc, char **argv)
+int cmd_image_ls(int argc, char **argv)
 {
-	static const struct option o[] = { { "quiet", no_argument, NULL, 'q' },
-					   { "help", no_argument, NULL, OPT_HELP }, { NULL, 0, NULL, 0 } };
+	static const struct option o[] = { { "quiet", no_argument, NULL, 'q' }, OPTION_HELP_ENTRY, OPTION_END };
+	static const struct command_options spec = { "image ls", ls_usage, "+:q", o };
 	bool quiet = false;
-	int c;
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:q", o, NULL)) != -1) {
-		if (c == 'q')
-			quiet = true;
-		else if (c == OPT_HELP) {
-			fputs(ls_usage, stdout);
-			return 0;
-		} else
-			return bad_option("image ls", c, argv);
-	}
+	int r;
+	if (!parse_options(&spec, argc, argv, bool_opt, &quiet, &r))
+		return r;
 	if (optind < argc)
 		return usage_error("image ls", "unexpected argument `%s`", argv[optind]);
 	struct diyc_error err = { 0 };
@@ -417,23 +398,13 @@ static int image_ls_cmd(int argc, char **argv)
 	return 0;
 }
 
-static int image_rm_cmd(int argc, char **argv)
+int cmd_image_rm(int argc, char **argv)
 {
-	static const struct option o[] = { { "force", no_argument, NULL, 'f' },
-					   { "help", no_argument, NULL, OPT_HELP }, { NULL, 0, NULL, 0 } };
+	static const struct command_options spec = { "image rm", rm_usage, "+:f", force_longopts };
 	bool force = false;
-	int c;
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:f", o, NULL)) != -1) {
-		if (c == 'f')
-			force = true;
-		else if (c == OPT_HELP) {
-			fputs(rm_usage, stdout);
-			return 0;
-		} else
-			return bad_option("image rm", c, argv);
-	}
+	int r;
+	if (!parse_options(&spec, argc, argv, bool_opt, &force, &r))
+		return r;
 	if (optind >= argc)
 		return usage_error("image rm", "expected at least one IMAGE");
 	struct diyc_error err = { 0 };
@@ -442,7 +413,7 @@ static int image_rm_cmd(int argc, char **argv)
 	if (paths_init(&p, &err) < 0 || userns_plan_init(&plan, &err) < 0)
 		return fail(&err);
 	struct image_remove_ops ops = { .in_use = image_in_use, .removed = print_removed, .data = &p };
-	int status = 0, r;
+	int status = 0;
 	for (int i = optind; i < argc; i++) {
 		struct diyc_error e = { 0 };
 		r = image_remove(&p, &plan, argv[i], force, &ops, &e);
@@ -455,29 +426,10 @@ static int image_rm_cmd(int argc, char **argv)
 
 int cmd_image(int argc, char **argv)
 {
-	if (argc < 2)
-		return usage_error("image", "expected a command: import, ls, rm, inspect, prune or export");
-	const char *sub = argv[1];
-	if (!strcmp(sub, "--help") || !strcmp(sub, "help")) {
-		fputs(image_usage, stdout);
-		return 0;
-	}
-	if (!strcmp(sub, "import"))
-		return image_import_cmd(argc - 1, argv + 1);
-	if (!strcmp(sub, "ls") || !strcmp(sub, "list"))
-		return image_ls_cmd(argc - 1, argv + 1);
-	if (!strcmp(sub, "rm") || !strcmp(sub, "remove"))
-		return image_rm_cmd(argc - 1, argv + 1);
-	if (!strcmp(sub, "inspect"))
-		return image_inspect_cmd(argc - 1, argv + 1);
-	if (!strcmp(sub, "prune"))
-		return image_prune_cmd(argc - 1, argv + 1);
-	if (!strcmp(sub, "export") || !strcmp(sub, "save"))
-		return image_export_cmd(argc - 1, argv + 1);
-	return usage_error("image", "unknown command `image %s`", sub);
+	return verb_dispatch("image", image_usage, false, argc, argv);
 }
 
 int cmd_images(int argc, char **argv)
 {
-	return image_ls_cmd(argc, argv);
+	return cmd_image_ls(argc, argv);
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "commands.h"
 #include "output.h"
+#include "verbs.h"
 #include "net/bridge.h"
 #include "net/veth.h"
 #include "lib/util.h"
@@ -32,10 +33,6 @@ static const char network_usage[] =
 	"  alice bridge " BRIDGE_DEFAULT " count 10\n"
 	"  @netusers bridge " BRIDGE_DEFAULT " count 4\n";
 
-static const struct option help_only[] = {
-	{ "help", no_argument, NULL, 'H' },
-	{ NULL, 0, NULL, 0 },
-};
 
 static int need_root(const char *what)
 {
@@ -47,23 +44,22 @@ static int need_root(const char *what)
 	return fail(&err);
 }
 
-static int setup_cmd(int argc, char **argv)
+/* --subnet CIDR: into the const char * data points to */
+static int setup_opt(int c, const char *arg, void *data)
 {
-	static const struct option opts[] = {
-		{ "subnet", required_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'H' },
-		{ NULL, 0, NULL, 0 },
-	};
+	(void)c;
+	*(const char **)data = arg;
+	return 0;
+}
+
+int cmd_network_setup(int argc, char **argv)
+{
+	static const struct option opts[] = { { "subnet", required_argument, NULL, 's' }, OPTION_HELP_ENTRY, OPTION_END };
+	static const struct command_options spec = { "network setup", network_usage, "+:", opts };
 	const char *subnet = BRIDGE_DEFAULT_SUBNET;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+:", opts, NULL)) != -1) {
-		switch (c) {
-		case 's': subnet = optarg; break;
-		case 'H': fputs(network_usage, stdout); return 0;
-		default: return bad_option("network setup", c, argv);
-		}
-	}
+	int r;
+	if (!parse_options(&spec, argc, argv, setup_opt, &subnet, &r))
+		return r;
 	if (optind < argc)
 		return usage_error("network setup", "unexpected argument `%s`", argv[optind]);
 	struct diyc_error err = { 0 };
@@ -71,7 +67,7 @@ static int setup_cmd(int argc, char **argv)
 	int prefix;
 	if (subnet_parse(subnet, &net, &prefix, &err) < 0)
 		return usage_error("network setup", "%s", err.msg);
-	int r = need_root("setup");
+	r = need_root("setup");
 	if (r)
 		return r;
 	if (bridge_setup(BRIDGE_DEFAULT, net, prefix, &err) < 0)
@@ -79,20 +75,16 @@ static int setup_cmd(int argc, char **argv)
 	return 0;
 }
 
-static int teardown_cmd(int argc, char **argv)
+int cmd_network_teardown(int argc, char **argv)
 {
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+:", help_only, NULL)) != -1) {
-		if (c == 'H') {
-			fputs(network_usage, stdout);
-			return 0;
-		}
-		return bad_option("network teardown", c, argv);
-	}
+	static const struct option opts[] = { OPTION_HELP_ENTRY, OPTION_END };
+	static const struct command_options spec = { "network teardown", network_usage, "+:", opts };
+	int r;
+	if (!parse_options(&spec, argc, argv, no_options, NULL, &r))
+		return r;
 	if (optind < argc)
 		return usage_error("network teardown", "unexpected argument `%s`", argv[optind]);
-	int r = need_root("teardown");
+	r = need_root("teardown");
 	if (r)
 		return r;
 	struct diyc_error err = { 0 };
@@ -145,28 +137,28 @@ static void print_leases(const struct lease *leases, size_t n)
 	free(who);
 }
 
-static int ls_cmd(int argc, char **argv)
+/* --format table|json: into the enum output_format data points to. Its message is its
+ * own (not parse_format's): `network ls` always worded it so. */
+static int ls_opt(int c, const char *arg, void *data)
 {
-	static const struct option opts[] = {
-		{ "format", required_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'H' },
-		{ NULL, 0, NULL, 0 },
-	};
-	bool json = false;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+:", opts, NULL)) != -1) {
-		switch (c) {
-		case 'f':
-			if (!strcmp(optarg, "json"))
-				json = true;
-			else if (strcmp(optarg, "table"))
-				return usage_error("network ls", "--format is table or json, not `%s`", optarg);
-			break;
-		case 'H': fputs(network_usage, stdout); return 0;
-		default: return bad_option("network ls", c, argv);
-		}
-	}
+	(void)c;
+	if (!strcmp(arg, "json"))
+		*(enum output_format *)data = OUTPUT_JSON;
+	else if (!strcmp(arg, "table"))
+		*(enum output_format *)data = OUTPUT_TABLE;
+	else
+		return usage_error("network ls", "--format is table or json, not `%s`", arg);
+	return 0;
+}
+
+int cmd_network_ls(int argc, char **argv)
+{
+	static const struct option opts[] = { OPTION_FORMAT_ENTRY, OPTION_HELP_ENTRY, OPTION_END };
+	static const struct command_options spec = { "network ls", network_usage, "+:", opts };
+	enum output_format format = OUTPUT_TABLE;
+	int r;
+	if (!parse_options(&spec, argc, argv, ls_opt, &format, &r))
+		return r;
 	if (optind < argc)
 		return usage_error("network ls", "unexpected argument `%s`", argv[optind]);
 	struct diyc_error err = { 0 };
@@ -174,7 +166,7 @@ static int ls_cmd(int argc, char **argv)
 	if (netlink_open(&nl, &err) < 0)
 		return fail(&err);
 	struct bridge_info b;
-	int r = bridge_query(nl, BRIDGE_DEFAULT, &b, &err);
+	r = bridge_query(nl, BRIDGE_DEFAULT, &b, &err);
 	netlink_close(nl);
 	if (r < 0 && r != -ENODEV)
 		return fail(&err);
@@ -189,7 +181,7 @@ static int ls_cmd(int argc, char **argv)
 		inet_ntop(AF_INET, &b.addr, addr, sizeof(addr));
 	}
 	char who[64];
-	if (json) {
+	if (format == OUTPUT_JSON) {
 		struct json_object *a = json_object_new_array();
 		if (exists) {
 			struct json_object *o = json_object_new_object();
@@ -231,18 +223,5 @@ static int ls_cmd(int argc, char **argv)
 
 int cmd_network(int argc, char **argv)
 {
-	if (argc < 2)
-		return usage_error("network", "expected a command: setup, teardown or ls");
-	const char *sub = argv[1];
-	if (!strcmp(sub, "--help") || !strcmp(sub, "help")) {
-		fputs(network_usage, stdout);
-		return 0;
-	}
-	if (!strcmp(sub, "setup"))
-		return setup_cmd(argc - 1, argv + 1);
-	if (!strcmp(sub, "teardown"))
-		return teardown_cmd(argc - 1, argv + 1);
-	if (!strcmp(sub, "ls") || !strcmp(sub, "list"))
-		return ls_cmd(argc - 1, argv + 1);
-	return usage_error("network", "unknown command `network %s`: setup, teardown or ls", sub);
+	return verb_dispatch("network", network_usage, true, argc, argv);
 }

@@ -167,39 +167,37 @@ static void print_table(const struct stats_row *rows, size_t n, bool clear)
 	fflush(stdout);
 }
 
+struct stats_flags {
+	bool stream;
+	enum output_format format;
+};
+
+static int stats_opt(int c, const char *arg, void *data)
+{
+	struct stats_flags *f = data;
+	if (c == OPTION_FORMAT)
+		return parse_format("stats", arg, &f->format);
+	f->stream = false; /* --no-stream */
+	return 0;
+}
+
 int cmd_stats(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "no-stream", no_argument, NULL, 'n' }, { "format", required_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'H' }, { NULL, 0, NULL, 0 },
+		{ "no-stream", no_argument, NULL, 'n' }, OPTION_FORMAT_ENTRY, OPTION_HELP_ENTRY, OPTION_END,
 	};
-	bool stream = true, json = false;
-	int c;
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+:", opts, NULL)) != -1) {
-		switch (c) {
-		case 'n': stream = false; break;
-		case 'f':
-			if (!strcmp(optarg, "json"))
-				json = true;
-			else if (strcmp(optarg, "table"))
-				return usage_error("stats", "unknown format `%s`: use table or json", optarg);
-			break;
-		case 'H':
-			fputs(stats_usage, stdout);
-			return 0;
-		default:
-			return bad_option("stats", c, argv);
-		}
-	}
+	static const struct command_options spec = { "stats", stats_usage, "+:", opts };
+	struct stats_flags f = { .stream = true, .format = OUTPUT_TABLE };
+	int ret;
+	if (!parse_options(&spec, argc, argv, stats_opt, &f, &ret))
+		return ret;
 	struct diyc_paths p;
 	struct diyc_error err = { 0 };
 	if (paths_init(&p, &err) < 0)
 		return fail(&err);
 	struct stats_row *rows = NULL;
 	size_t n = 0;
-	int ret = collect(&p, argv + optind, argc - optind, &rows, &n);
+	ret = collect(&p, argv + optind, argc - optind, &rows, &n);
 	if (ret && n == 0) {
 		free(rows);
 		return ret;
@@ -221,11 +219,11 @@ int cmd_stats(int argc, char **argv)
 		uint64_t t1 = (uint64_t)(monotonic_ns() / 1000);
 		cpu_percent(rows, prev, n, t1 - t0);
 		t0 = t1;
-		if (json)
+		if (f.format == OUTPUT_JSON)
 			print_json(rows, n);
 		else
-			print_table(rows, n, stream && isatty(1));
-		if (!stream)
+			print_table(rows, n, f.stream && isatty(1));
+		if (!f.stream)
 			break;
 	}
 	free(rows);

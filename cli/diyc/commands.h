@@ -26,8 +26,8 @@ int cmd_images(int argc, char **argv);
 int cmd_nsexec(int argc, char **argv);
 int cmd_network(int argc, char **argv);
 
-/* The subverbs, for verbs.c's table once cmd-image.c and cmd-network.c define them (until
- * then their own dispatchers run them): argv[0] is the subverb ("import", "ls", ...). */
+/* The subverbs, in verbs.c's table, which cmd_image and cmd_network dispatch through
+ * (verb_dispatch): argv[0] is the subverb ("import", "ls", ...). */
 int cmd_image_import(int argc, char **argv);
 int cmd_image_ls(int argc, char **argv);
 int cmd_image_rm(int argc, char **argv);

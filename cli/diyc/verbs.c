@@ -6,19 +6,19 @@
 #include "verbs.h"
 
 static const struct verb image_verbs[] = {
-	{ .name = "import" },
-	{ .name = "ls", .alias = "list" },
-	{ .name = "rm", .alias = "remove" },
-	{ .name = "inspect" },
-	{ .name = "prune" },
-	{ .name = "export", .alias = "save" },
+	{ .name = "import", .fn = cmd_image_import },
+	{ .name = "ls", .alias = "list", .fn = cmd_image_ls },
+	{ .name = "rm", .alias = "remove", .fn = cmd_image_rm },
+	{ .name = "inspect", .fn = cmd_image_inspect },
+	{ .name = "prune", .fn = cmd_image_prune },
+	{ .name = "export", .alias = "save", .fn = cmd_image_export },
 	{ .name = NULL },
 };
 
 static const struct verb network_verbs[] = {
-	{ .name = "setup" },
-	{ .name = "teardown" },
-	{ .name = "ls", .alias = "list" },
+	{ .name = "setup", .fn = cmd_network_setup },
+	{ .name = "teardown", .fn = cmd_network_teardown },
+	{ .name = "ls", .alias = "list", .fn = cmd_network_ls },
 	{ .name = NULL },
 };
 
@@ -87,7 +87,7 @@ void verbs_print_usage(FILE *f)
 	      "Run `diyc COMMAND --help` for the options of a command.\n", f);
 }
 
-int verb_dispatch(const char *verb, const char *usage, int argc, char **argv)
+int verb_dispatch(const char *verb, const char *usage, bool list_when_unknown, int argc, char **argv)
 {
 	const struct verb *parent = verb_find(diyc_verbs, verb);
 	char list[256];
@@ -100,7 +100,9 @@ int verb_dispatch(const char *verb, const char *usage, int argc, char **argv)
 		return 0;
 	}
 	const struct verb *v = verb_find(parent->subverbs, sub);
-	if (!v || !v->fn)
+	if (!v && list_when_unknown)
 		return usage_error(verb, "unknown command `%s %s`: %s", verb, sub, list);
+	if (!v)
+		return usage_error(verb, "unknown command `%s %s`", verb, sub);
 	return v->fn(argc - 1, argv + 1);
 }
