@@ -501,6 +501,18 @@ static unsigned allowance_of(struct caller *c, const char *bridge)
 	return quota;
 }
 
+/* The advice diyc prints with the hints lease_* may name (cli/diyc/output.c has the same),
+ * since diyc shows this helper's message as it is. */
+static const char *advice(int hint)
+{
+	switch (hint) {
+	case DIYC_HINT_NET_IP_TAKEN: return ": choose another, or leave --ip out";
+	case DIYC_HINT_NET_NO_BRIDGE: return " (root makes it: sudo diyc network setup)";
+	case DIYC_HINT_NET_BRIDGE_NO_SUBNET: return " (sudo diyc network setup gives it one)";
+	default: return "";
+	}
+}
+
 /* Only fds 0-2 (and 3, 4 for add) of the caller stay open. */
 static void close_others(int from)
 {
@@ -532,13 +544,13 @@ int main(int argc, char **argv)
 	unsigned quota = allowance_of(&c, req.bridge);
 	if (req.op == REQ_RELEASE) {
 		if (lease_release(req.bridge, c.uid, c.uid == 0, req.addr, &err) < 0)
-			die(EXIT_REFUSED, "%s", err.msg);
+			die(EXIT_REFUSED, "%s%s", err.msg, advice(err.hint));
 		return EXIT_OK;
 	}
 	check_namespaces(c.uid);
 	struct lease_grant g;
 	if (lease_acquire(req.bridge, c.uid, req.have_addr ? &req.addr : NULL, quota, NETNS_FD, &g, &err) < 0)
-		die(EXIT_REFUSED, "%s", err.msg);
+		die(EXIT_REFUSED, "%s%s", err.msg, advice(err.hint));
 	char a[INET_ADDRSTRLEN], gw[INET_ADDRSTRLEN];
 	inet_ntop(AF_INET, &g.addr, a, sizeof(a));
 	inet_ntop(AF_INET, &g.gateway, gw, sizeof(gw));

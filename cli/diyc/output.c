@@ -25,10 +25,21 @@ static const char *const hint_advice[] = {
 	/* net/ */
 	[DIYC_HINT_NET_HELPER_NOT_SETUID] = ": as root, `chown root {} && chmod 4755 {}`; or use --net=slirp",
 	[DIYC_HINT_NET_BRIDGE_OTHER_SUBNET] = ": `sudo diyc network teardown` first, or choose that subnet",
+	[DIYC_HINT_NET_NO_HELPER] = " (meson install as root does it), and a bridge root made with `sudo diyc network "
+		"setup`; or run with sudo, or use --net=slirp",
+	[DIYC_HINT_NET_TUN_DENIED] = "; or use --net=none",
+	/* diyc-nethelper has the same texts for the three below */
+	[DIYC_HINT_NET_IP_TAKEN] = ": choose another, or leave --ip out",
+	[DIYC_HINT_NET_NO_BRIDGE] = " (root makes it: sudo diyc network setup)",
+	[DIYC_HINT_NET_BRIDGE_NO_SUBNET] = " (sudo diyc network setup gives it one)",
 	/* cgroup/ */
 	[DIYC_HINT_CGROUP_NO_SYSTEMD] = "; use --cgroup-manager cgroupfs",
 	[DIYC_HINT_CGROUP_NOT_DELEGATED] = ". Use --cgroup-manager systemd, or run diyc inside a delegated cgroup "
 		"(systemd-run --user --scope -p Delegate=yes diyc run ...)",
+	[DIYC_HINT_CGROUP_NO_USER_BUS] = " (or run with --cgroup-manager cgroupfs inside a delegated cgroup)",
+	/* rootfs/ */
+	[DIYC_HINT_ROOTFS_KERNEL_DIRS] = " (a container's /proc, /sys and /dev, and with --read-only /tmp and /run, must "
+		"be directories)",
 };
 
 static void append(char *out, size_t size, size_t *n, const char *s, size_t len)

@@ -71,10 +71,11 @@ static int bus_open(bool system_bus, sd_bus **bus, struct diyc_error *err)
 	if (system_bus)
 		return diyc_error(err, -r, "connect to systemd's system bus");
 	const char *rt = getenv("XDG_RUNTIME_DIR");
-	return diyc_error(err, -r, "resource limits need your systemd user session, and its bus (%s/bus) is not "
-			  "reachable: log in through systemd-logind or run `loginctl enable-linger %s` (or run with "
-			  "--cgroup-manager cgroupfs inside a delegated cgroup)",
-			  rt ? rt : "$XDG_RUNTIME_DIR", getenv("USER") ? getenv("USER") : "$USER");
+	return diyc_error_hint(err, diyc_error(err, -r, "resource limits need your systemd user session, and its bus "
+					       "(%s/bus) is not reachable: log in through systemd-logind or run "
+					       "`loginctl enable-linger %s`", rt ? rt : "$XDG_RUNTIME_DIR",
+					       getenv("USER") ? getenv("USER") : "$USER"),
+			       DIYC_HINT_CGROUP_NO_USER_BUS, NULL);
 }
 
 static int bus_call_error(struct diyc_error *err, int r, const sd_bus_error *e, const char *what)

@@ -53,7 +53,9 @@ struct sync_msg {
 	uint32_t type;
 	int32_t errnum;
 	int32_t status;
+	int32_t hint;       /* enum diyc_hint, so that the front end's advice crosses too */
 	char msg[1000];
+	char hint_arg[512];
 };
 
 /* Sends an error over the sync socket (used by the child side). */

@@ -45,8 +45,9 @@
 void sync_send_error(int syncfd, const struct diyc_error *err)
 {
 	struct sync_msg m = { .type = SYNC_ERROR, .errnum = err->errnum,
-			      .status = err->status ? err->status : DIYC_EXIT_RUNTIME };
+			      .status = err->status ? err->status : DIYC_EXIT_RUNTIME, .hint = err->hint };
 	snprintf(m.msg, sizeof(m.msg), "%s", err->msg);
+	snprintf(m.hint_arg, sizeof(m.hint_arg), "%s", err->hint_arg);
 	ssize_t n = send(syncfd, &m, sizeof(m), MSG_NOSIGNAL);
 	(void)n;
 }
@@ -372,7 +373,8 @@ int spawn_in_namespaces(unsigned long flags, const struct userns_plan *plan, int
 	if (r == 0 && o->bridge) {
 		r = nethelper_path(helper, sizeof(helper), err);
 		if (r == 0)
-			r = bridge_attach(netns, userns, o->bridge, o->bridge_ip, helper, o->grant, err);
+			r = bridge_attach(netns, userns, o->bridge, o->bridge_ip, helper, "--net=bridge", o->grant,
+					  err);
 		/* a child that cannot take it has failed on its own: supervise() reports why */
 		if (r == 0)
 			send(syncfd, o->grant, sizeof(*o->grant), MSG_NOSIGNAL);

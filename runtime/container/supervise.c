@@ -82,10 +82,13 @@ static void handle_sync(int syncfd, int *master, int *tap, bool *have_error, str
 		close(fd);
 	if (m.type == SYNC_ERROR && n == (int)sizeof(m) && !*have_error) {
 		m.msg[sizeof(m.msg) - 1] = '\0';
+		m.hint_arg[sizeof(m.hint_arg) - 1] = '\0';
 		if (err) {
 			snprintf(err->msg, sizeof(err->msg), "%s", m.msg);
+			snprintf(err->hint_arg, sizeof(err->hint_arg), "%s", m.hint_arg);
 			err->errnum = m.errnum;
 			err->status = m.status;
+			err->hint = m.hint;
 		}
 		*have_error = true;
 	}

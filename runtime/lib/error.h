@@ -29,10 +29,19 @@ enum diyc_hint {
 	DIYC_HINT_NET_FIRST = 100,
 	DIYC_HINT_NET_HELPER_NOT_SETUID, /* diyc-nethelper is not set-uid root; arg: its path */
 	DIYC_HINT_NET_BRIDGE_OTHER_SUBNET, /* the bridge exists with another subnet */
+	DIYC_HINT_NET_NO_HELPER,         /* a normal user's bridge needs diyc-nethelper, missing */
+	DIYC_HINT_NET_TUN_DENIED,        /* /dev/net/tun cannot be opened for slirp */
+	DIYC_HINT_NET_IP_TAKEN,          /* the address asked for is taken */
+	DIYC_HINT_NET_NO_BRIDGE,         /* the bridge does not exist */
+	DIYC_HINT_NET_BRIDGE_NO_SUBNET,  /* the bridge has no IPv4 subnet for containers */
 	/* hints of cgroup/ */
 	DIYC_HINT_CGROUP_FIRST = 200,
 	DIYC_HINT_CGROUP_NO_SYSTEMD,     /* the systemd manager was asked for, systemd does not run */
 	DIYC_HINT_CGROUP_NOT_DELEGATED,  /* cgroupfs was asked for, diyc's cgroup is not delegated */
+	DIYC_HINT_CGROUP_NO_USER_BUS,    /* the systemd user session's bus is not reachable */
+	/* hints of rootfs/ */
+	DIYC_HINT_ROOTFS_FIRST = 300,
+	DIYC_HINT_ROOTFS_KERNEL_DIRS,    /* an image's /proc, /sys, /dev (/tmp, /run) is no directory */
 };
 
 struct diyc_error {

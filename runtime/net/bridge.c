@@ -145,14 +145,13 @@ static int parse_grant(const char *line, const char *bridge, struct lease_grant 
 	return 0;
 }
 
-static int helper_ready(const char *path, struct diyc_error *err)
+static int helper_ready(const char *path, const char *label, struct diyc_error *err)
 {
 	struct stat st;
 	if (stat(path, &st) < 0)
-		return diyc_error(err, errno,
-				  "--net=bridge for a normal user needs %s, installed set-uid root next to diyc (meson "
-				  "install as root does it), and a bridge root made with `sudo diyc network setup`; or "
-				  "run with sudo, or use --net=slirp", path);
+		return diyc_error_hint(err, diyc_error(err, errno, "%s for a normal user needs %s, installed set-uid "
+						       "root next to diyc", label, path),
+				       DIYC_HINT_NET_NO_HELPER, path);
 	if (st.st_uid != 0 || !(st.st_mode & S_ISUID))
 		return diyc_error_hint(err, diyc_error_plain(err, EPERM, "%s is not set-uid root (mode %04o, owner %u)", path,
 							     st.st_mode & 07777, st.st_uid),
@@ -177,18 +176,19 @@ int bridge_open_ns(pid_t pid, bool userns, int *netns, int *user, struct diyc_er
 }
 
 int bridge_attach(int netns, int user, const char *bridge, const char *want_ip, const char *path,
-		  struct lease_grant *out, struct diyc_error *err)
+		  const char *label, struct lease_grant *out, struct diyc_error *err)
 {
 	struct in_addr want;
 	memset(out, 0, sizeof(*out));
 	if (want_ip && inet_pton(AF_INET, want_ip, &want) != 1)
-		return diyc_error_plain(err, EINVAL, "--ip `%s` is not an IPv4 address", want_ip);
+		return diyc_error_plain(err, EINVAL, "%s: the address `%s` is not an IPv4 address", label,
+					want_ip);
 	if (geteuid() == 0)
 		return lease_acquire(bridge, 0, want_ip ? &want : NULL, 0, netns, out, err);
 
 	if (!path || !*path)
 		return diyc_error_plain(err, EINVAL, "the path of " NETHELPER " is not known");
-	int r = helper_ready(path, err);
+	int r = helper_ready(path, label, err);
 	if (r < 0)
 		return r;
 	char *argv[] = { NETHELPER, "add", (char *)bridge, (char *)want_ip, NULL };
@@ -198,10 +198,10 @@ int bridge_attach(int netns, int user, const char *bridge, const char *want_ip, 
 	if (r < 0)
 		return r;
 	if (status != 0)
-		return diyc_error_plain(err, status == 1 ? EPERM : EINVAL, "--net=bridge: %s",
+		return diyc_error_plain(err, status == 1 ? EPERM : EINVAL, "%s: %s", label,
 					*errbuf ? first_line(errbuf, NETHELPER ": ") : "diyc-nethelper failed");
 	if (parse_grant(outbuf, bridge, out) < 0)
-		return diyc_error_plain(err, EPROTO, "--net=bridge: diyc-nethelper answered `%.100s`",
+		return diyc_error_plain(err, EPROTO, "%s: diyc-nethelper answered `%.100s`", label,
 					first_line(outbuf, ""));
 	return 0;
 }

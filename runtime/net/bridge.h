@@ -23,9 +23,10 @@ int bridge_open_ns(pid_t pid, bool userns, int *netns, int *user, struct diyc_er
 /* Gives the container of those namespaces an address on bridge (want_ip: that one, NULL:
  * any free) and its veth: the peer, BRIDGE_PEER_NAME, is in its network namespace,
  * still down. helper: the path of diyc-nethelper, which a normal user's diyc asks (root
- * does it itself and needs none). */
+ * does it itself and needs none). label: what the caller calls this network, to begin the
+ * messages about what the helper said with. */
 int bridge_attach(int netns, int userns, const char *bridge, const char *want_ip, const char *helper,
-		  struct lease_grant *out, struct diyc_error *err);
+		  const char *label, struct lease_grant *out, struct diyc_error *err);
 /* Gives the address back and deletes the veth (if the namespace has not taken it along),
  * through helper as bridge_attach. */
 void bridge_detach(const struct lease_grant *g, const char *helper);

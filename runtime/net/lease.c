@@ -413,9 +413,9 @@ static int pick_address(struct lease_db *db, const struct bridge_info *b, const 
 		/* no waiting here, under the lock: a veth of ours without a lease is gone by
 		 * now (deleted before its lease goes, or reclaimed by db_reclaim) */
 		if (!addr_free(db, b, w))
-			return diyc_error_plain(err, EADDRINUSE,
-						"%s is taken on bridge `%s`: choose another, or leave --ip out", a,
-						db->bridge);
+			return diyc_error_hint(err, diyc_error_plain(err, EADDRINUSE, "%s is taken on bridge `%s`", a,
+								     db->bridge),
+					       DIYC_HINT_NET_IP_TAKEN, NULL);
 		*out = *want;
 		return 0;
 	}
@@ -439,12 +439,14 @@ int lease_acquire(const char *bridge, uid_t uid, const struct in_addr *want, uns
 	struct bridge_info b;
 	r = bridge_query(nl, bridge, &b, err);
 	if (r == -ENODEV)
-		diyc_error_plain(err, ENODEV, "there is no bridge `%s` (root makes it: sudo diyc network setup)", bridge);
+		diyc_error_hint(err, diyc_error_plain(err, ENODEV, "there is no bridge `%s`", bridge),
+				DIYC_HINT_NET_NO_BRIDGE, NULL);
 	if (r < 0)
 		goto out_nl;
 	if (b.prefix < 1 || b.prefix > 30) {
-		r = diyc_error_plain(err, EADDRNOTAVAIL, "bridge `%s` has no IPv4 subnet with room for containers "
-				     "(sudo diyc network setup gives it one)", bridge);
+		r = diyc_error_hint(err, diyc_error_plain(err, EADDRNOTAVAIL, "bridge `%s` has no IPv4 subnet with room "
+							  "for containers", bridge),
+				    DIYC_HINT_NET_BRIDGE_NO_SUBNET, NULL);
 		goto out_nl;
 	}
 	struct lease_db db;

@@ -111,9 +111,11 @@ int slirp_tap_setup(const struct slirp_opts *o, int *fd, struct diyc_error *err)
 	if (tap < 0) {
 		int e = errno;
 		if (e == EACCES || e == EPERM)
-			return diyc_error(err, e, "open /dev/net/tun for --net=slirp: it must be usable by you (mode 0666, "
-					  "as on standard Debian: `ls -l /dev/net/tun`); or use --net=none");
-		return diyc_error(err, e, "open /dev/net/tun for --net=slirp (is the tun module there?)");
+			return diyc_error_hint(err, diyc_error(err, e, "open /dev/net/tun for slirp: it must be usable "
+							       "by you (mode 0666, as on standard Debian: `ls -l "
+							       "/dev/net/tun`)"),
+					       DIYC_HINT_NET_TUN_DENIED, NULL);
+		return diyc_error(err, e, "open /dev/net/tun for slirp (is the tun module there?)");
 	}
 	struct ifreq ifr = { 0 };
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), TAP_NAME);

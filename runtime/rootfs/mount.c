@@ -298,10 +298,10 @@ static int kernel_dirs_check(int rootfd, bool read_only, struct diyc_error *err)
 			return diyc_error(err, errno, "/%s in the image", dirs[i]);
 		}
 		if (!S_ISDIR(st.st_mode))
-			return diyc_error_plain(err, EINVAL, "the image's /%s is %s, not a directory: refusing to run it "
-						"(a container's /proc, /sys and /dev, and with --read-only /tmp "
-						"and /run, must be directories)", dirs[i],
-						S_ISLNK(st.st_mode) ? "a symlink" : "a file");
+			return diyc_error_hint(err, diyc_error_plain(err, EINVAL, "the image's /%s is %s, not a "
+								     "directory: refusing to run it", dirs[i],
+								     S_ISLNK(st.st_mode) ? "a symlink" : "a file"),
+					       DIYC_HINT_ROOTFS_KERNEL_DIRS, NULL);
 	}
 	return 0;
 }
