@@ -106,6 +106,8 @@ struct supervise_opts {
 	/* the container is created: set up, its command held; returning 0 starts it (NULL:
 	 * started at once), a negative errno (err set) kills it */
 	int (*created)(void *arg, pid_t pid, struct diyc_error *err);
+	bool holds;                     /* a container child: it is held once created unless
+					 * released with 'S' (no created hook) */
 	void (*started)(void *arg);
 	void *hook_arg;
 };
@@ -162,8 +164,10 @@ void __attribute__((noreturn)) command_start(const struct command_plan *p, int w
  * Only returns on failure, with err->status 126 or 127. */
 int exec_command(char **argv, char **envp, struct diyc_error *err);
 /* A cloned child's first steps: ask for SIGKILL when its parent dies, then wait for
- * the parent's go on the sync socket (exits if the parent is gone). */
-void child_await_release(int syncfd);
+ * the parent's go on the sync socket (exits if the parent is gone) and return it: 'S'
+ * when a container starts at once once created, else 'g' (it reports SYNC_READY and
+ * waits for the start). */
+char child_await_release(int syncfd);
 /* Standard input from /dev/null (a command that was not given -i). */
 void stdin_from_null(void);
 /* Resolves -u (NULL: root) against /etc/passwd and /etc/group of the current root. */

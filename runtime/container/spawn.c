@@ -40,6 +40,7 @@
 #include "process.h"
 #include "security/selfexe.h"
 #include "terminal.h"
+#include "lib/child.h"
 #include "lib/fdpass.h"
 #include "lib/util.h"
 void sync_send_error(int syncfd, const struct diyc_error *err)
@@ -68,21 +69,24 @@ int pty_to_parent(int syncfd, int *slave, struct diyc_error *err)
 	return 0;
 }
 
-void child_await_release(int syncfd)
+char child_await_release(int syncfd)
 {
 	/* it dies with the diyc that supervises it */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	char go;
 	if (read(syncfd, &go, 1) != 1)
 		_exit(DIYC_EXIT_RUNTIME);
+	return go;
 }
 
 /* The container is set up and its command ready: says so, and waits until the parent
- * starts it (one byte), or dies with it. */
-static void child_hold_until_started(int syncfd)
+ * starts it (one byte), or dies with it. Not when it was released to start at once. */
+static void child_hold_until_started(int syncfd, bool start_at_once)
 {
 	uint32_t ready = SYNC_READY;
 	char go;
+	if (start_at_once)
+		return;
 	if (send(syncfd, &ready, sizeof(ready), MSG_NOSIGNAL) != sizeof(ready) || read(syncfd, &go, 1) != 1)
 		_exit(DIYC_EXIT_RUNTIME);
 }
@@ -174,7 +178,8 @@ static int user_mapped(const struct userns_plan *userns, const struct process_us
 /* Forks the command, held at a gate until the container is started and init has given up
  * its privileges, and becomes the container's init. Never returns. */
 static void __attribute__((noreturn))
-become_init(const struct container_spec *spec, struct command_plan *plan, int slave, int syncfd)
+become_init(const struct container_spec *spec, struct command_plan *plan, int slave, int syncfd,
+	    bool start_at_once)
 {
 	struct diyc_error err = { 0 };
 	/* the command executes once init has given up its privileges (init_confine): under
@@ -196,7 +201,7 @@ become_init(const struct container_spec *spec, struct command_plan *plan, int sl
 	}
 	close(gate[0]);
 	/* created: the command is held at the gate until the parent starts the container */
-	child_hold_until_started(syncfd);
+	child_hold_until_started(syncfd, start_at_once);
 	close(syncfd);
 	if (slave >= 0)
 		close(slave);
@@ -225,7 +230,7 @@ container_child(const struct container_spec *spec, int syncfd)
 	struct diyc_error err = { 0 };
 	int slave = -1;
 
-	child_await_release(syncfd);
+	bool start_at_once = child_await_release(syncfd) == 'S';
 	diyc_debug("child released");
 	if (child_detach(syncfd, &err) < 0)
 		goto fail;
@@ -277,11 +282,11 @@ container_child(const struct container_spec *spec, int syncfd)
 		.security = spec->security, .gate = -1,
 	};
 	if (!spec->init) {
-		child_hold_until_started(syncfd);
+		child_hold_until_started(syncfd, start_at_once);
 		command_exec(&plan, syncfd);
 	}
 
-	become_init(spec, &plan, slave, syncfd);
+	become_init(spec, &plan, slave, syncfd, start_at_once);
 fail:
 	sync_send_error(syncfd, &err);
 	_exit(DIYC_EXIT_RUNTIME);
@@ -368,7 +373,8 @@ int spawn_in_namespaces(unsigned long flags, const struct userns_plan *plan, int
 	char helper[PATH_MAX] = "";
 	if (r == 0 && o->bridge)
 		r = bridge_open_ns(pid, flags & CLONE_NEWUSER, &netns, &userns, err);
-	if (r == 0 && write(syncfd, "g", 1) != 1)
+	/* 'S': nobody holds the container once created, it starts at once (no round trip) */
+	if (r == 0 && write(syncfd, o->holds && !o->created ? "S" : "g", 1) != 1)
 		r = diyc_error(err, errno, "release the child");
 	if (r == 0 && o->bridge) {
 		r = nethelper_path(helper, sizeof(helper), err);
@@ -412,6 +418,7 @@ int container_run(const struct container_spec *spec, const struct supervise_opts
 	if (spec->net != NET_HOST)
 		flags |= CLONE_NEWNET;
 	struct supervise_opts o = *hooks;
+	o.holds = true;
 	o.tty = spec->tty;
 	o.forward_winch = !spec->tty;
 	o.slirp = spec->net == NET_SLIRP ? &spec->slirp : NULL;

@@ -151,7 +151,7 @@ static void supervisor_start(struct supervisor *s)
 	const struct supervise_opts *o = s->o;
 	s->start_sent = true;
 	int r = o->created ? o->created(o->hook_arg, s->pid, s->err) : 0;
-	if (r == 0 && write(s->syncfd, "s", 1) != 1)
+	if (r == 0 && send(s->syncfd, "s", 1, MSG_NOSIGNAL) != 1)
 		r = diyc_error(s->err, errno, "start the container");
 	if (r < 0) {
 		if (!s->err->status)
