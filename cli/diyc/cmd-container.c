@@ -674,8 +674,8 @@ static void inspect_config(struct json_object *config, const struct container_co
 	json_object_object_add(config, "Tty", json_object_new_boolean(cfg->tty));
 	json_object_object_add(config, "OpenStdin", json_object_new_boolean(cfg->interactive));
 	json_object_object_add(config, "Init", json_object_new_boolean(cfg->init));
-	json_object_object_add(config, "Labels", labels_json(cfg->labels));
-	json_object_object_add(config, "ExposedPorts", exposed_json(cfg->exposed));
+	json_object_object_add(config, "Labels", image_labels_json(cfg->labels));
+	json_object_object_add(config, "ExposedPorts", image_exposed_json(cfg->exposed));
 }
 
 /* -v and --tmpfs: docker's Binds ["SRC:DST[:ro]"] and Tmpfs {"DST": "OPTIONS"} */

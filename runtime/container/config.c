@@ -26,26 +26,6 @@ void time_now_rfc3339(char *out, size_t size)
 	strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-struct json_object *labels_json(char **labels)
-{
-	struct json_object *o = json_object_new_object();
-	for (; labels && *labels; labels++) {
-		size_t k = strcspn(*labels, "=");
-		_cleanup_free_ char *key = strndup(*labels, k);
-		if (key)
-			json_object_object_add(o, key, json_object_new_string((*labels)[k] ? *labels + k + 1 : ""));
-	}
-	return o;
-}
-
-struct json_object *exposed_json(char **ports)
-{
-	struct json_object *o = json_object_new_object();
-	for (; ports && *ports; ports++)
-		json_object_object_add(o, *ports, json_object_new_object());
-	return o;
-}
-
 /* ---- A JSON object and a C struct, field by field, as a table says ---- */
 
 enum field_kind {

@@ -36,9 +36,5 @@ char *config_to_json(const struct container_config *c);
 /* Parses config.json; fields that are missing or of the wrong type are an error. */
 int config_from_json(const char *json, struct container_config *c, struct diyc_error *err);
 void config_free(struct container_config *c);
-/* Labels as docker shows them ({"KEY": "VALUE"}) and exposed ports ({"80/tcp": {}}). */
-struct json_object;
-struct json_object *labels_json(char **labels);
-struct json_object *exposed_json(char **ports);
 /* Current time as RFC 3339 UTC with seconds. */
 void time_now_rfc3339(char *out, size_t size);

@@ -29,7 +29,7 @@ static struct json_object *strv_to_json(char **v, size_t n)
 }
 
 /* Labels as an image config has them: {"KEY": "VALUE"}. */
-static struct json_object *labels_to_json(char **labels)
+struct json_object *image_labels_json(char **labels)
 {
 	struct json_object *o = json_object_new_object();
 	for (; labels && *labels; labels++) {
@@ -42,7 +42,7 @@ static struct json_object *labels_to_json(char **labels)
 }
 
 /* Exposed ports as an image config has them: {"80/tcp": {}}. */
-static struct json_object *exposed_to_json(char **ports)
+struct json_object *image_exposed_json(char **ports)
 {
 	struct json_object *o = json_object_new_object();
 	for (; ports && *ports; ports++)
@@ -82,9 +82,9 @@ static void apply_config(struct json_object *cfg, const struct commit_config *c)
 		json_object_object_add(conf, "User", json_object_new_string(c->user));
 	/* a container recorded by an older diyc has no labels of its own: keep the image's */
 	if (c->labels && c->labels[0])
-		json_object_object_add(conf, "Labels", labels_to_json(c->labels));
+		json_object_object_add(conf, "Labels", image_labels_json(c->labels));
 	if (c->exposed && c->exposed[0])
-		json_object_object_add(conf, "ExposedPorts", exposed_to_json(c->exposed));
+		json_object_object_add(conf, "ExposedPorts", image_exposed_json(c->exposed));
 }
 
 /* The new layer in the config: its creation time, author, diff_id and history entry. */

@@ -32,6 +32,11 @@ struct image {
 int image_ref_normalize(const char *ref, char *out, size_t outsz, struct diyc_error *err);
 int image_resolve(const struct diyc_paths *p, const char *ref, struct image *img, struct diyc_error *err);
 void image_free(struct image *img);
+/* Labels as an image config has them ({"KEY": "VALUE"}) and exposed ports ({"80/tcp": {}}),
+ * as commit writes them and inspect shows them (commit.c). */
+struct json_object;
+struct json_object *image_labels_json(char **labels);
+struct json_object *image_exposed_json(char **ports);
 /* How to choose one image in a source holding several. */
 struct import_opts {
 	const char *platform;   /* os/arch[/variant]; NULL: the host's */
