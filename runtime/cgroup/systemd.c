@@ -134,8 +134,8 @@ static int append_property_suffix(sd_bus_message *m)
 	return r;
 }
 
-static int start_scope_message(sd_bus *bus, const char *unit, pid_t pid, const char *description, bool oom_policy,
-			       sd_bus_message **out)
+static int start_scope_message(sd_bus *bus, const char *slice, const char *unit, pid_t pid,
+			       const char *description, bool oom_policy, sd_bus_message **out)
 {
 	sd_bus_message *m = NULL;
 	int r = sd.sd_bus_message_new_method_call(bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
@@ -150,6 +150,8 @@ static int start_scope_message(sd_bus *bus, const char *unit, pid_t pid, const c
 		r = sd.sd_bus_message_append(m, "(sv)", "Description", "s", description);
 	if (r >= 0)
 		r = sd.sd_bus_message_append(m, "(sv)", "Delegate", "b", 1);
+	if (r >= 0 && slice)
+		r = sd.sd_bus_message_append(m, "(sv)", "Slice", "s", slice);
 	/* a scope that failed would otherwise stay loaded until someone resets it */
 	if (r >= 0)
 		r = sd.sd_bus_message_append(m, "(sv)", "CollectMode", "s", "inactive-or-failed");
@@ -173,6 +175,12 @@ static int start_scope_message(sd_bus *bus, const char *unit, pid_t pid, const c
 int systemd_start_scope(bool system_bus, const char *unit, pid_t pid, const char *description,
 			struct diyc_error *err)
 {
+	return systemd_start_scope_in(system_bus, NULL, unit, pid, description, err);
+}
+
+int systemd_start_scope_in(bool system_bus, const char *slice, const char *unit, pid_t pid,
+			   const char *description, struct diyc_error *err)
+{
 	__attribute__((cleanup(bus_closep))) sd_bus *bus = NULL;
 	int r = bus_open(system_bus, &bus, err);
 	if (r < 0)
@@ -189,7 +197,7 @@ int systemd_start_scope(bool system_bus, const char *unit, pid_t pid, const char
 	for (int attempt = 0;; attempt++) {
 		__attribute__((cleanup(msg_unrefp))) sd_bus_message *m = NULL;
 		__attribute__((cleanup(bus_error_freep))) sd_bus_error e = SD_BUS_ERROR_NULL;
-		r = start_scope_message(bus, unit, pid, description, attempt == 0, &m);
+		r = start_scope_message(bus, slice, unit, pid, description, attempt == 0, &m);
 		if (r < 0)
 			return diyc_error(err, -r, "build the request to systemd");
 		r = sd.sd_bus_call(bus, m, 25 * 1000000ULL, &e, &reply);

@@ -9,6 +9,9 @@
  * is in it. system_bus: the system manager (root), else the caller's user manager. */
 int systemd_start_scope(bool system_bus, const char *unit, pid_t pid, const char *description,
 			struct diyc_error *err);
+/* The same in SLICE ("machine.slice"; NULL: the manager's default). */
+int systemd_start_scope_in(bool system_bus, const char *slice, const char *unit, pid_t pid,
+			   const char *description, struct diyc_error *err);
 /* Moves pid into SUBCGROUP ("/container") of the delegated UNIT: systemd may move
  * processes where the caller may not (out of a login session's scope). */
 int systemd_attach(bool system_bus, const char *unit, const char *subcgroup, pid_t pid, struct diyc_error *err);
