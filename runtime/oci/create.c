@@ -214,7 +214,7 @@ static int fill_state(struct create_ctx *c, struct diyc_error *err)
 static int run_runtime_hooks(struct create_ctx *c, int syncfd, struct diyc_error *err)
 {
 	c->st.pid = c->pid;
-	_cleanup_free_ char *json = oci_state_json(&c->st, OCI_CREATING, false);
+	_cleanup_free_ char *json = oci_state_json(&c->st, OCI_CREATED, false);
 	if (!json)
 		return diyc_error(err, ENOMEM, "state");
 	int r = oci_hooks_run(&c->spec, OCI_HOOK_PRESTART, json, err);
@@ -285,8 +285,6 @@ static int create_prepare(struct create_ctx *c, struct diyc_error *err)
 		r = oci_spec_load(o->bundle, &c->spec, err);
 	if (r < 0)
 		return r;
-	if (!c->spec.has_process)
-		return diyc_error_plain(err, EINVAL, "config.json has no process to run");
 	if (!oci_spec_namespace(&c->spec, CLONE_NEWNS))
 		return diyc_error_plain(err, EINVAL, "linux.namespaces must have a mount namespace: the container "
 					"needs its own root");
@@ -299,7 +297,7 @@ static int create_prepare(struct create_ctx *c, struct diyc_error *err)
 		return r;
 	if (mkfifoat(c->dirfd, OCI_EXEC_FIFO, 0600) < 0 || fchmodat(c->dirfd, OCI_EXEC_FIFO, 0622, 0) < 0)
 		return diyc_error(err, errno, "create the exec fifo");
-	if (c->spec.seccomp_json) {
+	if (c->spec.seccomp_json && c->spec.has_process) {
 		if ((r = seccomp_prepare(c->spec.seccomp_json, c->spec.process.bounding, NULL, &c->seccomp, err)) < 0)
 			return diyc_error_wrap(err, "linux.seccomp");
 	}
@@ -320,6 +318,7 @@ static int create_clone(struct create_ctx *c, struct oci_init_args *a, int syncf
 	_cleanup_close_ int cgfd = oci_cgroup_open(&c->cg);
 	int pidfd = -1;
 	a->new_userns = flags & CLONE_NEWUSER;
+	a->joined = joins;
 	pid_t pid = joins ? fork() : clone_init(flags, cgfd, &pidfd);
 	if (pid < 0)
 		return diyc_error(err, errno, "create the container's namespaces");

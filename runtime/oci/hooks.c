@@ -106,3 +106,12 @@ int oci_hooks_run(const struct oci_spec *spec, enum oci_hook_kind kind, const ch
 	}
 	return 0;
 }
+
+void oci_hooks_run_warn(const struct oci_spec *spec, enum oci_hook_kind kind, const char *state_json)
+{
+	for (size_t i = 0; i < spec->n_hooks[kind]; i++) {
+		struct diyc_error err = { 0 };
+		if (run_one(&spec->hooks[kind][i], oci_hook_names[kind], i, state_json, &err) < 0)
+			diyc_warn("%s", err.msg);
+	}
+}

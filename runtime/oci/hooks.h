@@ -11,3 +11,6 @@
  * and what it printed. */
 int oci_hooks_run(const struct oci_spec *spec, enum oci_hook_kind kind, const char *state_json,
 		  struct diyc_error *err);
+/* For poststart and poststop, whose failures the spec makes warnings: runs every hook of
+ * the kind, a failing one warned about (diyc_warn) and the rest run all the same. */
+void oci_hooks_run_warn(const struct oci_spec *spec, enum oci_hook_kind kind, const char *state_json);

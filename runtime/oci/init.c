@@ -27,6 +27,7 @@
 #include "rootfs.h"
 #include "container/terminal.h"
 #include "rootfs/inroot.h"
+#include "security/selfexe.h"
 #include "lib/fdpass.h"
 #include "lib/util.h"
 
@@ -164,10 +165,10 @@ static void wait_for_start(const struct oci_init_args *a)
 {
 	char path[64];
 	snprintf(path, sizeof(path), "self/fd/%d", a->fifo);
+	/* left open: it closes on exec, which tells start that the process was executed */
 	int fd = openat(a->proc, path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0 || write(fd, "0", 1) != 1)
 		_exit(DIYC_EXIT_RUNTIME);
-	close(fd);
 	close(a->fifo);
 	close(a->proc);
 }
@@ -180,6 +181,29 @@ static bool groups_allowed(void)
 	return fd < 0 || read(fd, buf, sizeof(buf) - 1) <= 0 || strncmp(buf, "deny", 4) != 0;
 }
 
+/* Until its exec, init is a copy of diyc-oci: a process that shares its PID namespace (a
+ * pod's, or one exec'd into the created container) must not find the binary through
+ * /proc/PID/exe, to write it once it is not running (security/selfexe.c). */
+static int detach_from_binary(struct diyc_error *err)
+{
+	int exe = selfexe_open_private();
+	int r = selfexe_detach(exe, -1, err);
+	if (exe >= 0)
+		close(exe);
+	return r;
+}
+
+/* Reports created and waits for start; init is released by the byte on the fifo. */
+static void created(const struct oci_init_args *a)
+{
+	uint32_t ready = OCI_SYNC_READY;
+	prctl(PR_SET_PDEATHSIG, 0);
+	if (send(a->syncfd, &ready, sizeof(ready), MSG_NOSIGNAL) != sizeof(ready))
+		_exit(DIYC_EXIT_RUNTIME);
+	close(a->syncfd);
+	wait_for_start(a);
+}
+
 void oci_init(const struct oci_init_args *a)
 {
 	struct diyc_error err = { 0 };
@@ -190,14 +214,26 @@ void oci_init(const struct oci_init_args *a)
 
 	/* the lock is create's (an flock belongs to the open file, which we share) */
 	close(a->state_dir);
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* not under a joining child, which exits at once: create's end of the sync socket
+	 * closing tells init as well that create is gone */
+	if (!a->joined)
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (read(a->syncfd, &go, 1) != 1)
 		_exit(DIYC_EXIT_RUNTIME);
 	if (a->new_userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) {
 		diyc_error(&err, errno, "become root in the container's user namespace (is uid 0 mapped?)");
 		init_fail(a->syncfd, &err);
 	}
-	if (build(a, &state, &slave, &err) < 0 || oci_process_limits(p, &err) < 0)
+	if (detach_from_binary(&err) < 0)
+		init_fail(a->syncfd, &err);
+	if (build(a, &state, &slave, &err) < 0)
+		init_fail(a->syncfd, &err);
+	if (!a->spec->has_process) {
+		/* nothing to run: the container exists until it is started, and then ends */
+		created(a);
+		_exit(0);
+	}
+	if (oci_process_limits(p, &err) < 0)
 		init_fail(a->syncfd, &err);
 	if (!a->opts->no_new_keyring)
 		join_session_keyring(a->opts->id);
@@ -208,12 +244,7 @@ void oci_init(const struct oci_init_args *a)
 		init_fail(a->syncfd, &err);
 	if (oci_process_become(p, groups_allowed(), &err) < 0)
 		init_fail(a->syncfd, &err);
-	uint32_t ready = OCI_SYNC_READY;
-	prctl(PR_SET_PDEATHSIG, 0);
-	if (send(a->syncfd, &ready, sizeof(ready), MSG_NOSIGNAL) != sizeof(ready))
-		_exit(DIYC_EXIT_RUNTIME);
-	close(a->syncfd);
-	wait_for_start(a);
+	created(a);
 	if (oci_hooks_run(a->spec, OCI_HOOK_START_CONTAINER, state ? state : "{}", &err) < 0)
 		_exit(DIYC_EXIT_RUNTIME);
 	if (p->no_new_privileges && oci_process_seccomp(p, a->seccomp, &err) < 0)

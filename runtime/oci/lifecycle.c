@@ -90,10 +90,9 @@ static void warn_hooks(const struct opened *o, enum oci_hook_kind kind, enum oci
 	struct oci_spec spec;
 	if (kept_spec(o, &spec) < 0)
 		return;
-	struct diyc_error err = { 0 };
 	_cleanup_free_ char *json = oci_state_json(&o->st, status, false);
-	if (spec.n_hooks[kind] && json && oci_hooks_run(&spec, kind, json, &err) < 0)
-		diyc_warn("%s", err.msg);
+	if (json)
+		oci_hooks_run_warn(&spec, kind, json);
 	oci_spec_free(&spec);
 }
 
@@ -112,16 +111,23 @@ int oci_start(const char *root, const char *id, struct diyc_error *err)
 		return diyc_error(err, errno, "open the exec fifo of container %s", id);
 	if (pidfd < 0)
 		return diyc_error_plain(err, ESRCH, "cannot start container %s: its process has exited", id);
-	/* init opens its end once we have ours, writes one byte and goes on to exec */
+	/* init opens its end once we have ours and writes one byte; its end is close-on-exec,
+	 * so the end of file says the process was executed: poststart runs after that */
 	struct pollfd p[2] = { { fifo, POLLIN, 0 }, { pidfd, POLLIN, 0 } };
-	char byte;
+	bool got_byte = false;
 	for (;;) {
 		if (poll(p, 2, -1) < 0 && errno != EINTR)
 			return diyc_error(err, errno, "wait for container %s to start", id);
-		if ((p[0].revents & POLLIN) && read(fifo, &byte, 1) == 1)
+		char byte;
+		ssize_t n = (p[0].revents & (POLLIN | POLLHUP)) ? read(fifo, &byte, 1) : -1;
+		if (n == 1)
+			got_byte = true;
+		else if (n == 0 && got_byte)
 			break;
-		if (p[1].revents & POLLIN)
+		if (!got_byte && (p[1].revents & POLLIN))
 			return diyc_error_plain(err, ESRCH, "cannot start container %s: its process has exited", id);
+		if (got_byte && (p[1].revents & POLLIN))
+			break; /* started, and already gone */
 	}
 	unlinkat(o.dirfd, OCI_EXEC_FIFO, 0);
 	warn_hooks(&o, OCI_HOOK_POSTSTART, OCI_RUNNING);

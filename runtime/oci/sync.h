@@ -32,6 +32,7 @@ struct oci_init_args {
 	int proc;                   /* the host's /proc, to reopen the fifo after the pivot */
 	const struct seccomp_prog *seccomp; /* NULL: none */
 	bool new_userns;
+	bool joined;                /* cloned by a joining child, not by create */
 };
 /* The container's init: builds the container, reports created, waits for start, execs
  * the process. Never returns. */
