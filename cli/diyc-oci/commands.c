@@ -3,6 +3,7 @@
  * ps, list, pause, resume, update), each its flags as runc has them and one library call. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 #include <json-c/json.h>
 #include "oci-cli.h"
+#include "oci/console.h"
 #include "lib/util.h"
 
 int oci_parse_flags(int argc, char **argv, const struct option *opts, const char *help, int min_args, int max_args,
@@ -97,6 +99,7 @@ static const char create_help[] =
 static int parse_create(int argc, char **argv, const char *help, struct create_flags *f)
 {
 	memset(f, 0, sizeof(*f));
+	f->o.console_fd = -1;
 	int r = oci_parse_flags(argc, argv, create_opts, help, 1, 1, create_flag, f);
 	if (r)
 		return r;
@@ -159,6 +162,14 @@ static int wait_foreground(pid_t pid)
 	}
 }
 
+/* Whether the container's init sent its pty master (process.terminal): it did so before
+ * create returned. */
+static bool pty_sent(int relay)
+{
+	struct pollfd p = { relay, POLLIN, 0 };
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct create_flags f;
@@ -170,7 +181,14 @@ int cmd_run(int argc, char **argv)
 	/* the container's init is our child, or (cloned by a joining child) reparented to us */
 	if (!f.detach)
 		prctl(PR_SET_CHILD_SUBREAPER, 1);
-	if (oci_create(&f.o, &pid, &err) < 0 || oci_start(f.o.root, f.o.id, &err) < 0) {
+	/* a terminal without a console socket: we take the pty and relay it */
+	_cleanup_close_ int relay = -1;
+	if (!f.detach && !f.o.console_socket && oci_console_pair(&relay, &f.o.console_fd, &err) < 0)
+		return oci_fail(&err);
+	r = oci_create(&f.o, &pid, &err);
+	if (f.o.console_fd >= 0)
+		close(steal_fd(&f.o.console_fd));
+	if (r < 0 || oci_start(f.o.root, f.o.id, &err) < 0) {
 		struct diyc_error ignored = { 0 };
 		if (err.msg[0] && strstr(err.msg, "exists") == NULL)
 			oci_delete(f.o.root, f.o.id, true, &ignored);
@@ -178,7 +196,15 @@ int cmd_run(int argc, char **argv)
 	}
 	if (f.detach)
 		return 0;
-	int status = wait_foreground(pid);
+	int status = 255;
+	if (relay >= 0 && pty_sent(relay)) {
+		sigset_t all;
+		sigfillset(&all);
+		sigprocmask(SIG_BLOCK, &all, NULL);
+		if (oci_console_relay(relay, pid, &status, &err) < 0)
+			oci_fail(&err);
+	} else
+		status = wait_foreground(pid);
 	if (oci_delete(f.o.root, f.o.id, true, &err) < 0)
 		oci_fail(&err);
 	return status;

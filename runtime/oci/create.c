@@ -288,7 +288,7 @@ static int create_prepare(struct create_ctx *c, struct diyc_error *err)
 	if (!oci_spec_namespace(&c->spec, CLONE_NEWNS))
 		return diyc_error_plain(err, EINVAL, "linux.namespaces must have a mount namespace: the container "
 					"needs its own root");
-	if (c->spec.process.terminal && !o->console_socket)
+	if (c->spec.process.terminal && !o->console_socket && o->console_fd < 0)
 		return diyc_error_plain(err, EINVAL, "process.terminal is true, but no --console-socket was given to "
 					"pass the terminal through");
 	if ((r = oci_state_create_dir(o->root, o->id, &c->dirfd, err)) < 0)
@@ -350,7 +350,9 @@ static int create_run(struct create_ctx *c, struct diyc_error *err)
 	_cleanup_close_ int console = -1;
 	if (fifo < 0 || proc < 0)
 		return diyc_error(err, errno, "open the exec fifo");
-	if (c->spec.process.terminal && (console = oci_console_connect(o->console_socket, err)) < 0)
+	if (c->spec.process.terminal && o->console_fd >= 0)
+		console = fcntl(o->console_fd, F_DUPFD_CLOEXEC, 3);
+	else if (c->spec.process.terminal && (console = oci_console_connect(o->console_socket, err)) < 0)
 		return console;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv.fd) < 0)
 		return diyc_error(err, errno, "socketpair");

@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include "oci.h"
 #include <limits.h>
+#include "console.h"
 #include "process.h"
 #include "sync.h"
 #include "container/terminal.h"
@@ -172,8 +173,9 @@ static int exec_prepare(struct exec_ctx *c, int dirfd, struct diyc_error *err)
 	c->pidfd = (int)syscall(SYS_pidfd_open, c->st.pid, 0);
 	if (c->pidfd < 0 || !oci_pid_alive(c->st.pid, c->st.pid_start))
 		return diyc_error_plain(err, ESRCH, "container not running");
-	if (c->p->terminal && !c->o->console_socket)
-		return diyc_error_plain(err, EINVAL, "process.terminal is true, but no --console-socket was given");
+	if (c->p->terminal && !c->o->console_socket && c->o->detach)
+		return diyc_error_plain(err, EINVAL, "process.terminal is true, but no --console-socket was given "
+					"to pass the terminal of a detached process");
 	_cleanup_free_ char *text = NULL;
 	size_t len;
 	struct oci_spec spec;
@@ -257,8 +259,13 @@ int oci_exec(const struct oci_exec_opts *o, pid_t *pid, int *status, struct diyc
 	if (!o->detach)
 		prctl(PR_SET_CHILD_SUBREAPER, 1);
 	r = exec_prepare(&c, dirfd, err);
-	if (r == 0 && c.p->terminal && (c.console = oci_console_connect(o->console_socket, err)) < 0)
-		r = c.console;
+	/* a terminal without a console socket: ours, relayed to our stdio */
+	_cleanup_close_ int relay = -1;
+	if (r == 0 && c.p->terminal)
+		r = o->console_socket ? (c.console = oci_console_connect(o->console_socket, err))
+				      : oci_console_pair(&relay, &c.console, err);
+	if (r > 0)
+		r = 0;
 	if (r == 0)
 		r = exec_spawn(&c, pid, err);
 	if (c.console >= 0)
@@ -269,6 +276,12 @@ int oci_exec(const struct oci_exec_opts *o, pid_t *pid, int *status, struct diyc
 	oci_state_free(&c.st);
 	if (o->process_json)
 		oci_process_free(&from_file);
+	if (r == 0 && relay >= 0) {
+		sigset_t all;
+		sigfillset(&all);
+		sigprocmask(SIG_BLOCK, &all, NULL);
+		return oci_console_relay(relay, *pid, status, err);
+	}
 	if (r == 0 && !o->detach)
 		*status = exec_wait(*pid);
 	return r;

@@ -14,7 +14,8 @@ struct oci_create_opts {
 	const char *id;
 	const char *bundle;
 	const char *pid_file;       /* NULL: none */
-	const char *console_socket; /* NULL: none (process.terminal needs one) */
+	const char *console_socket; /* NULL: none (process.terminal needs one, or console_fd) */
+	int console_fd;             /* else a socket to send the pty master over, or -1 */
 	bool no_pivot, no_new_keyring, systemd_cgroup;
 	int preserve_fds;           /* fds 3 .. 3+N-1 pass to the process */
 };
