@@ -3,7 +3,7 @@
  * ps, list, pause, resume, update), each its flags as runc has them and one library call. */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,8 +166,8 @@ static int wait_foreground(pid_t pid)
  * create returned. */
 static bool pty_sent(int relay)
 {
-	struct pollfd p = { relay, POLLIN, 0 };
-	return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+	char byte;
+	return recv(relay, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 1;
 }
 
 int cmd_run(int argc, char **argv)
