@@ -93,7 +93,7 @@ int cmd_features(int argc, char **argv)
 
 static const char spec_template[] =
 	"{\n"
-	"\t\"ociVersion\": \"1.2.0\",\n"
+	"\t\"ociVersion\": \"1.0.2\",\n"
 	"\t\"process\": {\n"
 	"\t\t\"terminal\": true,\n"
 	"\t\t\"user\": { \"uid\": 0, \"gid\": 0 },\n"

@@ -44,8 +44,9 @@ cap_mask caps_all(void)
 	 * bounding set of its own; root's container keeps diyc's, so for root it is what
 	 * diyc's bounding set still has (one that lacks a capability cannot give it) */
 	cap_mask all = 0;
-	for (int c = 0; c <= last_cap(); c++)
-		if (geteuid() != 0 || prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 1)
+	bool root = geteuid() == 0;
+	for (int c = 0, last = last_cap(); c <= last; c++)
+		if (!root || prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 1)
 			all |= BIT(c);
 	return all;
 }
