@@ -664,8 +664,10 @@ int oci_spec_parse(const char *json, const char *bundle, struct oci_spec *s, str
 		return diyc_error(err, ENOMEM, "bundle");
 	enum json_tokener_error jerr;
 	struct json_object *root = json_tokener_parse_verbose(json, &jerr);
-	if (!root)
+	if (!root) {
+		oci_spec_free(s);
 		return diyc_error_plain(err, EINVAL, "config.json is not valid JSON: %s", json_tokener_error_desc(jerr));
+	}
 	int r = parse_top(root, s, err);
 	json_object_put(root);
 	if (r < 0)
