@@ -103,8 +103,26 @@ static int set_caps(const struct oci_process *p, struct diyc_error *err)
 	return 0;
 }
 
+/* A capability the process asks for that we do not have ourselves cannot be given: say
+ * which, rather than the EPERM of capset. */
+static int caps_available(const struct oci_process *p, struct diyc_error *err)
+{
+	cap_mask ours = caps_all();
+	cap_mask missing = (p->bounding | p->effective | p->permitted | p->inheritable | p->ambient) & ~ours;
+	for (int c = 0; c < 64; c++)
+		if (missing & CAP_BIT(c)) {
+			_cleanup_strv_ char **names = NULL;
+			caps_names(CAP_BIT(c), &names);
+			return diyc_error_plain(err, EPERM, "process.capabilities: %s is not in the bounding set diyc-oci "
+						"runs with, so the container cannot get it", names && names[0] ? names[0] : "?");
+		}
+	return 0;
+}
+
 int oci_process_become(const struct oci_process *p, bool set_groups, struct diyc_error *err)
 {
+	if (caps_available(p, err) < 0)
+		return -err->errnum;
 	/* as root first: a directory only the container's root may enter is fine; then again
 	 * as the user below, for one that root cannot enter (root-squashed network mounts) */
 	bool in_cwd = chdir(p->cwd) == 0;

@@ -215,8 +215,7 @@ static int parse_rlimits(struct json_object *v, struct oci_process *p, struct di
 	return 0;
 }
 
-static int parse_capset(struct json_object *caps, const char *key, cap_mask known, cap_mask *out,
-			struct diyc_error *err)
+static int parse_capset(struct json_object *caps, const char *key, cap_mask *out, struct diyc_error *err)
 {
 	_cleanup_strv_ char **names = NULL;
 	char what[64];
@@ -226,12 +225,12 @@ static int parse_capset(struct json_object *caps, const char *key, cap_mask know
 		return r;
 	*out = 0;
 	for (char **n = names; n && *n; n++) {
+		/* caps_value knows the names of this kernel's capabilities only */
 		int c = str_has_prefix(*n, "CAP_") ? caps_value(*n) : -1;
 		if (c < 0)
-			return diyc_error_plain(err, EINVAL, "%s: unknown capability `%s`", what, *n);
-		/* one this kernel does not have yet is left out, as runc does */
-		if (c < 64 && (known & CAP_BIT(c)))
-			*out |= CAP_BIT(c);
+			return diyc_error_plain(err, EINVAL, "%s: unknown capability `%s` (not one of this kernel's)",
+						what, *n);
+		*out |= CAP_BIT(c);
 	}
 	return 0;
 }
@@ -275,13 +274,12 @@ static int parse_process_more(struct json_object *obj, struct oci_process *p, st
 	int r;
 	struct json_object *caps = spec_member(obj, "capabilities");
 	if (caps) {
-		cap_mask known = caps_all();
 		if ((r = spec_want(caps, json_type_object, "process.capabilities", err)) < 0 ||
-		    (r = parse_capset(caps, "bounding", known, &p->bounding, err)) < 0 ||
-		    (r = parse_capset(caps, "effective", known, &p->effective, err)) < 0 ||
-		    (r = parse_capset(caps, "permitted", known, &p->permitted, err)) < 0 ||
-		    (r = parse_capset(caps, "inheritable", known, &p->inheritable, err)) < 0 ||
-		    (r = parse_capset(caps, "ambient", known, &p->ambient, err)) < 0)
+		    (r = parse_capset(caps, "bounding", &p->bounding, err)) < 0 ||
+		    (r = parse_capset(caps, "effective", &p->effective, err)) < 0 ||
+		    (r = parse_capset(caps, "permitted", &p->permitted, err)) < 0 ||
+		    (r = parse_capset(caps, "inheritable", &p->inheritable, err)) < 0 ||
+		    (r = parse_capset(caps, "ambient", &p->ambient, err)) < 0)
 			return r;
 		p->has_caps = true;
 	}
