@@ -107,6 +107,7 @@ static int parse_create(int argc, char **argv, const char *help, struct create_f
 	f->o.id = argv[optind];
 	f->o.bundle = f->o.bundle ? f->o.bundle : ".";
 	f->o.systemd_cgroup = g_oci.systemd_cgroup;
+	f->o.no_cgroup = g_oci.no_cgroup;
 	return 0;
 }
 

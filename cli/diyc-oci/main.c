@@ -106,6 +106,8 @@ static void usage(FILE *f)
 		   "  --log FILE          also write errors and warnings to FILE\n"
 		   "  --log-format FMT    text (default) or json\n"
 		   "  --systemd-cgroup    linux.cgroupsPath is slice:prefix:name, a systemd scope\n"
+		   "  --cgroup-manager M  cgroupfs (default), systemd (as --systemd-cgroup) or disabled\n"
+		   "                      (no cgroup; a bundle with limits is refused)\n"
 		   "  --debug             log debug messages\n"
 		   "  --rootless VALUE    accepted for runc compatibility (diyc decides by itself)\n"
 		   "  -v, --version       print the version\n"
@@ -131,7 +133,8 @@ static int parse_globals(int argc, char **argv, int *next)
 		{ "log-format", required_argument, NULL, 'f' }, { "systemd-cgroup", no_argument, NULL, 's' },
 		{ "debug", no_argument, NULL, 'd' }, { "version", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' }, { "rootless", required_argument, NULL, 'R' },
-		{ "criu", required_argument, NULL, 'C' }, { NULL, 0, NULL, 0 },
+		{ "criu", required_argument, NULL, 'C' }, { "cgroup-manager", required_argument, NULL, 'm' },
+		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 	/* "+": stop at the command, whose flags are its own */
@@ -150,6 +153,18 @@ static int parse_globals(int argc, char **argv, int *next)
 		case 'd': g_oci.debug = true; diyc_verbose = 1; break;
 		case 'v': version(); return -1;
 		case 'h': usage(stdout); return -1;
+		case 'm':
+			/* crun's flag, which podman passes for --cgroups=disabled */
+			if (!strcmp(optarg, "systemd"))
+				g_oci.systemd_cgroup = true;
+			else if (!strcmp(optarg, "disabled"))
+				g_oci.no_cgroup = true;
+			else if (strcmp(optarg, "cgroupfs")) {
+				fprintf(stderr, "diyc-oci: --cgroup-manager must be cgroupfs, systemd or disabled, not `%s`\n",
+					optarg);
+				return 1;
+			}
+			break;
 		case 'R': case 'C': break;
 		default:
 			fprintf(stderr, "diyc-oci: unknown global flag (see `diyc-oci --help`)\n");

@@ -8,7 +8,7 @@
 
 struct oci_globals {
 	const char *root, *log, *log_format;
-	bool systemd_cgroup, debug;
+	bool systemd_cgroup, no_cgroup, debug;
 };
 extern struct oci_globals g_oci;
 

@@ -304,7 +304,10 @@ static int create_prepare(struct create_ctx *c, struct diyc_error *err)
 	/* delete runs poststop, and exec applies the filter, from this copy: the bundle may change */
 	if ((r = write_file_atomic_nosync(c->dirfd, OCI_CONFIG_COPY, c->spec.json, strlen(c->spec.json), 0600)) < 0)
 		return diyc_error(err, -r, "keep a copy of config.json");
-	if ((r = oci_cgroup_create(&c->spec, o->id, o->systemd_cgroup, &c->cg, err)) < 0)
+	if (o->no_cgroup && c->spec.resources.any)
+		return diyc_error_plain(err, EINVAL, "linux.resources asks for limits, but the cgroup manager is "
+					"disabled: there is no cgroup to hold them");
+	if (!o->no_cgroup && (r = oci_cgroup_create(&c->spec, o->id, o->systemd_cgroup, &c->cg, err)) < 0)
 		return r;
 	c->have_cgroup = true;
 	return 0;

@@ -17,6 +17,7 @@ struct oci_create_opts {
 	const char *console_socket; /* NULL: none (process.terminal needs one, or console_fd) */
 	int console_fd;             /* else a socket to send the pty master over, or -1 */
 	bool no_pivot, no_new_keyring, systemd_cgroup;
+	bool no_cgroup;             /* --cgroup-manager=disabled: none, and no limits */
 	int preserve_fds;           /* fds 3 .. 3+N-1 pass to the process */
 };
 

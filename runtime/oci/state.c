@@ -27,14 +27,38 @@ int oci_id_check(const char *id, struct diyc_error *err)
 	return 0;
 }
 
+/* Whether we run in a user namespace other than the initial one (uid_map is not the
+ * identity of every id). */
+static bool in_user_namespace(void)
+{
+	char buf[128] = "";
+	_cleanup_close_ int fd = open("/proc/self/uid_map", O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || read(fd, buf, sizeof(buf) - 1) <= 0)
+		return false;
+	unsigned long a, b, c;
+	return sscanf(buf, "%lu %lu %lu", &a, &b, &c) != 3 || a != 0 || b != 0 || c != 4294967295UL;
+}
+
+/* Root of a user namespace that rootless podman made (USER is not root there) keeps its
+ * state where the user's is, as runc decides. */
+static bool use_xdg_runtime_dir(void)
+{
+	if (geteuid() != 0)
+		return true;
+	const char *user = getenv("USER");
+	return in_user_namespace() && (!user || strcmp(user, "root") != 0);
+}
+
 int oci_root_default(char *buf, size_t size)
 {
 	const char *xdg = getenv("XDG_RUNTIME_DIR");
 	int n;
-	if (geteuid() == 0)
+	if (!use_xdg_runtime_dir())
 		n = snprintf(buf, size, "/run/diyc-oci");
 	else if (xdg && xdg[0] == '/')
 		n = snprintf(buf, size, "%s/diyc-oci", xdg);
+	else if (geteuid() == 0)
+		n = snprintf(buf, size, "/run/diyc-oci");
 	else
 		n = snprintf(buf, size, "/tmp/diyc-oci-%u", (unsigned)geteuid());
 	return n < (int)size ? 0 : -ENAMETOOLONG;
