@@ -125,20 +125,19 @@ static void join_session_keyring(const char *id)
 }
 
 /* Everything that needs the container's root: the filesystem, hooks, pivot, console. */
-static int build(const struct oci_init_args *a, char **state, int *slave, struct diyc_error *err)
+static int build(const struct oci_init_args *a, int rootfd, char **state, int *slave, struct diyc_error *err)
 {
 	const struct oci_spec *s = a->spec;
 	struct oci_rootfs_opts ro = { .in_userns = a->new_userns, .no_pivot = a->opts->no_pivot, .console_slave = -1 };
-	_cleanup_close_ int rootfd = -1;
 	int r = set_names(s, err);
 	if (r == 0)
-		r = oci_rootfs_prepare(s, &ro, &rootfd, err);
+		r = oci_rootfs_prepare(s, &ro, rootfd, err);
 	if (r == 0 && oci_sync_wants_hooks(s))
 		r = hooks_round_trip(a, state, err);
 	if (r == 0)
 		r = oci_hooks_run(s, OCI_HOOK_CREATE_CONTAINER, *state, err);
 	if (r == 0)
-		r = oci_rootfs_pivot(s, &ro, err);
+		r = oci_rootfs_pivot(s, &ro, rootfd, err);
 	if (r == 0 && s->process.terminal)
 		r = set_console(a, slave, err);
 	if (r == 0)
@@ -220,13 +219,18 @@ void oci_init(const struct oci_init_args *a)
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (read(a->syncfd, &go, 1) != 1)
 		_exit(DIYC_EXIT_RUNTIME);
+	/* the root is opened while we are still the caller's uid: the bundle may be a
+	 * directory only that uid can search, which the container's mapped root cannot */
+	_cleanup_close_ int rootfd = -1;
+	if (oci_rootfs_bind_root(a->spec, &rootfd, &err) < 0)
+		init_fail(a->syncfd, &err);
 	if (a->new_userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) {
 		diyc_error(&err, errno, "become root in the container's user namespace (is uid 0 mapped?)");
 		init_fail(a->syncfd, &err);
 	}
 	if (detach_from_binary(&err) < 0)
 		init_fail(a->syncfd, &err);
-	if (build(a, &state, &slave, &err) < 0)
+	if (build(a, rootfd, &state, &slave, &err) < 0)
 		init_fail(a->syncfd, &err);
 	if (!a->spec->has_process) {
 		/* nothing to run: the container exists until it is started, and then ends */

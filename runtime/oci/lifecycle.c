@@ -105,12 +105,13 @@ int oci_start(const char *root, const char *id, struct diyc_error *err)
 	if (o.status != OCI_CREATED)
 		return diyc_error_plain(err, EINVAL, "cannot start container %s: it is %s, not created", id,
 					oci_status_names[o.status]);
-	_cleanup_close_ int fifo = openat(o.dirfd, OCI_EXEC_FIFO, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	/* the pidfd first: once the fifo is open, the process may run and be gone at once */
 	_cleanup_close_ int pidfd = init_pidfd(&o.st);
-	if (fifo < 0)
-		return diyc_error(err, errno, "open the exec fifo of container %s", id);
 	if (pidfd < 0)
 		return diyc_error_plain(err, ESRCH, "cannot start container %s: its process has exited", id);
+	_cleanup_close_ int fifo = openat(o.dirfd, OCI_EXEC_FIFO, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fifo < 0)
+		return diyc_error(err, errno, "open the exec fifo of container %s", id);
 	/* init opens its end once we have ours and writes one byte; its end is close-on-exec,
 	 * so the end of file says the process was executed: poststart runs after that */
 	struct pollfd p[2] = { { fifo, POLLIN, 0 }, { pidfd, POLLIN, 0 } };

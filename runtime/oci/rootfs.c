@@ -454,7 +454,7 @@ static int root_parent_private(const char *root, struct diyc_error *err)
 	return diyc_error_plain(err, ELOOP, "the root %s: no mount above it", root);
 }
 
-static int prepare_root(const struct oci_spec *spec, int *rootfd, struct diyc_error *err)
+int oci_rootfs_bind_root(const struct oci_spec *spec, int *rootfd, struct diyc_error *err)
 {
 	if (!spec->root_path || spec->root_path[0] != '/')
 		return diyc_error_plain(err, EINVAL, "the root path is not absolute");
@@ -477,13 +477,10 @@ static int prepare_root(const struct oci_spec *spec, int *rootfd, struct diyc_er
 	return 0;
 }
 
-int oci_rootfs_prepare(const struct oci_spec *spec, const struct oci_rootfs_opts *opts, int *rootfd,
+int oci_rootfs_prepare(const struct oci_spec *spec, const struct oci_rootfs_opts *opts, int root,
 		       struct diyc_error *err)
 {
-	_cleanup_close_ int root = -1;
-	int r = prepare_root(spec, &root, err);
-	if (r < 0)
-		return r;
+	int r;
 	bool dev_bind = false, dev_ro = false;
 	for (size_t i = 0; i < spec->n_mounts; i++) {
 		const struct oci_mount *m = &spec->mounts[i];
@@ -507,7 +504,6 @@ int oci_rootfs_prepare(const struct oci_spec *spec, const struct oci_rootfs_opts
 	}
 	if (dev_ro && (r = mount_set_readonly(root, "/dev", false, err)) < 0)
 		return r;
-	*rootfd = steal_fd(&root);
 	return 0;
 }
 
@@ -577,9 +573,13 @@ static int move_root(const char *root, struct diyc_error *err)
 	return 0;
 }
 
-int oci_rootfs_pivot(const struct oci_spec *spec, const struct oci_rootfs_opts *opts, struct diyc_error *err)
+int oci_rootfs_pivot(const struct oci_spec *spec, const struct oci_rootfs_opts *opts, int rootfd,
+		     struct diyc_error *err)
 {
-	_cleanup_close_ int newroot = open(spec->root_path, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	char proc[32];
+	fd_path(proc, rootfd);
+	/* through the fd: the mapped root of a user namespace may not search the bundle's path */
+	_cleanup_close_ int newroot = open(proc, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 	_cleanup_close_ int oldroot = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 	if (newroot < 0 || oldroot < 0)
 		return diyc_error(err, errno, "open the root %s", spec->root_path);

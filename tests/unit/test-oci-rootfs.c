@@ -81,9 +81,10 @@ static void check_error(bool userns)
 	struct oci_rootfs_opts opts = { .in_userns = userns, .console_slave = -1 };
 	struct diyc_error err = { 0 };
 	int fd = -1;
-	CHECK(oci_rootfs_prepare(&spec, &opts, &fd, &err) == -ENODEV);
+	CHECK(oci_rootfs_bind_root(&spec, &fd, &err) == 0);
+	CHECK(oci_rootfs_prepare(&spec, &opts, fd, &err) == -ENODEV);
 	CHECK_STR(err.msg, "mount nosuchfs on /bad: No such device");
-	CHECK(fd == -1);
+	close(fd);
 }
 
 static void in_container(bool userns)
@@ -116,7 +117,8 @@ static void in_container(bool userns)
 	struct oci_rootfs_opts opts = { .in_userns = userns, .console_slave = -1 };
 	struct diyc_error err = { 0 };
 	int rootfd = -1;
-	if (oci_rootfs_prepare(&spec, &opts, &rootfd, &err) < 0 || oci_rootfs_pivot(&spec, &opts, &err) < 0 ||
+	if (oci_rootfs_bind_root(&spec, &rootfd, &err) < 0 || oci_rootfs_prepare(&spec, &opts, rootfd, &err) < 0 ||
+	    oci_rootfs_pivot(&spec, &opts, rootfd, &err) < 0 ||
 	    oci_rootfs_finish(&spec, &err) < 0) {
 		fprintf(stderr, "%s\n", err.msg);
 		exit(1);
