@@ -59,6 +59,9 @@ int pty_to_parent(int syncfd, int *slave, struct diyc_error *err)
 	int r = terminal_open_pty(&master, slave, err);
 	if (r < 0)
 		return r;
+	/* the caller's window size, before the command can ask for it (diyc follows it from
+	 * then on): our stdio is still the caller's terminal */
+	terminal_copy_winsize(isatty(STDIN_FILENO) ? STDIN_FILENO : STDOUT_FILENO, *slave);
 	r = send_fd(syncfd, master, &(uint32_t){ SYNC_PTY }, sizeof(uint32_t));
 	close(master);
 	if (r < 0) {
