@@ -244,10 +244,39 @@ static bool initial_root(void)
 	return sscanf(map, "%lu %lu %lu", &a, &b, &c) == 3 && a == 0 && b == 0 && c == 4294967295UL;
 }
 
-static int apply_devices(const char *abs, const struct oci_resources *r, struct diyc_error *err)
+/* What runc and crun allow after the spec's own rules, and engines count on (docker's and
+ * podman's specs name neither /dev/ptmx nor /dev/pts/N): mknod of any node (opening one is
+ * another matter), the nodes every container's /dev has, the console and ptys, tun. */
+static const struct oci_device_rule default_devices[] = {
+	{ true, 'c', -1, -1, "m" }, { true, 'b', -1, -1, "m" },
+	{ true, 'c', 1, 3, "rwm" }, { true, 'c', 1, 5, "rwm" }, { true, 'c', 1, 7, "rwm" },
+	{ true, 'c', 1, 8, "rwm" }, { true, 'c', 1, 9, "rwm" }, { true, 'c', 5, 0, "rwm" },
+	{ true, 'c', 5, 1, "rwm" }, { true, 'c', 5, 2, "rwm" }, { true, 'c', 136, -1, "rwm" },
+	{ true, 'c', 10, 200, "rwm" },
+};
+
+/* The spec's rules, then the defaults, then the nodes the spec makes (linux.devices): the
+ * last match wins, as in runc. */
+static struct oci_device_rule *device_rules(const struct oci_resources *r, const struct oci_device *nodes,
+					   size_t n_nodes, size_t *n)
 {
-	if (!r->n_devices)
-		return 0;
+	struct oci_device_rule *all = calloc(r->n_devices + ARRAY_SIZE(default_devices) + n_nodes + 1, sizeof(*all));
+	if (!all)
+		return NULL;
+	*n = 0;
+	for (size_t i = 0; i < r->n_devices; i++)
+		all[(*n)++] = r->devices[i];
+	for (size_t i = 0; i < ARRAY_SIZE(default_devices); i++)
+		all[(*n)++] = default_devices[i];
+	for (size_t i = 0; i < n_nodes; i++)
+		if (nodes[i].type == 'c' || nodes[i].type == 'b')
+			all[(*n)++] = (struct oci_device_rule){ true, nodes[i].type, nodes[i].major, nodes[i].minor, "rwm" };
+	return all;
+}
+
+static int apply_devices(const char *abs, const struct oci_resources *r, const struct oci_device *nodes,
+			 size_t n_nodes, struct diyc_error *err)
+{
 	if (!initial_root()) {
 		diyc_debug("linux.resources.devices: no device program outside the initial user namespace as root");
 		return 0;
@@ -255,8 +284,12 @@ static int apply_devices(const char *abs, const struct oci_resources *r, struct 
 	_cleanup_close_ int fd = open(abs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return diyc_error(err, errno, "open cgroup %s", abs);
+	size_t n;
+	_cleanup_free_ struct oci_device_rule *rules = device_rules(r, nodes, n_nodes, &n);
+	if (!rules)
+		return diyc_error(err, ENOMEM, "device rules");
 	/* replace: the cgroup may be one that was there before (update, an existing path) */
-	return attach_devices(fd, abs, r->devices, r->n_devices, true, err);
+	return attach_devices(fd, abs, rules, n, true, err);
 }
 
 /* -- controllers ------------------------------------------------------------------------------ */
@@ -613,9 +646,10 @@ static int create_fs(const struct oci_spec *spec, const char *id, struct oci_cgr
 		e = check_controllers(abs, r, err);
 		if (e == 0)
 			e = write_resources(abs, r, err);
-		if (e == 0)
-			e = apply_devices(abs, r, err);
 	}
+	/* always, as runc: without rules of its own, a container gets the default devices only */
+	if (e == 0)
+		e = apply_devices(abs, r, spec->devices, spec->n_devices, err);
 	if (e < 0) {
 		remove_made(rel, made);
 		return e;
@@ -645,7 +679,7 @@ static int parse_systemd_path(const char *cgroups_path, const char *id, struct o
 	if (nn > 6 && !strcmp(name + nn - 6, ".slice"))
 		return diyc_error_plain(err, ENOTSUP, "linux.cgroupsPath `%s`: a slice as the container's own unit is "
 					"not supported, only a scope", cgroups_path);
-	snprintf(cg->slice, sizeof(cg->slice), "%s", ns ? buf : geteuid() == 0 ? "system.slice" : "user.slice");
+	snprintf(cg->slice, sizeof(cg->slice), "%s", ns ? buf : initial_root() ? "system.slice" : "user.slice");
 	int k = snprintf(cg->scope, sizeof(cg->scope), "%s%s%s.scope", prefix, *prefix ? "-" : "", name);
 	if (k < 0 || (size_t)k >= sizeof(cg->scope))
 		return diyc_error_plain(err, ENAMETOOLONG, "linux.cgroupsPath `%s` is too long for a unit name",
@@ -678,7 +712,8 @@ int oci_cgroup_create(const struct oci_spec *spec, const char *id, bool systemd_
 /* Starts the scope with pid in it, then applies the resources to its cgroup. */
 static int enter_systemd(struct oci_cgroup *cg, const struct oci_spec *spec, pid_t pid, struct diyc_error *err)
 {
-	bool system_bus = geteuid() == 0;
+	/* root of podman's user namespace is a normal user to systemd: its user manager */
+	bool system_bus = initial_root();
 	char desc[300];
 	snprintf(desc, sizeof(desc), "diyc-oci container %s", cg->scope);
 	struct diyc_error e1;
@@ -696,9 +731,9 @@ static int enter_systemd(struct oci_cgroup *cg, const struct oci_spec *spec, pid
 		e = check_controllers(abs, &spec->resources, err);
 		if (e == 0)
 			e = write_resources(abs, &spec->resources, err);
-		if (e == 0)
-			e = apply_devices(abs, &spec->resources, err);
 	}
+	if (e == 0)
+		e = apply_devices(abs, &spec->resources, spec->devices, spec->n_devices, err);
 	if (e < 0) {
 		systemd_stop_unit(system_bus, cg->scope);
 		memset(cg, 0, sizeof(*cg));
@@ -750,7 +785,8 @@ int oci_cgroup_update(const struct oci_cgroup *cg, const struct oci_resources *r
 	abs_of(abs, sizeof(abs), cg->path);
 	TRY(check_controllers(abs, r, err));
 	TRY(write_resources(abs, r, err));
-	return apply_devices(abs, r, err);
+	/* an update without device rules keeps the program there is */
+	return r->n_devices ? apply_devices(abs, r, NULL, 0, err) : 0;
 }
 
 static void sleep_ms(long ms)
@@ -886,7 +922,7 @@ int oci_cgroup_destroy(struct oci_cgroup *cg, struct diyc_error *err)
 	}
 	if (cg->systemd) {
 		/* systemd removes the scope's cgroup, and what the container made below it */
-		systemd_stop_unit(geteuid() == 0, cg->scope);
+		systemd_stop_unit(initial_root(), cg->scope);
 		for (int i = 0; i < 200 && access(abs, F_OK) == 0; i++)
 			sleep_ms(10);
 	}

@@ -140,10 +140,11 @@ static int build(const struct oci_init_args *a, int rootfd, char **state, int *s
 		r = oci_rootfs_pivot(s, &ro, rootfd, err);
 	if (r == 0 && s->process.terminal)
 		r = set_console(a, slave, err);
-	if (r == 0)
-		r = oci_rootfs_finish(s, err);
+	/* before the finish, which makes /proc/sys read-only (linux.readonlyPaths) */
 	if (r == 0)
 		r = set_sysctls(s, err);
+	if (r == 0)
+		r = oci_rootfs_finish(s, err);
 	return r;
 }
 
