@@ -323,6 +323,10 @@ static int create_clone(struct create_ctx *c, struct oci_init_args *a, int syncf
 	a->new_userns = flags & CLONE_NEWUSER;
 	a->joined = joins;
 	pid_t pid = joins ? fork() : clone_init(flags, cgfd, &pidfd);
+	if (pid < 0 && cgfd >= 0 && (errno == EOPNOTSUPP || errno == EBUSY))
+		return diyc_error(err, errno, "create the container in cgroup %s (cgroup v2 puts no process in a "
+				  "cgroup whose children have controllers while it has processes of its own: give "
+				  "linux.cgroupsPath a cgroup apart from the caller's)", c->cg.path);
 	if (pid < 0)
 		return diyc_error(err, errno, "create the container's namespaces");
 	if (pid == 0) {
