@@ -8,6 +8,8 @@ CAP_MKNOD from making and opening the guest's disk, pause and resume, update, ps
 import json
 import os
 import shutil
+import subprocess
+import tempfile
 
 import pytest
 
@@ -26,9 +28,18 @@ def oci(tmp_path):
     root = tmp_path / "state"
     made = []
 
-    def call(*args, timeout=ct.TIMEOUT, systemd=False):
-        argv = [oci_bin(), "--root", root] + (["--systemd-cgroup"] if systemd else []) + list(args)
-        return ct.run(argv, timeout=timeout)
+    def call(*args, timeout=ct.TIMEOUT, systemd=False, input=None):
+        """diyc-oci ARGS, its output through files: a container it starts keeps them open
+        (an engine's pipes are the container's stdio), and a pipe would not end before it."""
+        argv = [str(a) for a in [oci_bin(), "--root", root] + (["--systemd-cgroup"] if systemd else []) + list(args)]
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            r = subprocess.run(argv, input=input.encode() if input is not None else None,
+                               stdin=None if input is not None else subprocess.DEVNULL, stdout=out, stderr=err,
+                               timeout=timeout)
+            out.seek(0)
+            err.seek(0)
+            return subprocess.CompletedProcess(argv, r.returncode, out.read().decode(errors="replace"),
+                                               err.read().decode(errors="replace"))
 
     call.made = made
     yield call
@@ -157,8 +168,7 @@ def test_pause_resume_update_ps(oci, tmp_path):
     assert ct.proc_state(st["pid"]) in ("S", "D", "T"), "a frozen process does not run"
     ct.assert_ok(oci("resume", cid))
     assert json.loads(oci("state", cid).stdout)["status"] == "running"
-    ct.assert_ok(ct.run([oci_bin(), "--root", tmp_path / "state", "update", "--resources", "-", cid],
-                        input=json.dumps({"memory": {"limit": 96 * MIB}})))
+    ct.assert_ok(oci("update", "--resources", "-", cid, input=json.dumps({"memory": {"limit": 96 * MIB}})))
     assert ct.read_cg(cg, "memory.max") == str(96 * MIB)
     pids = json.loads(ct.assert_ok(oci("ps", "--format", "json", cid)).stdout)
     assert st["pid"] in pids
