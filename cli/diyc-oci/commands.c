@@ -143,26 +143,6 @@ static const char run_help[] =
 	"  --console-socket PATH     a unix socket to receive the pty master (process.terminal)\n"
 	"  --no-pivot, --no-new-keyring, --preserve-fds N   as for create\n";
 
-/* Forwards the signals a foreground run gets to the container and waits for it. */
-static int wait_foreground(pid_t pid)
-{
-	sigset_t set;
-	sigfillset(&set);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	for (;;) {
-		int status;
-		pid_t got = waitpid(-1, &status, WNOHANG);
-		if (got == pid)
-			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-		if (got < 0 && errno == ECHILD)
-			return 255;
-		siginfo_t si;
-		int sig = sigwaitinfo(&set, &si);
-		if (sig > 0 && sig != SIGCHLD)
-			kill(pid, sig);
-	}
-}
-
 /* Whether the container's init sent its pty master (process.terminal): it did so before
  * create returned. */
 static bool pty_sent(int relay)
@@ -205,7 +185,7 @@ int cmd_run(int argc, char **argv)
 		if (oci_console_relay(relay, pid, &status, &err) < 0)
 			oci_fail(&err);
 	} else
-		status = wait_foreground(pid);
+		status = oci_wait_forwarding(pid);
 	if (oci_delete(f.o.root, f.o.id, true, &err) < 0)
 		oci_fail(&err);
 	return status;

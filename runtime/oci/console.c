@@ -96,3 +96,22 @@ int oci_console_relay(int ours, pid_t pid, int *status, struct diyc_error *err)
 		terminal_restore();
 	return 0;
 }
+
+int oci_wait_forwarding(pid_t pid)
+{
+	sigset_t set;
+	sigfillset(&set);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	for (;;) {
+		int status;
+		pid_t got = waitpid(-1, &status, WNOHANG);
+		if (got == pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		if (got < 0 && errno == ECHILD)
+			return 255;
+		siginfo_t si;
+		int sig = sigwaitinfo(&set, &si);
+		if (sig > 0 && sig != SIGCHLD)
+			kill(pid, sig);
+	}
+}

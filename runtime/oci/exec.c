@@ -218,26 +218,6 @@ static int exec_spawn(struct exec_ctx *c, pid_t *pid, struct diyc_error *err)
 	return r;
 }
 
-/* Forwards signals to the process and waits for it (it is our child as a subreaper's). */
-static int exec_wait(pid_t pid)
-{
-	sigset_t set;
-	sigfillset(&set);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	for (;;) {
-		int status;
-		pid_t got = waitpid(-1, &status, WNOHANG);
-		if (got == pid)
-			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-		if (got < 0 && errno == ECHILD)
-			return 255;
-		siginfo_t si;
-		int sig = sigwaitinfo(&set, &si);
-		if (sig > 0 && sig != SIGCHLD)
-			kill(pid, sig);
-	}
-}
-
 int oci_exec(const struct oci_exec_opts *o, pid_t *pid, int *status, struct diyc_error *err)
 {
 	struct exec_ctx c = { .o = o, .pidfd = -1, .console = -1 };
@@ -283,6 +263,6 @@ int oci_exec(const struct oci_exec_opts *o, pid_t *pid, int *status, struct diyc
 		return oci_console_relay(relay, *pid, status, err);
 	}
 	if (r == 0 && !o->detach)
-		*status = exec_wait(*pid);
+		*status = oci_wait_forwarding(*pid);
 	return r;
 }
