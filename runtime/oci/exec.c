@@ -100,7 +100,7 @@ static void __attribute__((noreturn)) exec_process(const struct exec_ctx *c, int
 	if (c->console >= 0)
 		close(c->console);
 	fds_set_cloexec(3 + c->o->preserve_fds);
-	if (oci_process_find(p, exe, sizeof(exe), &err) < 0)
+	if (oci_process_find(p, exe, sizeof(exe), &err) < 0 || oci_process_apparmor(p, &err) < 0)
 		exec_fail(syncfd, &err);
 	if (!p->no_new_privileges && oci_process_seccomp(p, c->seccomp.len ? &c->seccomp : NULL, &err) < 0)
 		exec_fail(syncfd, &err);

@@ -242,7 +242,8 @@ void oci_init(const struct oci_init_args *a)
 		init_fail(a->syncfd, &err);
 	if (!a->opts->no_new_keyring)
 		join_session_keyring(a->opts->id);
-	if (prepare_stdio(a, slave, &err) < 0 || oci_process_find(p, exe, sizeof(exe), &err) < 0)
+	if (prepare_stdio(a, slave, &err) < 0 || oci_process_find(p, exe, sizeof(exe), &err) < 0 ||
+	    oci_process_apparmor(p, &err) < 0)
 		init_fail(a->syncfd, &err);
 	/* without no_new_privs the filter needs CAP_SYS_ADMIN: installed while it is held */
 	if (!p->no_new_privileges && oci_process_seccomp(p, a->seccomp, &err) < 0)

@@ -149,6 +149,35 @@ int oci_process_become(const struct oci_process *p, bool set_groups, struct diyc
 	return 0;
 }
 
+static bool apparmor_enabled(void)
+{
+	char c = 0;
+	_cleanup_close_ int fd = open("/sys/module/apparmor/parameters/enabled", O_RDONLY | O_CLOEXEC);
+	return fd >= 0 && read(fd, &c, 1) == 1 && c == 'Y';
+}
+
+int oci_process_apparmor(const struct oci_process *p, struct diyc_error *err)
+{
+	if (!p->apparmor_profile || !p->apparmor_profile[0])
+		return 0;
+	if (!apparmor_enabled()) {
+		diyc_debug("process.apparmorProfile %s: AppArmor is not enabled here", p->apparmor_profile);
+		return 0;
+	}
+	/* the profile the exec changes to; the newer interface first, as runc writes it */
+	int fd = open("/proc/self/attr/apparmor/exec", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		fd = open("/proc/self/attr/exec", O_WRONLY | O_CLOEXEC);
+	_cleanup_free_ char *cmd = xasprintf("exec %s", p->apparmor_profile);
+	int r = fd >= 0 && cmd ? write_all(fd, cmd, strlen(cmd)) : -errno;
+	if (fd >= 0)
+		close(fd);
+	if (r < 0)
+		return diyc_error(err, -r, "apply the AppArmor profile %s (process.apparmorProfile; is it loaded?)",
+				  p->apparmor_profile);
+	return 0;
+}
+
 int oci_process_seccomp(const struct oci_process *p, const struct seccomp_prog *prog, struct diyc_error *err)
 {
 	if (!prog || !prog->len)

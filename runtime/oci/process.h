@@ -19,6 +19,9 @@ int oci_process_find(const struct oci_process *p, char *out, size_t size, struct
  * capability sets (effective, permitted, inheritable, ambient), no_new_privs.
  * set_groups: setgroups() is allowed (a user namespace where it is denied has false). */
 int oci_process_become(const struct oci_process *p, bool set_groups, struct diyc_error *err);
+/* process.apparmorProfile, for the exec that follows (where the kernel has AppArmor
+ * enabled; elsewhere an engine asks for none). The engine loaded the profile. */
+int oci_process_apparmor(const struct oci_process *p, struct diyc_error *err);
 /* The seccomp filter (NULL: none), installed last before exec. */
 int oci_process_seccomp(const struct oci_process *p, const struct seccomp_prog *prog, struct diyc_error *err);
 /* execve(path, args, env). Returns only on failure (err, status 126/127). */
