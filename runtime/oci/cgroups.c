@@ -200,13 +200,21 @@ static int attach_devices(int cgfd, const char *abs, const struct oci_device_rul
 	a.insns = (uintptr_t)insns;
 	a.insn_cnt = (uint32_t)n_insns;
 	a.license = (uintptr_t)"MIT";
-	a.log_buf = (uintptr_t)log;
-	a.log_size = sizeof(log);
-	a.log_level = 1;
+	/* without the verifier's log: a log longer than its buffer fails the load (ENOSPC) */
 	_cleanup_close_ int prog = bpf(BPF_PROG_LOAD, &a);
-	if (prog < 0)
-		return diyc_error(err, -prog, "load the device program of linux.resources.devices (%zu rules)%s%.200s", n,
-				  *log ? ": " : "", log);
+	if (prog < 0) {
+		int e = -prog;
+		/* again with the log, for the reason: only its end, where the verifier says why */
+		a.log_buf = (uintptr_t)log;
+		a.log_size = sizeof(log);
+		a.log_level = 1;
+		int again = bpf(BPF_PROG_LOAD, &a);
+		if (again >= 0)
+			close(again);
+		size_t len = strnlen(log, sizeof(log));
+		return diyc_error(err, e, "load the device program of linux.resources.devices (%zu rules)%s%.200s", n,
+				  len ? ": " : "", len > 200 ? log + len - 200 : log);
+	}
 	memset(&a, 0, sizeof(a));
 	a.target_fd = cgfd;
 	a.attach_bpf_fd = prog;
