@@ -30,7 +30,19 @@ static const char image_usage[] =
 	"  rm [-f] IMAGE...          Remove images (-f: even when a container uses them)\n"
 	"  inspect IMAGE...          Show images as JSON (config, layers, names)\n"
 	"  prune                     Remove unnamed unused images and layers no image uses\n"
-	"  export IMAGE FILE         Write an image to FILE as an OCI archive\n";
+	"  export IMAGE FILE         Write an image to FILE as an OCI archive\n"
+	"  tag SOURCE TARGET         Give an image another name\n"
+	"  pull NAME                 Pull an image from a registry (see `diyc pull --help`)\n"
+	"  push IMAGE [DESTINATION]  Push an image to a registry (see `diyc push --help`)\n";
+
+static const char tag_usage[] =
+	"Usage: diyc image tag SOURCE TARGET\n"
+	"\n"
+	"Name the image SOURCE (NAME[:TAG] or id) TARGET too (NAME[:TAG], where NAME may start\n"
+	"with a registry, HOST[:PORT]/PATH, as `diyc push` needs it).\n"
+	"\n"
+	"Options:\n"
+	"  --help  Show this help\n";
 
 static const char export_usage[] =
 	"Usage: diyc image export [OPTIONS] IMAGE [FILE]\n"
@@ -312,6 +324,24 @@ int cmd_image_import(int argc, char **argv)
 	if (r < 0)
 		return fail(&err);
 	printf("%s\n", id);
+	return 0;
+}
+
+int cmd_image_tag(int argc, char **argv)
+{
+	static const struct command_options spec = { "image tag", tag_usage, "+:", help_longopts };
+	int r;
+	if (!parse_options(&spec, argc, argv, no_options, NULL, &r))
+		return r;
+	if (argc - optind != 2)
+		return usage_error("image tag", "expected SOURCE TARGET");
+	struct diyc_error err = { 0 };
+	struct diyc_paths p;
+	char norm[PATH_MAX], target[PATH_MAX], id[IMAGE_ID_LEN + 1];
+	bool by_id;
+	if (image_ref_normalize(argv[optind + 1], target, sizeof(target), &err) < 0 || paths_init(&p, &err) < 0 ||
+	    image_lookup(&p, argv[optind], norm, id, &by_id, &err) < 0 || image_set_name(&p, target, id, &err) < 0)
+		return fail(&err);
 	return 0;
 }
 

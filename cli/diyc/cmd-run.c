@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include "security/caps.h"
 #include "commands.h"
+#include "registry-cli.h"
 #include "container/config.h"
 #include "container/container.h"
 #include "image/image.h"
@@ -76,6 +77,8 @@ static const char run_usage[] =
 	"      --privileged       Give every capability, no seccomp filter, and leave /proc and\n"
 	"                         /sys unmasked (the container's root is then the caller's equal;\n"
 	"                         under sudo: the host's root)\n"
+	"      --pull POLICY      missing (the default: pull the image when the store lacks it),\n"
+	"                         always (pull it again), never\n"
 	"      --init[=true|false] Run diyc's minimal init as PID 1 (default true)\n"
 	"      --no-init          Same as --init=false: the command is PID 1\n"
 	"      --verbose          Print what diyc does, with timestamps\n"
@@ -90,7 +93,7 @@ static const char run_usage[] =
 
 enum { OPT_NAME = 256, OPT_RM, OPT_TMPFS, OPT_ENTRYPOINT, OPT_NET, OPT_INIT, OPT_NO_INIT,
        OPT_EXPOSE, OPT_MEMORY_SWAP, OPT_PIDS_LIMIT, OPT_CPUS, OPT_CGROUP_MANAGER, OPT_MTU, OPT_IP,
-       OPT_CAP_ADD, OPT_CAP_DROP, OPT_SECURITY_OPT, OPT_READ_ONLY, OPT_PRIVILEGED };
+       OPT_CAP_ADD, OPT_CAP_DROP, OPT_SECURITY_OPT, OPT_READ_ONLY, OPT_PRIVILEGED, OPT_PULL };
 
 static const struct option run_longopts[] = {
 	{ "name", required_argument, NULL, OPT_NAME },
@@ -118,6 +121,7 @@ static const struct option run_longopts[] = {
 	{ "security-opt", required_argument, NULL, OPT_SECURITY_OPT },
 	{ "read-only", no_argument, NULL, OPT_READ_ONLY },
 	{ "privileged", no_argument, NULL, OPT_PRIVILEGED },
+	{ "pull", required_argument, NULL, OPT_PULL },
 	{ "init", optional_argument, NULL, OPT_INIT },
 	{ "no-init", no_argument, NULL, OPT_NO_INIT },
 	OPTION_VERBOSE_ENTRY,
@@ -144,6 +148,7 @@ struct run_flags {
 	struct slirp_opts slirp;
 	struct security_config security;
 	size_t n_cap_add, n_cap_drop;
+	enum pull_policy pull;
 };
 
 /* How messages about limits name them: the flags that set them */
@@ -376,6 +381,16 @@ static int container_opt(int c, const char *arg, struct run_flags *f)
 			return usage_error("run", "--init takes true or false, not `%s`", arg);
 		return 0;
 	case OPT_NO_INIT: f->init = false; return 0;
+	case OPT_PULL:
+		if (!strcmp(arg, "missing"))
+			f->pull = PULL_MISSING;
+		else if (!strcmp(arg, "always"))
+			f->pull = PULL_ALWAYS;
+		else if (!strcmp(arg, "never"))
+			f->pull = PULL_NEVER;
+		else
+			return usage_error("run", "invalid --pull `%s`: use missing, always or never", arg);
+		return 0;
 	}
 	return OPTION_NOT_MINE;
 }
@@ -490,6 +505,7 @@ static int check_run_flags(struct run_flags *f)
 /* what the container gets from the flags and, where they say nothing, from its image */
 struct run_setup {
 	const char *image_ref;
+	char image_buf[PATH_MAX]; /* the name or id of a pulled image */
 	struct diyc_paths paths;
 	struct image img;
 	struct userns_plan plan;
@@ -527,7 +543,9 @@ static int run_prepare(struct run_flags *f, struct run_setup *s)
 			return fail(&err);
 	if (paths_init(&s->paths, &err) < 0)
 		return fail(&err);
-	if (image_resolve(&s->paths, s->image_ref, &s->img, &err) < 0)
+	if (registry_cli_ensure_image(&s->paths, s->image_ref, f->pull, s->image_buf, sizeof(s->image_buf), &err) < 0)
+		return fail(&err);
+	if (image_resolve(&s->paths, s->image_buf, &s->img, &err) < 0)
 		return fail(&err);
 	s->have_img = true;
 	if (userns_plan_init(&s->plan, &err) < 0)

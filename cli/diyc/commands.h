@@ -25,6 +25,10 @@ int cmd_image(int argc, char **argv);
 int cmd_images(int argc, char **argv);
 int cmd_nsexec(int argc, char **argv);
 int cmd_network(int argc, char **argv);
+int cmd_pull(int argc, char **argv);
+int cmd_push(int argc, char **argv);
+int cmd_login(int argc, char **argv);
+int cmd_logout(int argc, char **argv);
 
 /* The subverbs, in verbs.c's table, which cmd_image and cmd_network dispatch through
  * (verb_dispatch): argv[0] is the subverb ("import", "ls", ...). */
@@ -34,6 +38,7 @@ int cmd_image_rm(int argc, char **argv);
 int cmd_image_inspect(int argc, char **argv);
 int cmd_image_prune(int argc, char **argv);
 int cmd_image_export(int argc, char **argv);
+int cmd_image_tag(int argc, char **argv);
 int cmd_network_setup(int argc, char **argv);
 int cmd_network_teardown(int argc, char **argv);
 int cmd_network_ls(int argc, char **argv);

@@ -12,6 +12,9 @@ static const struct verb image_verbs[] = {
 	{ .name = "inspect", .fn = cmd_image_inspect },
 	{ .name = "prune", .fn = cmd_image_prune },
 	{ .name = "export", .alias = "save", .fn = cmd_image_export },
+	{ .name = "tag", .fn = cmd_image_tag },
+	{ .name = "pull", .fn = cmd_pull },
+	{ .name = "push", .fn = cmd_push },
 	{ .name = NULL },
 };
 
@@ -39,6 +42,11 @@ const struct verb diyc_verbs[] = {
 	{ "commit", NULL, cmd_commit, "Make a new image from a container's changes", false, false, NULL },
 	{ "image", NULL, cmd_image, "Manage images", false, true, image_verbs },
 	{ "images", NULL, cmd_images, "List images (same as `image ls`)", false, false, NULL },
+	{ "pull", NULL, cmd_pull, "Pull an image from a registry", false, false, NULL },
+	{ "push", NULL, cmd_push, "Push an image to a registry", false, false, NULL },
+	{ "login", NULL, cmd_login, "Log in to a registry", false, false, NULL },
+	{ "logout", NULL, cmd_logout, "Log out of a registry", false, false, NULL },
+	{ "tag", NULL, cmd_image_tag, "Give an image another name (same as `image tag`)", false, false, NULL },
 	{ "network", NULL, cmd_network, "Set up, remove and show the bridge for --net=bridge", false, false,
 	  network_verbs },
 	{ "nsexec", NULL, cmd_nsexec, "Run a host command in new namespaces", false, false, NULL },

@@ -301,6 +301,120 @@ static int write_archive(struct archive_out *out, int dest_fd, const struct blob
 	return 0;
 }
 
+/* The image's record: its layers (top first) and its config, parsed. */
+static int read_record(const struct diyc_paths *p, const char *id, struct json_object **rec, struct json_object **jl,
+		       struct json_object **cj, struct diyc_error *err)
+{
+	*rec = image_read_json(p, id);
+	if (!*rec || !json_object_object_get_ex(*rec, "layers", jl) || !json_object_is_type(*jl, json_type_array) ||
+	    !json_object_object_get_ex(*rec, "config", cj) || !json_object_is_type(*cj, json_type_object)) {
+		json_object_put(*rec);
+		*rec = NULL;
+		return diyc_error_plain(err, EBADMSG, "the record of image %.12s is damaged: remove the image and "
+					"import it again", id);
+	}
+	return 0;
+}
+
+/* The config blob as stored, and a staging directory of the store's tmp/, named by its
+ * creator and locked while it works (image_clean_leftovers() removes it otherwise). */
+static int begin_stage(const struct diyc_paths *p, const char *id, const char *rnd, char stage[PATH_MAX],
+		       int *stage_lock, char **config, size_t *config_len, struct diyc_error *err)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/images/%s.config", p->data, id);
+	snprintf(stage, PATH_MAX, "%s/tmp/export-%d-%s", p->data, (int)getpid(), rnd);
+	int r = read_file_at(AT_FDCWD, path, 64 << 20, config, config_len);
+	if (r < 0) {
+		stage[0] = '\0';
+		return diyc_error(err, -r, "read the config of image %.12s", id);
+	}
+	if ((r = paths_ensure_data(p, "tmp", err)) < 0) {
+		stage[0] = '\0';
+		return r;
+	}
+	if ((*stage_lock = mkdir_locked(stage, 0700)) < 0) {
+		r = diyc_error(err, -*stage_lock, "create `%s`", stage);
+		stage[0] = '\0';
+		return r;
+	}
+	return 0;
+}
+
+void image_staged_free(struct image_staged *st)
+{
+	for (size_t i = 0; st->layers && i < st->n; i++)
+		if (st->layers[i].fd >= 0)
+			close(st->layers[i].fd);
+	free(st->layers);
+	free(st->config);
+	free(st->manifest);
+	if (st->stage[0])
+		rm_rf(st->stage);
+	if (st->stage_lock >= 0)
+		close(st->stage_lock);
+	memset(st, 0, sizeof(*st));
+	st->stage_lock = -1;
+}
+
+int image_stage(const struct diyc_paths *p, const struct userns_plan *plan, const char *id, struct image_staged *st,
+		struct diyc_error *err)
+{
+	memset(st, 0, sizeof(*st));
+	st->stage_lock = -1;
+	snprintf(st->id, sizeof(st->id), "%s", id);
+	if (!archive_lib(err) || digest_init(err) < 0)
+		return -ENOENT;
+	struct json_object *rec, *jl, *cj;
+	int r = read_record(p, id, &rec, &jl, &cj, err);
+	if (r < 0)
+		return r;
+	size_t n = json_object_array_length(jl);
+	struct blob *layers = calloc(n ? n : 1, sizeof(*layers)), cfg, manifest = { .fd = -1 }, index_blob;
+	_cleanup_free_ char *config = NULL, *new_config = NULL, *index_text = NULL;
+	size_t config_len = 0;
+	char rnd[17];
+	bool changed = false;
+	random_hex(rnd, 8);
+	for (size_t i = 0; layers && i < n; i++)
+		layers[i].fd = -1;
+	if (!layers)
+		r = diyc_error(err, ENOMEM, "stage");
+	if (r == 0)
+		r = begin_stage(p, id, rnd, st->stage, &st->stage_lock, &config, &config_len, err);
+	if (r == 0)
+		r = stage_layers(p, plan, id, jl, st->stage, layers, n, &changed, err);
+	if (r == 0)
+		r = config_blob(cj, config, config_len, layers, n, changed, id, &new_config, &cfg, err);
+	if (r == 0)
+		r = make_manifest_index(cj, "", true, &cfg, layers, n, &st->manifest, &manifest, &index_text,
+					&index_blob, err);
+	if (r == 0) {
+		st->config = new_config ? steal_ptr(new_config) : steal_ptr(config);
+		st->config_len = cfg.size;
+		snprintf(st->config_digest, sizeof(st->config_digest), "%s", cfg.digest);
+		st->manifest_len = manifest.size;
+		snprintf(st->manifest_digest, sizeof(st->manifest_digest), "%s", manifest.digest);
+		st->layers = calloc(n ? n : 1, sizeof(*st->layers));
+		if (!st->layers)
+			r = diyc_error(err, ENOMEM, "stage");
+	}
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		snprintf(st->layers[i].digest, sizeof(st->layers[i].digest), "%s", layers[i].digest);
+		st->layers[i].size = layers[i].size;
+		st->layers[i].fd = steal_fd(&layers[i].fd);
+		st->n = i + 1;
+	}
+	for (size_t i = 0; layers && i < n; i++)
+		if (layers[i].fd >= 0)
+			close(layers[i].fd);
+	free(layers);
+	json_object_put(rec);
+	if (r < 0)
+		image_staged_free(st);
+	return r;
+}
+
 int image_export(const struct diyc_paths *p, const struct userns_plan *plan, const char *ref, const char *dest,
 		 struct diyc_error *err)
 {
@@ -316,26 +430,18 @@ int image_export(const struct diyc_paths *p, const struct userns_plan *plan, con
 	const struct archive_lib *A = archive_lib(err);
 	if (!A || digest_init(err) < 0)
 		return -ENOENT;
-	/* the record holds the layers and the config, parsed */
-	struct json_object *rec = image_read_json(p, id), *jl, *cj;
-	if (!rec || !json_object_object_get_ex(rec, "layers", &jl) || !json_object_is_type(jl, json_type_array) ||
-	    !json_object_object_get_ex(rec, "config", &cj) || !json_object_is_type(cj, json_type_object)) {
-		json_object_put(rec);
-		return diyc_error_plain(err, EBADMSG, "the record of image %.12s is damaged: remove the image and "
-					"import it again", id);
-	}
+	struct json_object *rec, *jl, *cj;
+	if ((r = read_record(p, id, &rec, &jl, &cj, err)) < 0)
+		return r;
 	size_t n = json_object_array_length(jl);
 	_cleanup_free_ char *config = NULL, *new_config = NULL, *manifest_text = NULL, *index_text = NULL;
 	struct blob cfg, manifest = { .fd = -1 }, index_blob;
 	size_t config_len = 0;
-	char path[PATH_MAX], stage[PATH_MAX], tmp_dest[PATH_MAX] = "", rnd[17];
-	snprintf(path, sizeof(path), "%s/images/%s.config", p->data, id);
+	char stage[PATH_MAX] = "", tmp_dest[PATH_MAX] = "", rnd[17];
 	struct blob *layers = calloc(n ? n : 1, sizeof(*layers));
 	for (size_t i = 0; layers && i < n; i++)
 		layers[i].fd = -1;
 	random_hex(rnd, 8);
-	/* named by its creator and locked while it works: image_clean_leftovers() */
-	snprintf(stage, sizeof(stage), "%s/tmp/export-%d-%s", p->data, (int)getpid(), rnd);
 	struct archive_out out = { .A = A, .dest = to_stdout ? "standard output" : dest };
 	_cleanup_close_ int dest_fd = -1, stage_lock = -1;
 	bool changed = false;
@@ -343,16 +449,8 @@ int image_export(const struct diyc_paths *p, const struct userns_plan *plan, con
 		r = diyc_error(err, ENOMEM, "export");
 		goto out;
 	}
-	if ((r = read_file_at(AT_FDCWD, path, 64 << 20, &config, &config_len)) < 0) {
-		r = diyc_error(err, -r, "read the config of image %.12s", id);
+	if ((r = begin_stage(p, id, rnd, stage, &stage_lock, &config, &config_len, err)) < 0)
 		goto out;
-	}
-	if ((r = paths_ensure_data(p, "tmp", err)) < 0)
-		goto out;
-	if ((stage_lock = mkdir_locked(stage, 0700)) < 0) {
-		r = diyc_error(err, -stage_lock, "create `%s`", stage);
-		goto out;
-	}
 	if ((r = stage_layers(p, plan, id, jl, stage, layers, n, &changed, err)) < 0)
 		goto out;
 	if ((r = config_blob(cj, config, config_len, layers, n, changed, id, &new_config, &cfg, err)) < 0)
@@ -380,7 +478,8 @@ out:
 		if (layers[i].fd >= 0)
 			close(layers[i].fd);
 	free(layers);
-	rm_rf(stage);
+	if (stage[0])
+		rm_rf(stage);
 	json_object_put(rec);
 	return r;
 }

@@ -55,6 +55,7 @@ struct image_row {
 	bool have_size;
 	uint64_t size;     /* bytes of its layers, when have_size */
 	char created[64];  /* RFC 3339 as recorded, "" when unknown */
+	char digest[80];   /* sha256:... of the manifest it was pulled by from repo, "" when none */
 };
 /* The named images (sorted by name, an image once per name), then those without a name;
  * *rows is malloc'd. */
@@ -97,8 +98,32 @@ struct json_object *image_read_json(const struct diyc_paths *p, const char *id);
 /* Writes an image's record and its config blob (whose sha256 is id); layers bottom first. */
 int image_write(const struct diyc_paths *p, const char *id, const char *config, size_t config_len,
 		char layers[][DIGEST_HEX_LEN + 1], size_t n, uint64_t size, const char *source, struct diyc_error *err);
+/* Records that REPO@sha256:DIGEST (a registry's manifest) names the image: inspect's
+ * RepoDigests, and what `REPO@sha256:DIGEST` finds. One per repository, the newest. */
+int image_add_repo_digest(const struct diyc_paths *p, const char *id, const char *repo_digest, struct diyc_error *err);
 /* Points the name (normalized NAME:TAG) at the image, replacing what it named. */
 int image_set_name(const struct diyc_paths *p, const char *norm, const char *id, struct diyc_error *err);
+/* An image's blobs staged for a registry: its layers as files in the store's tmp/ (bottom
+ * first, uncompressed: the exact tar streams, so their digests are the diff_ids), its config
+ * and an OCI manifest of them. */
+struct image_staged_layer {
+	char digest[DIGEST_HEX_LEN + 1];
+	int fd;
+	uint64_t size;
+};
+struct image_staged {
+	char id[IMAGE_ID_LEN + 1];
+	char *config, *manifest;
+	size_t config_len, manifest_len;
+	char config_digest[DIGEST_HEX_LEN + 1], manifest_digest[DIGEST_HEX_LEN + 1];
+	struct image_staged_layer *layers;
+	size_t n;
+	char stage[PATH_MAX];
+	int stage_lock;
+};
+int image_stage(const struct diyc_paths *p, const struct userns_plan *plan, const char *id, struct image_staged *st,
+		struct diyc_error *err);
+void image_staged_free(struct image_staged *st);
 /* Writes the image as an OCI archive to dest ("-": standard output). */
 int image_export(const struct diyc_paths *p, const struct userns_plan *plan, const char *ref, const char *dest,
 		 struct diyc_error *err);

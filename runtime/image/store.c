@@ -43,6 +43,26 @@ static bool ref_component_ok(const char *s, size_t n)
 	return true;
 }
 
+/* A registry as the first component of a name: HOST[:PORT] (a DNS name or an IPv4 address),
+ * as a pulled image is named (127.0.0.1:5000/library/busybox). */
+static bool registry_component_ok(const char *s, size_t n)
+{
+	const char *colon = memchr(s, ':', n);
+	size_t hn = colon ? (size_t)(colon - s) : n;
+	if (hn == 0 || (colon && (n - hn - 1 == 0 || n - hn - 1 > 5)))
+		return false;
+	for (size_t i = hn + 1; colon && i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	for (size_t i = 0; i < hn; i++) {
+		char c = s[i];
+		bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+		if (!alnum && !((c == '.' || c == '-') && i > 0 && i < hn - 1))
+			return false;
+	}
+	return true;
+}
+
 int image_ref_normalize(const char *ref, char *out, size_t outsz, struct diyc_error *err)
 {
 	const char *slash = strrchr(ref, '/');
@@ -55,7 +75,8 @@ int image_ref_normalize(const char *ref, char *out, size_t outsz, struct diyc_er
 		const char *end = memchr(c, '/', ref + nlen - c);
 		if (!end)
 			end = ref + nlen;
-		if (!ref_component_ok(c, end - c))
+		bool registry = c == ref && end < ref + nlen && registry_component_ok(c, end - c);
+		if (!registry && !ref_component_ok(c, end - c))
 			return diyc_error_plain(err, EINVAL,
 				"invalid image name `%s`: use lowercase letters, digits and `._-`, "
 				"with `/` between parts", ref);
@@ -124,6 +145,80 @@ struct json_object *image_read_json(const struct diyc_paths *p, const char *id)
 	return json_object_from_file(path);
 }
 
+/* Whether the image's record lists the repo digest (REPO@sha256:HEX). */
+static bool has_repo_digest(struct json_object *j, const char *rd)
+{
+	struct json_object *a;
+	if (!j || !json_object_object_get_ex(j, "repo_digests", &a) || !json_object_is_type(a, json_type_array))
+		return false;
+	for (size_t i = 0; i < json_object_array_length(a); i++)
+		if (!strcmp(json_object_get_string(json_object_array_get_idx(a, i)) ?: "", rd))
+			return true;
+	return false;
+}
+
+/* Finds the image a repo digest names (REPO[:TAG]@sha256:HEX, the tag ignored). */
+static int find_by_repo_digest(const struct diyc_paths *p, const char *ref, char id[IMAGE_ID_LEN + 1])
+{
+	const char *at = strchr(ref, '@'), *slash = memrchr(ref, '/', at - ref);
+	const char *colon = memchr(slash ? slash : ref, ':', at - (slash ? slash : ref));
+	_cleanup_free_ char *rd = xasprintf("%.*s%s", (int)((colon ? colon : at) - ref), ref, at);
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s/images", p->data);
+	_cleanup_closedir_ DIR *d = opendir(dir);
+	struct dirent *de;
+	while (rd && d && (de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		if (n != IMAGE_ID_LEN + 5 || strcmp(de->d_name + IMAGE_ID_LEN, ".json"))
+			continue;
+		char path[PATH_MAX];
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		struct json_object *j = json_object_from_file(path);
+		bool hit = has_repo_digest(j, rd);
+		json_object_put(j);
+		if (hit) {
+			memcpy(id, de->d_name, IMAGE_ID_LEN);
+			id[IMAGE_ID_LEN] = '\0';
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+int image_add_repo_digest(const struct diyc_paths *p, const char *id, const char *repo_digest, struct diyc_error *err)
+{
+	struct json_object *j = image_read_json(p, id), *a;
+	if (!j)
+		return diyc_error_plain(err, EBADMSG, "image %.12s is damaged: its record cannot be read", id);
+	int r = 0;
+	if (!has_repo_digest(j, repo_digest)) {
+		if (!json_object_object_get_ex(j, "repo_digests", &a) || !json_object_is_type(a, json_type_array)) {
+			a = json_object_new_array();
+			json_object_object_add(j, "repo_digests", a);
+		}
+		/* one digest per repository: the newest */
+		const char *at = strchr(repo_digest, '@');
+		size_t rl = at ? (size_t)(at - repo_digest) : strlen(repo_digest);
+		for (size_t i = json_object_array_length(a); i-- > 0;) {
+			const char *o = json_object_get_string(json_object_array_get_idx(a, i));
+			if (o && !strncmp(o, repo_digest, rl) && o[rl] == '@')
+				json_object_array_del_idx(a, i, 1);
+		}
+		json_object_array_add(a, json_object_new_string(repo_digest));
+		const char *text = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY |
+								  JSON_C_TO_STRING_NOSLASHESCAPE);
+		char dir[PATH_MAX], name[NAME_MAX + 1];
+		snprintf(dir, sizeof(dir), "%s/images", p->data);
+		snprintf(name, sizeof(name), "%s.json", id);
+		_cleanup_close_ int dfd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+		r = dfd < 0 ? -errno : write_file_atomic(dfd, name, text, strlen(text), 0600);
+		if (r < 0)
+			r = diyc_error(err, -r, "write the image's metadata");
+	}
+	json_object_put(j);
+	return r;
+}
+
 /* Finds an image by full or unique short id. */
 static int find_by_id(const struct diyc_paths *p, const char *prefix, char id[IMAGE_ID_LEN + 1])
 {
@@ -153,6 +248,14 @@ int image_lookup(const struct diyc_paths *p, const char *ref, char norm[PATH_MAX
 {
 	*by_id = false;
 	struct diyc_error nerr = { 0 };
+	const char *at = strchr(ref, '@');
+	if (at) {
+		snprintf(norm, PATH_MAX, "%s", ref);
+		if (find_by_repo_digest(p, ref, id) == 0)
+			return 0;
+		return diyc_error_hint(err, diyc_error_plain(err, ENOENT, "image `%s` not found", ref),
+				       DIYC_HINT_NO_IMAGE, ref);
+	}
 	int r = image_ref_normalize(ref, norm, PATH_MAX, &nerr);
 	if (r == 0) {
 		r = read_link_id(p, norm, id);
@@ -697,6 +800,14 @@ static void fill_row(const struct diyc_paths *p, struct image_row *row, const ch
 		}
 		if (json_object_object_get_ex(j, "created", &v) && json_object_get_string(v))
 			snprintf(row->created, sizeof(row->created), "%s", json_object_get_string(v));
+		/* the digest this repository knows the image by */
+		size_t rl = strlen(repo);
+		for (size_t i = 0; json_object_object_get_ex(j, "repo_digests", &v) &&
+				   json_object_is_type(v, json_type_array) && i < json_object_array_length(v); i++) {
+			const char *rd = json_object_get_string(json_object_array_get_idx(v, i));
+			if (rd && !strncmp(rd, repo, rl) && rd[rl] == '@')
+				snprintf(row->digest, sizeof(row->digest), "%s", rd + rl + 1);
+		}
 		json_object_put(j);
 	}
 }
@@ -937,6 +1048,8 @@ int image_inspect(const struct diyc_paths *p, const char *ref, struct json_objec
 	_cleanup_free_ char *full = xasprintf("sha256:%s", id);
 	json_object_object_add(o, "Id", json_object_new_string(full ? full : id));
 	json_object_object_add(o, "RepoTags", names_of(p, id));
+	struct json_object *rds = copy_key(j, "repo_digests");
+	json_object_object_add(o, "RepoDigests", rds ? rds : json_object_new_array());
 	json_object_object_add(o, "Created", copy_key(j, "created"));
 	json_object_object_add(o, "Size", copy_key(j, "size"));
 	json_object_object_get_ex(j, "config", &cfg);
