@@ -200,6 +200,7 @@ static int pull_opt(int c, const char *arg, void *data)
 	return usage_error("pull", "unexpected option");
 }
 
+
 int cmd_pull(int argc, char **argv)
 {
 	static const struct option o[] = { { "platform", required_argument, NULL, OPT_PLATFORM },
@@ -442,9 +443,59 @@ int cmd_logout(int argc, char **argv)
 	return 0;
 }
 
+static const char push_usage[] =
+	"Usage: diyc push [OPTIONS] IMAGE [DESTINATION]\n"
+	"\n"
+	"Push an image (NAME[:TAG] or id) to a registry: to DESTINATION (HOST[:PORT]/PATH[:TAG]),\n"
+	"or to where its name says (tag it first with `diyc image tag`). Layers go as the exact\n"
+	"tar streams they were made of, so the image pulled back has the same id; blobs the\n"
+	"registry has already are not sent again.\n"
+	"\n"
+	"Options:\n"
+	"  -q, --quiet            Print nothing but errors\n"
+	"      --tls-verify[=BOOL] Verify the registry's TLS certificate (default true);\n"
+	"                         false also lets diyc talk plain http to it\n"
+	"      --authfile FILE    Credentials file\n"
+	"      --creds USER[:PASS] Credentials for the registry\n"
+	"      --retry N          Retries of a failed request (default 3)\n"
+	"      --verbose          Print what diyc does\n"
+	"      --help             Show this help\n"
+	"\n"
+	"Output: the digest of the manifest pushed.\n";
+
 int cmd_push(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return usage_error("push", "not yet");
+	static const struct option o[] = { { "quiet", no_argument, NULL, 'q' }, REGISTRY_LONGOPTS, OPTION_HELP_ENTRY,
+					   OPTION_VERBOSE_ENTRY, OPTION_END };
+	static const struct command_options spec = { "push", push_usage, "+:q", o };
+	struct pull_flags f = { 0 };
+	registry_opts_init(&f.ro);
+	int r;
+	if (!parse_options(&spec, argc, argv, pull_opt, &f, &r))
+		return r;
+	int n = argc - optind;
+	if (n < 1 || n > 2)
+		return usage_error("push", "expected IMAGE [DESTINATION]");
+	struct diyc_error err = { 0 };
+	struct diyc_paths p;
+	struct userns_plan plan;
+	if (paths_init(&p, &err) < 0 || userns_plan_init(&plan, &err) < 0)
+		return fail(&err);
+	bool tty = isatty(STDERR_FILENO) && !f.quiet;
+	struct progress pg = { .out = stderr };
+	struct registry_push_opts po = { .p = &p, .plan = &plan, .ro = &f.ro, .progress = tty ? progress_draw : NULL,
+					 .progress_data = &pg, .cancel = &interrupted };
+	struct registry_push_result res;
+	struct sigaction old[3];
+	catch_interrupts(old);
+	r = registry_push(&po, argv[optind], n == 2 ? argv[optind + 1] : NULL, &res, &err);
+	restore_interrupts(old);
+	userns_plan_free(&plan);
+	if (r < 0)
+		return fail(&err);
+	if (tty)
+		fprintf(stderr, "Pushed %s\n", res.name);
+	if (!f.quiet)
+		printf("%s\n", res.digest);
+	return 0;
 }

@@ -500,6 +500,32 @@ static int take_token(struct registry_client *c, const char *scope, const struct
 	return t->token && t->scope ? 0 : diyc_error(err, ENOMEM, "token");
 }
 
+/* "&scope=A&scope=B" for a scope of "A B" (a push that mounts from another repository
+ * needs two), escaped; malloc'd. */
+static char *scopes_query(const struct curl_lib *C, CURL *h, const char *scope)
+{
+	size_t cap = 1;
+	char *out = calloc(1, 1);
+	for (const char *s = scope; out && s && *s;) {
+		size_t n = strcspn(s, " ");
+		char *one = C->curl_easy_escape(h, s, (int)n);
+		char *grown = one ? realloc(out, cap + strlen(one) + 8) : NULL;
+		if (!grown) {
+			C->curl_free(one);
+			free(out);
+			return NULL;
+		}
+		out = grown;
+		strcat(out, "&scope=");
+		strcat(out, one);
+		cap += strlen(one) + 7;
+		C->curl_free(one);
+		s += n;
+		s += strspn(s, " ");
+	}
+	return out;
+}
+
 /* Asks the realm for a token of scope: the OAuth2 POST with an identity token, else a GET
  * with Basic credentials (or none). */
 static int fetch_token(struct registry_client *c, const char *scope, struct diyc_error *err)
@@ -513,21 +539,20 @@ static int fetch_token(struct registry_client *c, const char *scope, struct diyc
 		return diyc_error(err, ENOMEM, "libcurl");
 	_cleanup_free_ char *url = NULL, *post = NULL;
 	char *es = C->curl_easy_escape(h, c->service ? c->service : "", 0);
-	char *esc = C->curl_easy_escape(h, scope ? scope : "", 0);
+	char *esc = scopes_query(C, h, scope);
 	bool oauth = c->have_creds && c->creds.identity_token;
 	if (oauth) {
 		char *et = C->curl_easy_escape(h, c->creds.identity_token, 0);
 		post = xasprintf("grant_type=refresh_token&client_id=diyc&service=%s%s%s&refresh_token=%s", es,
-				 scope ? "&scope=" : "", scope ? esc : "", et);
+				 esc ? esc : "", "", et);
 		explicit_bzero(et, strlen(et));
 		C->curl_free(et);
 		url = strdup(c->realm);
 	} else {
-		url = xasprintf("%s%sservice=%s%s%s", c->realm, strchr(c->realm, '?') ? "&" : "?", es,
-				scope ? "&scope=" : "", scope ? esc : "");
+		url = xasprintf("%s%sservice=%s%s", c->realm, strchr(c->realm, '?') ? "&" : "?", es, esc ? esc : "");
 	}
 	C->curl_free(es);
-	C->curl_free(esc);
+	free(esc);
 	struct http_response resp = { .content_length = -1 };
 	struct body_sink sink = { .resp = &resp, .max = MAX_TOKEN_BODY };
 	registry_easy_setup(c, h);
@@ -656,7 +681,11 @@ static CURLcode request_once(struct registry_client *c, const char *method, cons
 	/* distribution answers a PUT without waiting for 100-continue */
 	hdrs = C->curl_slist_append(hdrs, "Expect:");
 	struct upload_src up = { .b = body };
-	if (body && body->fd >= 0 && lseek(body->fd, 0, SEEK_SET) < 0)
+	if (body && body->content_range) {
+		snprintf(line, sizeof(line), "Content-Range: %s", body->content_range);
+		hdrs = C->curl_slist_append(hdrs, line);
+	}
+	if (body && body->fd >= 0 && lseek(body->fd, (off_t)body->offset, SEEK_SET) < 0)
 		return CURLE_READ_ERROR;
 	C->curl_easy_reset(h);
 	registry_easy_setup(c, h);
@@ -713,6 +742,12 @@ static int request_follow(struct registry_client *c, const char *method, const c
 	else
 		snprintf(url, sizeof(url), "%s%s", c->origin, path);
 	bool same_origin = true, renewed = false;
+	if (path[0] != '/') {
+		/* an absolute URL (an upload's Location) may be elsewhere: credentials stay home */
+		char a[320], b[320];
+		same_origin = url_origin(c->C, url, a, sizeof(a)) == 0 && url_origin(c->C, c->origin, b, sizeof(b)) == 0 &&
+			      !strcmp(a, b);
+	}
 	for (unsigned hops = 0;; hops++) {
 		int r = same_origin ? registry_auth_header(c, scope, auth, sizeof(auth), err) : 0;
 		if (r < 0)

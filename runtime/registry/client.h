@@ -78,9 +78,10 @@ int registry_check_login(struct registry_client *c, struct diyc_error *err);
 
 struct http_body {
 	const char *data;       /* a body in memory (len bytes), or */
-	int fd;                 /* a file (len bytes from its offset), -1 for none */
-	uint64_t len;
+	int fd;                 /* a file (len bytes from offset), -1 for none */
+	uint64_t len, offset;
 	const char *content_type;
+	const char *content_range; /* "START-END" of a chunk (PATCH), or NULL */
 };
 /* One request: path is below the origin ("/v2/...") or an absolute URL (an upload's
  * Location). scope: the token scope it needs ("repository:NAME:pull"), or NULL.

@@ -54,3 +54,21 @@ int registry_pull(const struct registry_pull_opts *o, const char *ref, struct re
  * candidates by registries.conf), for a front end that looks in the store before pulling.
  * *out: malloc'd, NULL-terminated. */
 int registry_local_names(const char *ref, bool tty, char ***out, struct diyc_error *err);
+
+struct registry_push_opts {
+	const struct diyc_paths *p;
+	const struct userns_plan *plan;
+	const struct registry_opts *ro;
+	transfer_progress_fn *progress;  /* NULL: none */
+	void *progress_data;
+	volatile sig_atomic_t *cancel;
+};
+struct registry_push_result {
+	char name[600];         /* where it went: HOST/PATH:TAG */
+	char digest[80];        /* sha256:... of the manifest pushed */
+	char repo_digest[700];
+};
+/* Pushes the image (NAME[:TAG] or id) to dest (HOST[:PORT]/PATH[:TAG]; NULL: the image's
+ * own name). */
+int registry_push(const struct registry_push_opts *o, const char *image, const char *dest,
+		  struct registry_push_result *res, struct diyc_error *err);
