@@ -473,6 +473,8 @@ int cmd_push(int argc, char **argv)
 	int r;
 	if (!parse_options(&spec, argc, argv, pull_opt, &f, &r))
 		return r;
+	if (f.platform)
+		return usage_error("push", "unknown option `--platform`");
 	int n = argc - optind;
 	if (n < 1 || n > 2)
 		return usage_error("push", "expected IMAGE [DESTINATION]");

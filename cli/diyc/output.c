@@ -14,7 +14,8 @@ static const char *const hint_advice[] = {
 	[DIYC_HINT_SEE_LOGS] = " (see `diyc logs {}`)",
 	[DIYC_HINT_CONTAINER_RUNNING] = ": stop it first (`diyc stop {}`) or use `diyc rm -f {}`",
 	[DIYC_HINT_NOT_RUNNING] = " (start it with `diyc start {}`)",
-	[DIYC_HINT_NO_IMAGE] = ": import it with `diyc image import PATH {}` (see `diyc image ls`)",
+	[DIYC_HINT_NO_IMAGE] = ": pull it with `diyc pull {}` or import it with `diyc image import PATH {}` (see `diyc "
+		"image ls`)",
 	[DIYC_HINT_IMAGE_DAMAGED] = ": remove it with `diyc image rm {}` and import it again",
 	[DIYC_HINT_IMAGE_IN_USE] = ": remove the container first, or use `diyc image rm -f`",
 	[DIYC_HINT_MAX_SIZE] = " (set another limit with --max-size)",
@@ -40,6 +41,10 @@ static const char *const hint_advice[] = {
 	/* rootfs/ */
 	[DIYC_HINT_ROOTFS_KERNEL_DIRS] = " (a container's /proc, /sys and /dev, and with --read-only /tmp and /run, must "
 		"be directories)",
+	/* registry/ */
+	[DIYC_HINT_REGISTRY_LOGIN] = ": log in with `diyc login {}` (or give --creds USER:PASSWORD)",
+	[DIYC_HINT_REGISTRY_TLS] = ": put its CA in ~/.config/containers/certs.d/{}/ca.crt (or /etc/containers/certs.d/), "
+		"or use --tls-verify=false for a registry you trust",
 };
 
 static void append(char *out, size_t size, size_t *n, const char *s, size_t len)

@@ -42,6 +42,10 @@ enum diyc_hint {
 	/* hints of rootfs/ */
 	DIYC_HINT_ROOTFS_FIRST = 300,
 	DIYC_HINT_ROOTFS_KERNEL_DIRS,    /* an image's /proc, /sys, /dev (/tmp, /run) is no directory */
+	/* hints of registry/ */
+	DIYC_HINT_REGISTRY_FIRST = 400,
+	DIYC_HINT_REGISTRY_LOGIN,        /* the registry wants credentials; arg: its host */
+	DIYC_HINT_REGISTRY_TLS,          /* the registry's certificate is not trusted; arg: its host */
 };
 
 struct diyc_error {

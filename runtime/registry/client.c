@@ -31,6 +31,13 @@ void registry_opts_init(struct registry_opts *o)
 	*o = (struct registry_opts){ .tls_verify = -1, .retries = 3, .parallel = 3, .retry_delay = 1,
 				     .stall_timeout = 30 };
 	const char *d = getenv("DIYC_REGISTRY_RETRY_DELAY"), *t = getenv("DIYC_REGISTRY_STALL_TIMEOUT");
+	const char *par = getenv("DIYC_REGISTRY_PARALLEL");
+	if (par && *par) {
+		char *end;
+		long v = strtol(par, &end, 10);
+		if (!*end && v >= 1 && v <= 16)
+			o->parallel = (unsigned)v;
+	}
 	if (d && *d) {
 		char *end;
 		double v = strtod(d, &end);
@@ -584,9 +591,11 @@ static int fetch_token(struct registry_client *c, const char *scope, struct diyc
 		r = diyc_error_plain(err, EIO, "the token server of %s: %s", c->host,
 				     sink.too_big ? "its answer is larger than 1 MiB" : C->curl_easy_strerror(rc));
 	else if (resp.status == 401 || resp.status == 403)
-		r = diyc_error_plain(err, EACCES, "the token server of %s refused %s (%ld): %s", c->host,
-				     c->have_creds ? "the credentials" : "an anonymous token", resp.status,
-				     c->have_creds ? "check the user name and password" : "log in first");
+		r = c->have_creds ? diyc_error_plain(err, EACCES, "the token server of %s refused the credentials (%ld): "
+						     "check the user name and password", c->host, resp.status)
+				  : diyc_error_hint(err, diyc_error_plain(err, EACCES, "the token server of %s refused an "
+									  "anonymous token (%ld)", c->host, resp.status),
+						    DIYC_HINT_REGISTRY_LOGIN, c->host);
 	else if (resp.status != 200)
 		r = diyc_error_plain(err, EPROTO, "the token server of %s answered %ld", c->host, resp.status);
 	else
@@ -852,10 +861,9 @@ int registry_ping(struct registry_client *c, struct diyc_error *err)
 	if (rc != CURLE_OK) {
 		bool tls = rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CONNECT_ERROR ||
 			   rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_CERTPROBLEM;
-		r = diyc_error_plain(err, EIO, "cannot reach the registry %s: %s%s", c->host, c->C->curl_easy_strerror(rc),
-				     tls ? " (its certificate is not trusted: put its CA in certs.d/HOST:PORT/ca.crt, or "
-					   "use --tls-verify=false for a registry you trust)"
-					 : "");
+		r = diyc_error_plain(err, EIO, "cannot reach the registry %s: %s", c->host, c->C->curl_easy_strerror(rc));
+		if (tls)
+			diyc_error_hint(err, r, DIYC_HINT_REGISTRY_TLS, c->host);
 	} else if (resp.status == 401) {
 		r = take_challenge(c, resp.www_auth, err);
 	} else if (resp.status == 200) {

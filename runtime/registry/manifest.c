@@ -156,9 +156,17 @@ static int get_manifest(struct registry_client *c, const char *name, const char 
 	if (resp.status != 200) {
 		char why[700];
 		registry_describe_status(&resp, why, sizeof(why));
-		r = diyc_error_plain(err, resp.status == 404 ? ENOENT : resp.status == 401 || resp.status == 403 ? EACCES
-								       : EPROTO,
-				     "%s/%s:%s: the registry answered %s", c->host, name, ref, why);
+		const char *sep = strncmp(ref, "sha256:", 7) ? ":" : "@";
+		if (resp.status == 404)
+			r = diyc_error_plain(err, ENOENT, "image %s/%s%s%s not found (the registry answered %s)", c->host,
+					     name, sep, ref, why);
+		else if (resp.status == 401 || resp.status == 403)
+			r = diyc_error_hint(err, diyc_error_plain(err, EACCES, "%s/%s%s%s: access denied (the registry "
+								  "answered %s)", c->host, name, sep, ref, why),
+					    DIYC_HINT_REGISTRY_LOGIN, c->host);
+		else
+			r = diyc_error_plain(err, EPROTO, "%s/%s%s%s: the registry answered %s", c->host, name, sep, ref,
+					     why);
 		http_response_free(&resp);
 		return r;
 	}

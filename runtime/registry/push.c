@@ -45,8 +45,9 @@ static int status_error(struct push_ctx *pc, const char *what, const struct http
 	char why[700];
 	registry_describe_status(r, why, sizeof(why));
 	int e = r->status == 401 || r->status == 403 ? EACCES : r->status == 404 ? ENOENT : EPROTO;
-	return diyc_error_plain(err, e, "push to %s/%s: %s: the registry answered %s%s", pc->c->host, pc->path, what, why,
-				e == EACCES ? " (log in with an account that may push there)" : "");
+	int ret = diyc_error_plain(err, e, "push to %s/%s: %s: the registry answered %s", pc->c->host, pc->path, what,
+				   why);
+	return e == EACCES ? diyc_error_hint(err, ret, DIYC_HINT_REGISTRY_LOGIN, pc->c->host) : ret;
 }
 
 /* Whether the registry has the blob in the repository already. */
