@@ -61,7 +61,7 @@ struct xfer {
 	size_t errlen;
 	char *pending;          /* bytes taken from libcurl that the pipe had no room for */
 	size_t pend_len, pend_off;
-	bool paused, too_long, range_lie, worker_gone;
+	bool paused, resumed, too_long, range_lie, worker_gone;
 	char range_seen[128];
 	int pipe_w, result_r;
 	pid_t worker, worker_pid_was;
@@ -386,6 +386,7 @@ static int flush(struct xfer *x, struct diyc_error *err)
 	}
 	if (x->paused) {
 		x->paused = false;
+		x->resumed = true;
 		x->f->c->C->curl_easy_pause(x->h, CURLPAUSE_CONT);
 	}
 	if (x->st == X_CLOSING && x->pend_off >= x->pend_len) {
@@ -428,7 +429,9 @@ static bool busy(const struct xfer *x)
 	return x->st == X_ACTIVE || x->st == X_WAIT_RETRY || x->st == X_CLOSING || x->st == X_EXTRACTING;
 }
 
-/* One turn: start what may start, wait for sockets, pipes and workers, handle what ended. */
+/* One turn: start what may start, let libcurl move data, handle what ended, move pending
+ * bytes into pipes, then wait for sockets, pipes and workers. The fds waited for are taken
+ * after libcurl ran: a transfer it just paused waits for its pipe, not for its socket. */
 static int turn(const struct blob_fetch *f, CURLM *multi, struct xfer *xs, size_t n, size_t *next,
 		struct diyc_error *err)
 {
@@ -442,30 +445,22 @@ static int turn(const struct blob_fetch *f, CURLM *multi, struct xfer *xs, size_
 			return r;
 		running++;
 	}
-	struct curl_waitfd wfd[64];
-	unsigned nw = 0;
 	int timeout = 200;
 	int64_t now = now_ns();
-	for (size_t i = 0; i < n && nw < 64; i++) {
+	for (size_t i = 0; i < n; i++) {
 		struct xfer *x = &xs[i];
-		if (x->st == X_WAIT_RETRY) {
-			int64_t ms = (x->retry_at - now) / 1000000;
-			if (ms <= 0) {
-				int r = start_transfer(x, multi, err);
-				if (r < 0)
-					return r;
-			} else if (ms < timeout) {
-				timeout = (int)ms;
-			}
+		if (x->st != X_WAIT_RETRY)
+			continue;
+		int64_t ms = (x->retry_at - now) / 1000000;
+		if (ms <= 0) {
+			int r = start_transfer(x, multi, err);
+			if (r < 0)
+				return r;
+		} else if (ms < timeout) {
+			timeout = (int)ms;
 		}
-		if (x->pipe_w >= 0 && x->pend_off < x->pend_len)
-			wfd[nw++] = (struct curl_waitfd){ .fd = x->pipe_w, .events = CURL_WAIT_POLLOUT };
-		if (x->st == X_EXTRACTING)
-			wfd[nw++] = (struct curl_waitfd){ .fd = x->result_r, .events = CURL_WAIT_POLLIN };
 	}
 	int still;
-	C->curl_multi_perform(multi, &still);
-	C->curl_multi_poll(multi, wfd, nw, timeout, NULL);
 	C->curl_multi_perform(multi, &still);
 	CURLMsg *m;
 	int left;
@@ -478,6 +473,8 @@ static int turn(const struct blob_fetch *f, CURLM *multi, struct xfer *xs, size_
 		if (r < 0)
 			return r;
 	}
+	struct curl_waitfd wfd[64];
+	unsigned nw = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct xfer *x = &xs[i];
 		int r = 0;
@@ -485,12 +482,25 @@ static int turn(const struct blob_fetch *f, CURLM *multi, struct xfer *xs, size_
 			r = flush(x, err);
 		if (r == 0 && x->st == X_EXTRACTING) {
 			struct pollfd p = { .fd = x->result_r, .events = POLLIN };
-			if (poll(&p, 1, 0) > 0)
+			if (poll(&p, 1, 0) > 0) {
 				r = collect(x, err);
+				/* its place goes to the next layer at once */
+				timeout = 0;
+			}
 		}
 		if (r < 0)
 			return r;
+		if (nw < 64 && x->pipe_w >= 0 && x->pend_off < x->pend_len)
+			wfd[nw++] = (struct curl_waitfd){ .fd = x->pipe_w, .events = CURL_WAIT_POLLOUT };
+		if (nw < 64 && x->st == X_EXTRACTING)
+			wfd[nw++] = (struct curl_waitfd){ .fd = x->result_r, .events = CURL_WAIT_POLLIN };
+		/* a transfer unpaused by flush() has data to hand over at once */
+		if (x->st == X_ACTIVE && !x->paused && x->pend_off >= x->pend_len && x->resumed) {
+			x->resumed = false;
+			timeout = 0;
+		}
 	}
+	C->curl_multi_poll(multi, wfd, nw, timeout, NULL);
 	return 0;
 }
 
