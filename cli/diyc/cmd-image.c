@@ -109,8 +109,9 @@ static const char ls_usage[] =
 	"List images.\n"
 	"\n"
 	"Options:\n"
-	"  -q, --quiet  Only show image ids\n"
-	"      --help   Show this help\n";
+	"  -q, --quiet    Only show image ids\n"
+	"      --digests  Show the digest each image was pulled or pushed by\n"
+	"      --help     Show this help\n";
 
 static const char rm_usage[] =
 	"Usage: diyc image rm [OPTIONS] IMAGE...\n"
@@ -129,6 +130,14 @@ static int bool_opt(int c, const char *arg, void *data)
 {
 	(void)c, (void)arg;
 	*(bool *)data = true;
+	return 0;
+}
+
+/* image ls: -q into flags[0], --digests into flags[1] */
+static int ls_opt(int c, const char *arg, void *data)
+{
+	(void)arg;
+	((bool *)data)[c == 'q' ? 0 : 1] = true;
 	return 0;
 }
 
@@ -207,7 +216,7 @@ static void human_age(char *buf, size_t n, const char *iso)
 		snprintf(buf, n, "%ld days ago", d / 86400);
 }
 
-static void print_image_row(const struct image_row *row)
+static void print_image_row(const struct image_row *row, bool digests)
 {
 	char size[32] = "?", age[64] = "unknown";
 	if (row->have_size)
@@ -217,7 +226,11 @@ static void print_image_row(const struct image_row *row)
 	/* names come from the store, which anything that writes there controls: escaped as
 	 * every string diyc prints (lib/error.h) */
 	_cleanup_free_ char *erepo = str_escape_dup(row->repo), *etag = str_escape_dup(row->tag);
-	printf("%-30s %-12s %-14.12s %-16s %s\n", erepo ? erepo : "?", etag ? etag : "?", row->id, age, size);
+	if (digests)
+		printf("%-30s %-12s %-71s %-14.12s %-16s %s\n", erepo ? erepo : "?", etag ? etag : "?",
+		       row->digest[0] ? row->digest : "<none>", row->id, age, size);
+	else
+		printf("%-30s %-12s %-14.12s %-16s %s\n", erepo ? erepo : "?", etag ? etag : "?", row->id, age, size);
 }
 
 /* -o, --output FILE: into the const char * data points to */
@@ -400,12 +413,15 @@ int cmd_image_prune(int argc, char **argv)
 
 int cmd_image_ls(int argc, char **argv)
 {
-	static const struct option o[] = { { "quiet", no_argument, NULL, 'q' }, OPTION_HELP_ENTRY, OPTION_END };
+	enum { OPT_DIGESTS = 256 };
+	static const struct option o[] = { { "quiet", no_argument, NULL, 'q' }, { "digests", no_argument, NULL, OPT_DIGESTS },
+					   OPTION_HELP_ENTRY, OPTION_END };
 	static const struct command_options spec = { "image ls", ls_usage, "+:q", o };
-	bool quiet = false;
+	bool flags[2] = { false, false }; /* quiet, digests */
 	int r;
-	if (!parse_options(&spec, argc, argv, bool_opt, &quiet, &r))
+	if (!parse_options(&spec, argc, argv, ls_opt, flags, &r))
 		return r;
+	bool quiet = flags[0], digests = flags[1];
 	if (optind < argc)
 		return usage_error("image ls", "unexpected argument `%s`", argv[optind]);
 	struct diyc_error err = { 0 };
@@ -417,12 +433,13 @@ int cmd_image_ls(int argc, char **argv)
 	if (image_list(&p, &rows, &n, &err) < 0)
 		return fail(&err);
 	if (!quiet)
-		printf("%-30s %-12s %-14s %-16s %s\n", "REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE");
+		printf(digests ? "%-30s %-12s %-71s %-14s %-16s %s\n" : "%-30s %-12s %.0s%-14s %-16s %s\n", "REPOSITORY", "TAG",
+		       "DIGEST", "IMAGE ID", "CREATED", "SIZE");
 	for (size_t i = 0; i < n; i++) {
 		if (quiet)
 			printf("%.12s\n", rows[i].id);
 		else
-			print_image_row(&rows[i]);
+			print_image_row(&rows[i], digests);
 	}
 	free(rows);
 	return 0;
