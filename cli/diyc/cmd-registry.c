@@ -264,8 +264,11 @@ int registry_cli_ensure_image(const struct diyc_paths *p, const char *ref, enum 
 	registry_opts_init(&ro);
 	struct registry_pull_result res;
 	int ret = registry_cli_pull(p, &ro, ref, NULL, false, &res, err);
-	if (ret < 0)
-		return ret;
+	if (ret < 0) {
+		_cleanup_free_ char *e = str_escape_dup(ref);
+		return policy == PULL_ALWAYS ? ret
+			: diyc_error_wrap(err, "image `%s` is not in the store, and pulling it failed", e ? e : "");
+	}
 	snprintf(out, size, "%s", res.id);
 	return 0;
 }

@@ -231,7 +231,6 @@ bool registry_curl_transient(CURLcode rc)
 {
 	switch (rc) {
 	case CURLE_COULDNT_CONNECT:
-	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_OPERATION_TIMEDOUT:
 	case CURLE_PARTIAL_FILE:
 	case CURLE_RECV_ERROR:
@@ -822,9 +821,15 @@ int registry_request(struct registry_client *c, const char *method, const char *
 }
 
 /* GET /v2/ on one scheme. */
+/* Where the registry answers: docker.io's API is at registry-1.docker.io. */
+static const char *api_host(const struct registry_client *c)
+{
+	return !strcmp(c->host, "docker.io") ? "registry-1.docker.io" : c->host;
+}
+
 static CURLcode ping_scheme(struct registry_client *c, const char *scheme, struct http_response *resp)
 {
-	snprintf(c->origin, sizeof(c->origin), "%s://%s", scheme, c->host);
+	snprintf(c->origin, sizeof(c->origin), "%s://%s", scheme, api_host(c));
 	char url[320];
 	snprintf(url, sizeof(url), "%s/v2/", c->origin);
 	struct body_sink sink = { .resp = resp, .max = MAX_ERROR_BODY };
@@ -856,7 +861,7 @@ int registry_ping(struct registry_client *c, struct diyc_error *err)
 			break;
 		registry_backoff(c, attempt + 1, resp.status == 429 ? resp.retry_after : NULL);
 	}
-	snprintf(c->origin, sizeof(c->origin), "%s://%s", scheme, c->host);
+	snprintf(c->origin, sizeof(c->origin), "%s://%s", scheme, api_host(c));
 	int r = 0;
 	if (rc != CURLE_OK) {
 		bool tls = rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CONNECT_ERROR ||
