@@ -272,7 +272,8 @@ void registry_easy_setup(struct registry_client *c, CURL *h)
 	C->curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	C->curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
 	C->curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
-	C->curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	/* a peer that trickles (a slow-loris body) is as stuck as one that sends nothing */
+	C->curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1000L);
 	C->curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, c->o->stall_timeout);
 	C->curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	C->curl_easy_setopt(h, CURLOPT_USERAGENT, "diyc/" DIYC_VERSION);
@@ -562,6 +563,7 @@ static int fetch_token(struct registry_client *c, const char *scope, struct diyc
 	struct http_response resp = { .content_length = -1 };
 	struct body_sink sink = { .resp = &resp, .max = MAX_TOKEN_BODY };
 	registry_easy_setup(c, h);
+	C->curl_easy_setopt(h, CURLOPT_TIMEOUT, 5 * c->o->stall_timeout);
 	C->curl_easy_setopt(h, CURLOPT_URL, url);
 	C->curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, registry_header_cb);
 	C->curl_easy_setopt(h, CURLOPT_HEADERDATA, &resp);
@@ -697,6 +699,10 @@ static CURLcode request_once(struct registry_client *c, const char *method, cons
 		return CURLE_READ_ERROR;
 	C->curl_easy_reset(h);
 	registry_easy_setup(c, h);
+	/* manifests, configs, tokens and uploads' steps are small: bounded in time as a whole
+	 * (a blob's body goes through PUT with no such bound: its stall timeout is enough) */
+	if (!body || body->len < (1 << 20))
+		C->curl_easy_setopt(h, CURLOPT_TIMEOUT, 5 * c->o->stall_timeout);
 	C->curl_easy_setopt(h, CURLOPT_URL, url);
 	C->curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 	C->curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, registry_header_cb);
