@@ -61,7 +61,7 @@ static const char export_usage[] =
 static const char inspect_usage[] =
 	"Usage: diyc image inspect IMAGE...\n"
 	"\n"
-	"Show images by NAME[:TAG] or id as a JSON array: Id, RepoTags, Created, Size,\n"
+	"Show images by NAME[:TAG] or id as a JSON array: Id, RepoTags, RepoDigests, Created, Size,\n"
 	"Architecture, Os, Config (Env, Entrypoint, Cmd, WorkingDir, User, ExposedPorts,\n"
 	"Labels, ...) and RootFS (the layers' digests, bottom first).\n"
 	"\n"

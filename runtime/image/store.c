@@ -243,6 +243,51 @@ static int find_by_id(const struct diyc_paths *p, const char *prefix, char id[IM
 	return found ? 0 : -ENOENT;
 }
 
+static char **list_names(const struct diyc_paths *p);
+static void file_to_ref(const char *file, char *out, size_t outsz);
+
+/* A short name (busybox:latest, user/app:1) of an image pulled from a registry, stored as
+ * HOST/PATH:TAG: the one name whose path is the short one (or library/ and it, as docker.io
+ * names it). Several registries' images of that name: ambiguous, unless one is docker.io's. */
+static int find_by_short_name(const struct diyc_paths *p, char norm[PATH_MAX], char id[IMAGE_ID_LEN + 1],
+			      struct diyc_error *err)
+{
+	const char *slash = strchr(norm, '/');
+	size_t first = slash ? (size_t)(slash - norm) : 0;
+	if (slash && (memchr(norm, '.', first) || memchr(norm, ':', first) || !strncmp(norm, "localhost/", 10)))
+		return -ENOENT; /* it names a registry */
+	_cleanup_strv_ char **names = list_names(p);
+	char found[NAME_MAX + 1] = "", other[NAME_MAX + 1] = "";
+	size_t nl = strlen(norm);
+	for (char **n = names; n && *n; n++) {
+		char ref[NAME_MAX + 1];
+		file_to_ref(*n, ref, sizeof(ref));
+		const char *rest = strchr(ref, '/');
+		if (!rest)
+			continue;
+		rest++;
+		if (str_has_prefix(rest, "library/") && !slash)
+			rest += strlen("library/");
+		if (strlen(rest) != nl || strcmp(rest, norm))
+			continue;
+		bool docker = str_has_prefix(ref, "docker.io/");
+		if (!found[0] || (docker && !str_has_prefix(found, "docker.io/"))) {
+			if (found[0])
+				snprintf(other, sizeof(other), "%s", found);
+			snprintf(found, sizeof(found), "%s", ref);
+		} else if (!(str_has_prefix(found, "docker.io/") && !docker)) {
+			snprintf(other, sizeof(other), "%s", ref);
+		}
+	}
+	if (!found[0])
+		return -ENOENT;
+	if (other[0] && !str_has_prefix(found, "docker.io/"))
+		return diyc_error_plain(err, ENOTUNIQ, "`%s` is ambiguous: it is the short name of %s and of %s; give the "
+					"full name", norm, found, other);
+	snprintf(norm, PATH_MAX, "%s", found);
+	return read_link_id(p, norm, id) == 0 ? 0 : -ENOENT;
+}
+
 int image_lookup(const struct diyc_paths *p, const char *ref, char norm[PATH_MAX], char id[IMAGE_ID_LEN + 1],
 		  bool *by_id, struct diyc_error *err)
 {
@@ -261,6 +306,8 @@ int image_lookup(const struct diyc_paths *p, const char *ref, char norm[PATH_MAX
 		r = read_link_id(p, norm, id);
 		if (r == 0)
 			return 0;
+		if ((r = find_by_short_name(p, norm, id, err)) != -ENOENT)
+			return r;
 	}
 	if (is_hex_id(ref, 4)) {
 		int k = find_by_id(p, ref, id);
@@ -800,13 +847,20 @@ static void fill_row(const struct diyc_paths *p, struct image_row *row, const ch
 		}
 		if (json_object_object_get_ex(j, "created", &v) && json_object_get_string(v))
 			snprintf(row->created, sizeof(row->created), "%s", json_object_get_string(v));
-		/* the digest this repository knows the image by */
+		/* the digest this repository knows the image by; an image pulled by digest alone
+		 * is listed under the repository it came from, as docker lists it */
 		size_t rl = strlen(repo);
+		bool unnamed = !strcmp(repo, "<none>");
 		for (size_t i = 0; json_object_object_get_ex(j, "repo_digests", &v) &&
 				   json_object_is_type(v, json_type_array) && i < json_object_array_length(v); i++) {
-			const char *rd = json_object_get_string(json_object_array_get_idx(v, i));
-			if (rd && !strncmp(rd, repo, rl) && rd[rl] == '@')
+			const char *rd = json_object_get_string(json_object_array_get_idx(v, i)), *at;
+			if (rd && unnamed && !row->digest[0] && (at = strchr(rd, '@')) &&
+			    (size_t)(at - rd) < sizeof(row->repo)) {
+				snprintf(row->repo, sizeof(row->repo), "%.*s", (int)(at - rd), rd);
+				snprintf(row->digest, sizeof(row->digest), "%s", at + 1);
+			} else if (rd && !unnamed && !strncmp(rd, repo, rl) && rd[rl] == '@') {
 				snprintf(row->digest, sizeof(row->digest), "%s", rd + rl + 1);
+			}
 		}
 		json_object_put(j);
 	}
@@ -990,6 +1044,8 @@ int image_remove(const struct diyc_paths *p, const struct userns_plan *plan, con
 		return diyc_error(err, errno, "remove `%s`", path);
 	}
 	snprintf(path, sizeof(path), "%s/images/%s.config", p->data, id);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/images/%s.pulled", p->data, id);
 	unlink(path);
 	if (j && json_object_object_get_ex(j, "layers", &layers)) {
 		for (size_t i = 0; i < json_object_array_length(layers); i++) {

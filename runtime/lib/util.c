@@ -567,5 +567,16 @@ int pid_prefix_gone(const char *s)
 	digits[n] = '\0';
 	if (parse_u64(digits, INT32_MAX, &pid) < 0 || pid == 0)
 		return -EINVAL;
-	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+	if (kill((pid_t)pid, 0) < 0)
+		return errno == ESRCH;
+	/* a zombie (whose parent died and whose reaper has not come yet) is gone as well */
+	char path[32], stat[512];
+	snprintf(path, sizeof(path), "/proc/%s/stat", digits);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t len = fd < 0 ? -1 : read(fd, stat, sizeof(stat) - 1);
+	if (len <= 0)
+		return 0;
+	stat[len] = '\0';
+	const char *paren = strrchr(stat, ')');
+	return paren && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X');
 }

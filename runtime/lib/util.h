@@ -102,7 +102,7 @@ int openat2_retry(int dirfd, const char *path, struct open_how *how);
 struct stat;
 int open_regular_at(int dirfd, const char *path, unsigned long long resolve, struct stat *st);
 /* For names of temporary files made "PID-...": 1 when S starts with a PID and a dash
- * and that process is gone, 0 when it lives, -EINVAL when S does not start that way. */
+ * and that process is gone (or a zombie), 0 when it lives, -EINVAL when S does not start that way. */
 int pid_prefix_gone(const char *s);
 /* Keeps /proc open for open_regular_at() in a process about to chroot. */
 int keep_proc(void);

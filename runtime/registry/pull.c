@@ -8,6 +8,7 @@
  * before any byte of them is fetched, and the others are streamed into the store
  * (blobs.c). The image's record is written only once every layer is in. */
 #include <errno.h>
+#include <fcntl.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,6 +115,19 @@ static int check_platform(const char *config, size_t len, const char *platform, 
 	return 0;
 }
 
+/* The same, of an image the store has already. */
+static int check_stored_platform(const struct diyc_paths *p, const char *id, const char *platform,
+				 struct diyc_error *err)
+{
+	char path[PATH_MAX];
+	_cleanup_free_ char *config = NULL;
+	size_t len = 0;
+	snprintf(path, sizeof(path), "%s/images/%s.config", p->data, id);
+	if (read_file_at(AT_FDCWD, path, MANIFEST_MAX, &config, &len) < 0)
+		return diyc_error_plain(err, EBADMSG, "image %.12s is damaged: its config cannot be read", id);
+	return check_platform(config, len, platform, err);
+}
+
 static uint64_t store_free(const struct diyc_paths *p)
 {
 	struct statvfs s;
@@ -163,6 +177,26 @@ static int store_image(struct pull_ctx *pc, struct registry_client *c, const cha
 	return image_write(o->p, m->config.digest, config, config_len, diff_ids, m->n_layers, size, source, err);
 }
 
+/* Keeps the manifest the image was pulled with (images/ID.pulled): a push to another
+ * repository of that registry mounts its blobs and sends it as it was. */
+static void keep_manifest(const struct diyc_paths *p, const char *id, const char *host, const char *path,
+			  const struct image_manifest *m)
+{
+	struct json_object *j = json_object_new_object();
+	_cleanup_free_ char *repo = xasprintf("%s/%s", host, path);
+	json_object_object_add(j, "repository", json_object_new_string(repo ? repo : ""));
+	json_object_object_add(j, "mediaType", json_object_new_string(m->media_type));
+	json_object_object_add(j, "manifest", json_object_new_string_len(m->raw, (int)m->raw_len));
+	const char *text = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	char dir[PATH_MAX], name[NAME_MAX + 1];
+	snprintf(dir, sizeof(dir), "%s/images", p->data);
+	snprintf(name, sizeof(name), "%s.pulled", id);
+	_cleanup_close_ int dfd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	if (dfd < 0 || write_file_atomic(dfd, name, text, strlen(text), 0600) < 0)
+		diyc_debug("cannot keep the manifest of image %.12s", id);
+	json_object_put(j);
+}
+
 /* Pulls the reference from one endpoint (a mirror or the registry). */
 static int pull_endpoint(struct pull_ctx *pc, const struct image_reference *ref, const struct pull_endpoint *ep,
 			 struct registry_pull_result *res, struct diyc_error *err)
@@ -204,8 +238,11 @@ static int pull_endpoint(struct pull_ctx *pc, const struct image_reference *ref,
 	} else if (r == 0) {
 		for (size_t i = 0; i < m.n_layers; i++)
 			pc->layers[i].state = LAYER_EXISTS;
+		if (o->platform && !m.platform[0])
+			r = check_stored_platform(o->p, m.config.digest, o->platform, err);
 	}
 	if (r == 0) {
+		keep_manifest(o->p, m.config.digest, ep->host, ep->path, &m);
 		snprintf(res->id, sizeof(res->id), "%s", m.config.digest);
 		char repo[600];
 		reference_repo(ref, repo, sizeof(repo));
@@ -320,6 +357,8 @@ int registry_pull(const struct registry_pull_opts *o, const char *refstr, struct
 		diyc_error_wrap(err, "`%s` was not found at any of the registries searched (%s); the last said", refstr,
 				tried);
 	}
+	/* what a pull killed just before this one left is unlocked by now */
+	image_clean_leftovers(o->p, o->plan);
 	if (r == 0 && o->progress) {
 		pc.status.finished = true;
 		o->progress(&pc.status, o->progress_data);

@@ -30,6 +30,9 @@ struct push_ctx {
 	const char *path;          /* the repository on the registry */
 	char scope[1200];
 	char mount_from[REF_PATH_MAX + 1]; /* a repository of the same registry that has the image, or "" */
+	char *pulled;              /* the manifest it was pulled from there with, and its type */
+	size_t pulled_len;
+	char pulled_type[128];
 	struct transfer_status status;
 	struct transfer_layer *layers;
 };
@@ -120,11 +123,7 @@ static int push_blob(struct push_ctx *pc, const char *digest, int fd, const char
 		return 0;
 	}
 	char path[1200];
-	if (pc->mount_from[0])
-		snprintf(path, sizeof(path), "/v2/%s/blobs/uploads/?mount=sha256:%s&from=%s", pc->path, digest,
-			 pc->mount_from);
-	else
-		snprintf(path, sizeof(path), "/v2/%s/blobs/uploads/", pc->path);
+	snprintf(path, sizeof(path), "/v2/%s/blobs/uploads/", pc->path);
 	struct http_response resp;
 	if ((r = registry_request(pc->c, "POST", path, pc->scope, NULL, NULL, 0, &resp, err)) < 0)
 		return r;
@@ -160,29 +159,12 @@ static int push_blob(struct push_ctx *pc, const char *digest, int fd, const char
 	return r;
 }
 
-/* A repository of the destination registry that the image was pulled from: blobs are
- * mounted from it rather than sent again. */
-static void find_mount_source(struct push_ctx *pc, const char *id)
-{
-	struct json_object *j = image_read_json(pc->o->p, id), *a;
-	size_t hl = strlen(pc->c->host);
-	for (size_t i = 0; j && json_object_object_get_ex(j, "repo_digests", &a) && json_object_is_type(a, json_type_array) &&
-			   i < json_object_array_length(a); i++) {
-		const char *rd = json_object_get_string(json_object_array_get_idx(a, i)), *at;
-		if (!rd || strncmp(rd, pc->c->host, hl) || rd[hl] != '/' || !(at = strchr(rd, '@')))
-			continue;
-		size_t n = (size_t)(at - rd) - hl - 1;
-		if (n < sizeof(pc->mount_from) && (strncmp(rd + hl + 1, pc->path, n) || pc->path[n]))
-			snprintf(pc->mount_from, sizeof(pc->mount_from), "%.*s", (int)n, rd + hl + 1);
-	}
-	json_object_put(j);
-}
-
-static int push_manifest(struct push_ctx *pc, const struct image_staged *st, const char *ref, struct diyc_error *err)
+static int push_manifest(struct push_ctx *pc, const struct image_staged *st, const char *media_type, const char *ref,
+			 struct diyc_error *err)
 {
 	char path[700];
 	snprintf(path, sizeof(path), "/v2/%s/manifests/%s", pc->path, ref);
-	struct http_body b = { .fd = -1, .data = st->manifest, .len = st->manifest_len, .content_type = MT_OCI_MANIFEST };
+	struct http_body b = { .fd = -1, .data = st->manifest, .len = st->manifest_len, .content_type = media_type };
 	struct http_response r;
 	int ret = registry_request(pc->c, "PUT", path, pc->scope, NULL, &b, 0, &r, err);
 	if (ret < 0)
@@ -195,6 +177,91 @@ static int push_manifest(struct push_ctx *pc, const struct image_staged *st, con
 				       "sha256:%s", pc->c->host, pc->path, r.digest, st->manifest_digest);
 	http_response_free(&r);
 	return ret;
+}
+
+/* The manifest the image was pulled with, when it came from this registry (pull.c keeps
+ * it): its repository there is where blobs are mounted from. */
+static void find_mount_source(struct push_ctx *pc, const char *id)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/images/%s.pulled", pc->o->p->data, id);
+	struct json_object *j = json_object_from_file(path), *v;
+	const char *repo = j && json_object_object_get_ex(j, "repository", &v) ? json_object_get_string(v) : NULL;
+	const char *mt = j && json_object_object_get_ex(j, "mediaType", &v) ? json_object_get_string(v) : NULL;
+	const char *raw = j && json_object_object_get_ex(j, "manifest", &v) ? json_object_get_string(v) : NULL;
+	size_t hl = strlen(pc->c->host);
+	if (repo && mt && raw && !strncmp(repo, pc->c->host, hl) && repo[hl] == '/' &&
+	    strlen(repo + hl + 1) < sizeof(pc->mount_from) && strlen(mt) < sizeof(pc->pulled_type)) {
+		snprintf(pc->mount_from, sizeof(pc->mount_from), "%s", repo + hl + 1);
+		snprintf(pc->pulled_type, sizeof(pc->pulled_type), "%s", mt);
+		pc->pulled = strdup(raw);
+		pc->pulled_len = (size_t)json_object_get_string_len(v);
+	}
+	json_object_put(j);
+}
+
+/* Gives up an upload the registry began instead of mounting. */
+static void cancel_upload(struct push_ctx *pc, const struct http_response *r)
+{
+	char url[2048];
+	struct diyc_error ignore = { 0 };
+	struct http_response d;
+	if (location(pc, r, url, sizeof(url), &ignore) == 0 &&
+	    registry_request(pc->c, "DELETE", url, pc->scope, NULL, NULL, 0, &d, &ignore) == 0)
+		http_response_free(&d);
+}
+
+/* A blob there already, or mounted from the repository the image was pulled from: 1;
+ * 0 when the registry will not mount it. */
+static int mount_blob(struct push_ctx *pc, const char *digest, struct diyc_error *err)
+{
+	bool exists = false;
+	int r = blob_exists(pc, digest, &exists, err);
+	if (r < 0 || exists)
+		return r < 0 ? r : 1;
+	char path[1200];
+	snprintf(path, sizeof(path), "/v2/%s/blobs/uploads/?mount=sha256:%s&from=%s", pc->path, digest, pc->mount_from);
+	struct http_response resp;
+	if ((r = registry_request(pc->c, "POST", path, pc->scope, NULL, NULL, 0, &resp, err)) < 0)
+		return r;
+	r = resp.status == 201;
+	if (resp.status == 202)
+		cancel_upload(pc, &resp);
+	http_response_free(&resp);
+	return r;
+}
+
+/* Pushes the image as it was pulled: its blobs mounted, its manifest as it was (same
+ * digest). *done false when a blob could not be mounted: then it goes the usual way. */
+static int push_as_pulled(struct push_ctx *pc, const struct image_reference *ref, struct registry_push_result *res,
+			  bool *done, struct diyc_error *err)
+{
+	*done = false;
+	struct image_manifest m = { 0 };
+	if (manifest_parse_image(pc->pulled, pc->pulled_len, &m, err) < 0) {
+		image_manifest_free(&m);
+		return 0;
+	}
+	int r = 1;
+	for (size_t i = 0; i <= m.n_layers && r == 1; i++)
+		r = mount_blob(pc, i < m.n_layers ? m.layers[i].digest : m.config.digest, err);
+	if (r == 1) {
+		for (size_t i = 0; i < pc->status.n_layers; i++)
+			pc->layers[i].state = LAYER_MOUNTED;
+		tick(pc);
+		struct image_staged st = { .manifest = pc->pulled, .manifest_len = pc->pulled_len };
+		digest_bytes(pc->pulled, pc->pulled_len, st.manifest_digest);
+		r = push_manifest(pc, &st, pc->pulled_type, ref->tag[0] ? ref->tag : "latest", err);
+		if (r == 0) {
+			char repo[600];
+			reference_repo(ref, repo, sizeof(repo));
+			snprintf(res->digest, sizeof(res->digest), "sha256:%s", st.manifest_digest);
+			snprintf(res->repo_digest, sizeof(res->repo_digest), "%s@sha256:%s", repo, st.manifest_digest);
+			*done = true;
+		}
+	}
+	image_manifest_free(&m);
+	return r < 0 ? r : 0;
 }
 
 static int push_staged(struct push_ctx *pc, const struct image_staged *st, const struct image_reference *ref,
@@ -223,7 +290,7 @@ static int push_staged(struct push_ctx *pc, const struct image_staged *st, const
 	if (r == 0)
 		r = push_blob(pc, st->config_digest, -1, st->config, st->config_len, &cl, err);
 	if (r == 0)
-		r = push_manifest(pc, st, ref->tag[0] ? ref->tag : "latest", err);
+		r = push_manifest(pc, st, MT_OCI_MANIFEST, ref->tag[0] ? ref->tag : "latest", err);
 	if (r == 0) {
 		char repo[600];
 		reference_repo(ref, repo, sizeof(repo));
@@ -253,8 +320,8 @@ int registry_push(const struct registry_push_opts *o, const char *image, const c
 	char norm[PATH_MAX], id[IMAGE_ID_LEN + 1];
 	bool by_id;
 	struct image_reference ref;
-	int r = image_lookup(o->p, image, norm, id, &by_id, err);
-	if (r < 0)
+	int r = digest_init(err);
+	if (r < 0 || (r = image_lookup(o->p, image, norm, id, &by_id, err)) < 0)
 		return r;
 	if (!dest && by_id)
 		return diyc_error_plain(err, EINVAL, "an image named by id needs a destination: diyc push %s "
@@ -269,14 +336,15 @@ int registry_push(const struct registry_push_opts *o, const char *image, const c
 	/* a blocked registry is refused for a push too; the last endpoint is the registry itself */
 	r = regconf_endpoints(&conf, &ref, &eps, &neps, err);
 	bool insecure = neps ? eps[neps - 1].insecure : regconf_insecure(&conf, ref.domain);
-	char path[REF_PATH_MAX + 1];
+	char path[REF_PATH_MAX + 1], host[REF_DOMAIN_MAX + 1];
 	snprintf(path, sizeof(path), "%s", neps ? eps[neps - 1].path : ref.path);
+	snprintf(host, sizeof(host), "%s", neps ? eps[neps - 1].host : ref.domain);
 	free(eps);
 	regconf_free(&conf);
 	if (r < 0)
 		return r;
 	struct registry_client c;
-	if ((r = registry_client_open(&c, ref.domain, insecure, o->ro, err)) < 0) {
+	if ((r = registry_client_open(&c, host, insecure, o->ro, err)) < 0) {
 		registry_client_close(&c);
 		return r;
 	}
@@ -289,14 +357,25 @@ int registry_push(const struct registry_push_opts *o, const char *image, const c
 		snprintf(pc.scope, sizeof(pc.scope), "repository:%s:pull,push repository:%s:pull", path, pc.mount_from);
 	else
 		snprintf(pc.scope, sizeof(pc.scope), "repository:%s:pull,push", path);
+	bool done = false;
+	if (pc.pulled) {
+		struct json_object *rec = image_read_json(o->p, id), *jl;
+		size_t nl = rec && json_object_object_get_ex(rec, "layers", &jl) ? json_object_array_length(jl) : 0;
+		json_object_put(rec);
+		pc.layers = calloc(nl + 1, sizeof(*pc.layers));
+		pc.status.layers = pc.layers;
+		pc.status.n_layers = pc.layers ? nl : 0;
+		r = pc.layers ? push_as_pulled(&pc, &ref, res, &done, err) : 0;
+		free(steal_ptr(pc.layers));
+	}
 	struct image_staged st;
-	r = image_stage(o->p, o->plan, id, &st, err);
-	if (r == 0) {
+	if (r == 0 && !done && (r = image_stage(o->p, o->plan, id, &st, err)) == 0) {
 		r = push_staged(&pc, &st, &ref, res, err);
 		image_staged_free(&st);
 	}
 	snprintf(res->name, sizeof(res->name), "%s", name);
 	free(pc.layers);
+	free(pc.pulled);
 	registry_client_close(&c);
 	if (r == 0 && ref.tag[0]) {
 		/* what was pushed is known by its digest there, and by the name */
