@@ -186,18 +186,6 @@ static void print_removed(enum image_removed kind, const char *what, void *data)
 	}
 }
 
-static void human_size(char *buf, size_t n, uint64_t v)
-{
-	if (v < 1000)
-		snprintf(buf, n, "%lluB", (unsigned long long)v);
-	else if (v < 1000 * 1000)
-		snprintf(buf, n, "%.3gkB", v / 1e3);
-	else if (v < 1000ULL * 1000 * 1000)
-		snprintf(buf, n, "%.3gMB", v / 1e6);
-	else
-		snprintf(buf, n, "%.3gGB", v / 1e9);
-}
-
 static void human_age(char *buf, size_t n, const char *iso)
 {
 	struct tm tm = { 0 };
@@ -220,7 +208,7 @@ static void print_image_row(const struct image_row *row, bool digests)
 {
 	char size[32] = "?", age[64] = "unknown";
 	if (row->have_size)
-		human_size(size, sizeof(size), row->size);
+		output_size(size, sizeof(size), row->size);
 	if (row->created[0])
 		human_age(age, sizeof(age), row->created);
 	/* names come from the store, which anything that writes there controls: escaped as
@@ -406,7 +394,7 @@ int cmd_image_prune(int argc, char **argv)
 	if (r < 0)
 		return fail(&err);
 	char size[32];
-	human_size(size, sizeof(size), reclaimed);
+	output_size(size, sizeof(size), reclaimed);
 	printf("reclaimed %s\n", size);
 	return 0;
 }

@@ -132,3 +132,15 @@ void print_json_text(FILE *f, const char *json)
 	}
 	fputc('\n', f);
 }
+
+void output_size(char *buf, size_t n, uint64_t v)
+{
+	if (v < 1000)
+		snprintf(buf, n, "%lluB", (unsigned long long)v);
+	else if (v < 1000 * 1000)
+		snprintf(buf, n, "%.3gkB", v / 1e3);
+	else if (v < 1000ULL * 1000 * 1000)
+		snprintf(buf, n, "%.3gMB", v / 1e6);
+	else
+		snprintf(buf, n, "%.3gGB", v / 1e9);
+}

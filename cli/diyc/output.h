@@ -4,6 +4,7 @@
  * and JSON, all escaped for a terminal. */
 #pragma once
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include "lib/error.h"
 
@@ -20,3 +21,5 @@ void print_cell(FILE *f, const char *s, size_t width);
 void print_json_text(FILE *f, const char *json);
 /* The library's warnings ("diyc: warning: ...") and --verbose messages, on stderr. */
 void output_log_handler(enum diyc_log_level level, const char *msg);
+/* A size as docker prints it (decimal units: 1.98MB), three significant digits. */
+void output_size(char *buf, size_t n, uint64_t v);

@@ -4,20 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include "output.h"
 #include "progress.h"
 #include "lib/util.h"
-
-static void fmt_bytes(char *buf, size_t n, uint64_t v)
-{
-	if (v < 1000)
-		snprintf(buf, n, "%lluB", (unsigned long long)v);
-	else if (v < 1000 * 1000)
-		snprintf(buf, n, "%.1fkB", v / 1e3);
-	else if (v < 1000ULL * 1000 * 1000)
-		snprintf(buf, n, "%.1fMB", v / 1e6);
-	else
-		snprintf(buf, n, "%.2fGB", v / 1e9);
-}
 
 static const char *state_word(enum transfer_state s)
 {
@@ -64,9 +53,9 @@ static void draw_line(struct progress *pg, size_t i, const struct transfer_layer
 		int width = 30, fill = (int)(width * (double)l->done / (double)l->total);
 		if (fill > width)
 			fill = width;
-		fmt_bytes(done, sizeof(done), l->done);
-		fmt_bytes(total, sizeof(total), l->total);
-		fmt_bytes(rate, sizeof(rate), (uint64_t)speed(pg, i, l->done, now));
+		output_size(done, sizeof(done), l->done);
+		output_size(total, sizeof(total), l->total);
+		output_size(rate, sizeof(rate), (uint64_t)speed(pg, i, l->done, now));
 		fprintf(pg->out, " [%.*s%s%*s] %8s/%-8s %s/s", fill > 0 ? fill - 1 : 0,
 			"==============================", fill > 0 && fill < width ? ">" : fill == width ? "=" : "",
 			width - fill, "", done, total, rate);

@@ -281,7 +281,7 @@ static struct json_object *parse_json(const char *text, size_t len, const char *
 	return j;
 }
 
-static const char *jstr(struct json_object *j, const char *key)
+const char *json_get_string(struct json_object *j, const char *key)
 {
 	struct json_object *v;
 	if (!j || !json_object_object_get_ex(j, key, &v) || !json_object_is_type(v, json_type_string))
@@ -289,7 +289,7 @@ static const char *jstr(struct json_object *j, const char *key)
 	return json_object_get_string(v);
 }
 
-static struct json_object *jget(struct json_object *j, const char *key, enum json_type type)
+struct json_object *json_get_typed(struct json_object *j, const char *key, enum json_type type)
 {
 	struct json_object *v;
 	if (!j || !json_object_object_get_ex(j, key, &v) || !json_object_is_type(v, type))
@@ -307,10 +307,10 @@ static int blob_path(const char *digest, char *out, size_t size, const char **he
 
 static bool platform_matches(struct json_object *desc, const char *want)
 {
-	struct json_object *p = jget(desc, "platform", json_type_object);
+	struct json_object *p = json_get_typed(desc, "platform", json_type_object);
 	if (!p)
 		return false;
-	const char *os = jstr(p, "os"), *arch = jstr(p, "architecture"), *variant = jstr(p, "variant");
+	const char *os = json_get_string(p, "os"), *arch = json_get_string(p, "architecture"), *variant = json_get_string(p, "variant");
 	char have[128];
 	snprintf(have, sizeof(have), "%s/%s%s%s", os ? os : "", arch ? arch : "", variant ? "/" : "",
 		 variant ? variant : "");
@@ -325,7 +325,7 @@ static bool platform_matches(struct json_object *desc, const char *want)
 static int oci_choose(int rootfd, struct json_object *index, const char *platform, bool explicit, const char *ref,
 		      int depth, char *manifest_digest, size_t size, char **name_out, struct diyc_error *err)
 {
-	struct json_object *mans = jget(index, "manifests", json_type_array);
+	struct json_object *mans = json_get_typed(index, "manifests", json_type_array);
 	if (!mans || json_object_array_length(mans) == 0)
 		return diyc_error_plain(err, EBADMSG, "the image's index.json lists no manifests");
 	struct json_object *chosen = NULL;
@@ -334,7 +334,7 @@ static int oci_choose(int rootfd, struct json_object *index, const char *platfor
 	char refs[512] = "";
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *d = json_object_array_get_idx(mans, i);
-		const char *name = jstr(jget(d, "annotations", json_type_object), "org.opencontainers.image.ref.name");
+		const char *name = json_get_string(json_get_typed(d, "annotations", json_type_object), "org.opencontainers.image.ref.name");
 		if (name && strlen(refs) + strlen(name) + 3 < sizeof(refs))
 			snprintf(refs + strlen(refs), sizeof(refs) - strlen(refs), "%s%s", refs[0] ? ", " : "", name);
 		if (ref && depth == 0 && (!name || strcmp(name, ref)))
@@ -363,20 +363,20 @@ static int oci_choose(int rootfd, struct json_object *index, const char *platfor
 					       DIYC_HINT_CHOOSE_OCI_REF, NULL);
 	}
 	/* the host's platform only prefers; one asked for must fit */
-	if (explicit && jget(chosen, "platform", json_type_object) && !platform_matches(chosen, platform))
+	if (explicit && json_get_typed(chosen, "platform", json_type_object) && !platform_matches(chosen, platform))
 		return diyc_error_plain(err, ENOENT, "the source has no image for platform %s", platform);
 	if (depth == 0 && name_out) {
 		/* the image's name, when the index gives a whole one (containerd's annotation, or
 		 * a ref name that is more than a tag, as diyc and podman write it) */
-		struct json_object *ann = jget(chosen, "annotations", json_type_object);
-		const char *name = jstr(ann, "io.containerd.image.name");
-		const char *rn = jstr(ann, "org.opencontainers.image.ref.name");
+		struct json_object *ann = json_get_typed(chosen, "annotations", json_type_object);
+		const char *name = json_get_string(ann, "io.containerd.image.name");
+		const char *rn = json_get_string(ann, "org.opencontainers.image.ref.name");
 		if (!name && rn && strpbrk(rn, ":/"))
 			name = rn;
 		if (name)
 			*name_out = strdup(name);
 	}
-	const char *digest = jstr(chosen, "digest"), *media = jstr(chosen, "mediaType"), *hex;
+	const char *digest = json_get_string(chosen, "digest"), *media = json_get_string(chosen, "mediaType"), *hex;
 	char path[128];
 	if (!digest || blob_path(digest, path, sizeof(path), &hex) < 0)
 		return diyc_error_plain(err, EBADMSG, "the image's index.json has a bad digest `%s`", digest ? digest : "");
@@ -417,7 +417,7 @@ static int read_config(int rootfd, const char *path, const char *hex, size_t n, 
 	struct json_object *cfg = parse_json(s->config, s->config_len, "config", err);
 	if (!cfg)
 		return -EBADMSG;
-	struct json_object *ids = jget(jget(cfg, "rootfs", json_type_object), "diff_ids", json_type_array);
+	struct json_object *ids = json_get_typed(json_get_typed(cfg, "rootfs", json_type_object), "diff_ids", json_type_array);
 	r = 0;
 	if (!ids || json_object_array_length(ids) != n) {
 		r = diyc_error_plain(err, EBADMSG, "the image's config lists %zu layer digest(s) for %zu layer(s)",
@@ -443,7 +443,7 @@ static int check_config_platform(const struct image_src *s, const char *platform
 	struct json_object *desc = json_object_new_object(), *p = json_object_new_object();
 	const char *keys[] = { "os", "architecture", "variant" };
 	for (size_t i = 0; i < 3; i++) {
-		const char *v = jstr(cfg, keys[i]);
+		const char *v = json_get_string(cfg, keys[i]);
 		if (v)
 			json_object_object_add(p, keys[i], json_object_new_string(v));
 	}
@@ -498,8 +498,8 @@ static int open_oci(int rootfd, const char *root, const char *platform, bool exp
 	struct json_object *man = parse_json(text, len, "manifest", err);
 	if (!man)
 		return -EBADMSG;
-	struct json_object *layers = jget(man, "layers", json_type_array);
-	const char *cdigest = jstr(jget(man, "config", json_type_object), "digest"), *chex;
+	struct json_object *layers = json_get_typed(man, "layers", json_type_array);
+	const char *cdigest = json_get_string(json_get_typed(man, "config", json_type_object), "digest"), *chex;
 	char cpath[128];
 	if (!layers || !cdigest) {
 		json_object_put(man);
@@ -515,7 +515,7 @@ static int open_oci(int rootfd, const char *root, const char *platform, bool exp
 	}
 	for (size_t i = 0; i < s->n_layers && r == 0; i++) {
 		struct json_object *d = json_object_array_get_idx(layers, i);
-		const char *digest = jstr(d, "digest"), *media = jstr(d, "mediaType"), *hex;
+		const char *digest = json_get_string(d, "digest"), *media = json_get_string(d, "mediaType"), *hex;
 		char bpath[128];
 		if (!digest || blob_path(digest, bpath, sizeof(bpath), &hex) < 0) {
 			r = diyc_error_plain(err, EBADMSG, "the image's manifest has a bad layer digest `%s`",
@@ -560,7 +560,7 @@ static int open_docker(int rootfd, const char *root, const char *platform, const
 	size_t n = json_object_array_length(list);
 	for (size_t i = 0; i < n && !chosen; i++) {
 		struct json_object *m = json_object_array_get_idx(list, i);
-		struct json_object *tags = jget(m, "RepoTags", json_type_array);
+		struct json_object *tags = json_get_typed(m, "RepoTags", json_type_array);
 		size_t nt = tags ? json_object_array_length(tags) : 0;
 		if (!ref) {
 			if (n == 1) {
@@ -584,8 +584,8 @@ static int open_docker(int rootfd, const char *root, const char *platform, const
 		json_object_put(list);
 		return r;
 	}
-	struct json_object *layers = jget(chosen, "Layers", json_type_array);
-	const char *config = jstr(chosen, "Config");
+	struct json_object *layers = json_get_typed(chosen, "Layers", json_type_array);
+	const char *config = json_get_string(chosen, "Config");
 	if (!layers || !config) {
 		json_object_put(list);
 		return diyc_error_plain(err, EBADMSG, "the image's manifest.json lacks Config or Layers");

@@ -44,6 +44,10 @@ int image_src_detect(int fd, const char *path, enum image_src_kind *kind, struct
 int image_src_open(int srcfd, const char *path, enum image_src_kind kind, const char *tmpdir, const char *platform,
 		   const char *ref, uint64_t max_bytes, struct image_src *s, struct diyc_error *err);
 void image_src_close(struct image_src *s);
+/* The string at key of object j, or NULL (absent, or not a string). */
+const char *json_get_string(struct json_object *j, const char *key);
+/* The value at key of object j when it is of type, or NULL. */
+struct json_object *json_get_typed(struct json_object *j, const char *key, enum json_type type);
 /* Parses len bytes of JSON; NULL unless it is all valid and of that type. */
 struct json_object *json_parse_text(const char *text, size_t len, enum json_type type);
 /* The host's platform as OCI names it (linux/amd64, linux/arm64, ...). */

@@ -43,22 +43,6 @@ void image_manifest_free(struct image_manifest *m)
 	memset(m, 0, sizeof(*m));
 }
 
-static const char *jstr(struct json_object *j, const char *key)
-{
-	struct json_object *v;
-	if (!j || !json_object_object_get_ex(j, key, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
-static struct json_object *jget(struct json_object *j, const char *key, enum json_type type)
-{
-	struct json_object *v;
-	if (!j || !json_object_object_get_ex(j, key, &v) || !json_object_is_type(v, type))
-		return NULL;
-	return v;
-}
-
 /* "type/subtype" of a Content-Type, without parameters */
 static void media_base(const char *ct, char *out, size_t size)
 {
@@ -81,8 +65,8 @@ static bool is_schema1(const char *t)
 
 static int parse_desc(struct json_object *d, const char *what, struct blob_desc *out, struct diyc_error *err)
 {
-	const char *digest = jstr(d, "digest"), *media = jstr(d, "mediaType"), *hex;
-	struct json_object *size = jget(d, "size", json_type_int);
+	const char *digest = json_get_string(d, "digest"), *media = json_get_string(d, "mediaType"), *hex;
+	struct json_object *size = json_get_typed(d, "size", json_type_int);
 	if (!digest || digest_parse(digest, &hex) < 0) {
 		_cleanup_free_ char *e = digest ? str_escape_dup(digest) : NULL;
 		return diyc_error_plain(err, EBADMSG, "the manifest's %s has a bad digest `%s` (diyc takes sha256 only)",
@@ -93,7 +77,7 @@ static int parse_desc(struct json_object *d, const char *what, struct blob_desc 
 	snprintf(out->digest, sizeof(out->digest), "%s", hex);
 	snprintf(out->media_type, sizeof(out->media_type), "%s", media ? media : "");
 	out->size = json_object_get_int64(size);
-	struct json_object *urls = jget(d, "urls", json_type_array);
+	struct json_object *urls = json_get_typed(d, "urls", json_type_array);
 	for (size_t i = 0; urls && i < json_object_array_length(urls) && i < 16; i++) {
 		const char *u = json_object_get_string(json_object_array_get_idx(urls, i));
 		size_t n = 0;
@@ -110,8 +94,8 @@ int manifest_parse_image(const char *raw, size_t len, struct image_manifest *m, 
 	struct json_object *j = json_parse_text(raw, len, json_type_object);
 	if (!j)
 		return diyc_error_plain(err, EBADMSG, "the image's manifest is not valid JSON (or is nested too deep)");
-	struct json_object *sv = jget(j, "schemaVersion", json_type_int), *layers = jget(j, "layers", json_type_array);
-	struct json_object *config = jget(j, "config", json_type_object);
+	struct json_object *sv = json_get_typed(j, "schemaVersion", json_type_int), *layers = json_get_typed(j, "layers", json_type_array);
+	struct json_object *config = json_get_typed(j, "config", json_type_object);
 	int r = 0;
 	if (sv && json_object_get_int(sv) == 1)
 		r = diyc_error_plain(err, ENOTSUP, "the image's manifest is docker schema 1, which is deprecated and "
@@ -196,7 +180,7 @@ static int get_manifest(struct registry_client *c, const char *name, const char 
 /* The mediaType a manifest declares must be what the registry served it as. */
 static int check_media(struct json_object *j, const char *served, const char *what, struct diyc_error *err)
 {
-	const char *declared = jstr(j, "mediaType");
+	const char *declared = json_get_string(j, "mediaType");
 	if (declared && *served && strcmp(declared, served)) {
 		_cleanup_free_ char *d = str_escape_dup(declared), *s = str_escape_dup(served);
 		return diyc_error_plain(err, EBADMSG, "the %s says it is `%s` but the registry served it as `%s`", what,
@@ -243,17 +227,17 @@ static int choose_platform(struct json_object *idx, const char *platform, char *
 	variant = strchr(arch, '/');
 	if (variant)
 		*variant++ = '\0';
-	struct json_object *mans = jget(idx, "manifests", json_type_array);
+	struct json_object *mans = json_get_typed(idx, "manifests", json_type_array);
 	size_t n = mans ? json_object_array_length(mans) : 0;
 	const char *variants[6];
 	size_t nv = compatible_variants(arch, variant, variants);
 	for (size_t v = 0; v < nv; v++) {
 		for (size_t i = 0; i < n; i++) {
-			struct json_object *d = json_object_array_get_idx(mans, i), *p = jget(d, "platform", json_type_object);
-			const char *os = jstr(p, "os"), *a = jstr(p, "architecture"), *var = jstr(p, "variant");
+			struct json_object *d = json_object_array_get_idx(mans, i), *p = json_get_typed(d, "platform", json_type_object);
+			const char *os = json_get_string(p, "os"), *a = json_get_string(p, "architecture"), *var = json_get_string(p, "variant");
 			if (!os || !a || strcmp(os, want) || strcmp(a, arch) || strcmp(var ? var : "", variants[v]))
 				continue;
-			const char *digest = jstr(d, "digest"), *mt = jstr(d, "mediaType");
+			const char *digest = json_get_string(d, "digest"), *mt = json_get_string(d, "mediaType");
 			if (!digest || strlen(digest) >= csize)
 				continue;
 			snprintf(chosen, csize, "%s", digest);
@@ -263,8 +247,8 @@ static int choose_platform(struct json_object *idx, const char *platform, char *
 	}
 	char offers[512] = "";
 	for (size_t i = 0; i < n && strlen(offers) < sizeof(offers) - 80; i++) {
-		struct json_object *p = jget(json_object_array_get_idx(mans, i), "platform", json_type_object);
-		const char *os = jstr(p, "os"), *a = jstr(p, "architecture"), *var = jstr(p, "variant");
+		struct json_object *p = json_get_typed(json_object_array_get_idx(mans, i), "platform", json_type_object);
+		const char *os = json_get_string(p, "os"), *a = json_get_string(p, "architecture"), *var = json_get_string(p, "variant");
 		if (!os || !a || !strcmp(a, "unknown"))
 			continue;
 		char one[128];
@@ -304,9 +288,9 @@ int manifest_fetch(struct registry_client *c, const char *name, const char *ref,
 			return diyc_error_plain(err, EBADMSG, "the manifest of %s/%s:%s is not valid JSON (or is nested too "
 						"deep)", c->host, name, ref);
 		}
-		const char *declared = jstr(j, "mediaType");
+		const char *declared = json_get_string(j, "mediaType");
 		bool index = is_index_type(media) || (!*media && declared && is_index_type(declared)) ||
-			     (!declared && jget(j, "manifests", json_type_array));
+			     (!declared && json_get_typed(j, "manifests", json_type_array));
 		r = check_media(j, media, depth ? "manifest chosen from the index" : "manifest", err);
 		if (r == 0 && index) {
 			char next[80], nmedia[128];
