@@ -40,6 +40,10 @@ static const char pull_usage[] =
 	"                         $XDG_RUNTIME_DIR/containers/auth.json, ...)\n"
 	"      --creds USER[:PASS] Credentials for the registry\n"
 	"      --retry N          Retries of a failed transfer (default 3)\n"
+	"      --retry-delay D    Delay before the first retry, doubled after (default 1s)\n"
+	"      --max-concurrent-downloads N  Layers downloaded at once (default 3)\n"
+	"      --allow-foreign-layers  Fetch a layer the manifest says lives elsewhere (its\n"
+	"                         `urls`: nondistributable layers); refused otherwise\n"
 	"      --verbose          Print what diyc does\n"
 	"      --help             Show this help\n"
 	"\n"
@@ -72,7 +76,8 @@ static const char logout_usage[] =
 	"      --authfile FILE    Credentials file\n"
 	"      --help             Show this help\n";
 
-enum { OPT_PLATFORM = 256, OPT_TLS_VERIFY, OPT_AUTHFILE, OPT_CREDS, OPT_RETRY, OPT_PASSWORD_STDIN };
+enum { OPT_PLATFORM = 256, OPT_TLS_VERIFY, OPT_AUTHFILE, OPT_CREDS, OPT_RETRY, OPT_PASSWORD_STDIN, OPT_RETRY_DELAY,
+       OPT_MAX_DOWNLOADS, OPT_FOREIGN };
 
 /* --tls-verify, --tls-verify=true|false */
 static int parse_tls_verify(const char *cmd, const char *arg, int *out)
@@ -108,6 +113,16 @@ static int registry_flag(const char *cmd, int c, const char *arg, struct registr
 		ro->retries = (unsigned)v;
 		return 0;
 	}
+	case OPT_RETRY_DELAY: {
+		/* podman's form: a number of seconds with an optional unit (500ms, 2s, 1m) */
+		char *end;
+		double v = strtod(arg, &end);
+		double unit = !strcmp(end, "ms") ? 0.001 : !strcmp(end, "m") ? 60 : (!*end || !strcmp(end, "s")) ? 1 : -1;
+		if (end == arg || unit < 0 || v < 0 || v * unit > 600)
+			return usage_error(cmd, "invalid --retry-delay `%s`: a duration up to 10m (500ms, 2s, 1m)", arg);
+		ro->retry_delay = v * unit;
+		return 0;
+	}
 	}
 	return OPTION_NOT_MINE;
 }
@@ -115,7 +130,8 @@ static int registry_flag(const char *cmd, int c, const char *arg, struct registr
 #define REGISTRY_LONGOPTS                                                                          \
 	{ "tls-verify", optional_argument, NULL, OPT_TLS_VERIFY },                                  \
 	{ "authfile", required_argument, NULL, OPT_AUTHFILE },                                      \
-	{ "creds", required_argument, NULL, OPT_CREDS }, { "retry", required_argument, NULL, OPT_RETRY }
+	{ "creds", required_argument, NULL, OPT_CREDS }, { "retry", required_argument, NULL, OPT_RETRY },  \
+	{ "retry-delay", required_argument, NULL, OPT_RETRY_DELAY }
 
 /* -- pull ---------------------------------------------------------------------------------------- */
 
@@ -180,7 +196,7 @@ int registry_cli_pull(const struct diyc_paths *p, const struct registry_opts *ro
 struct pull_flags {
 	struct registry_opts ro;
 	const char *platform;
-	bool quiet;
+	bool quiet, pull_only; /* pull_only: a flag push does not take */
 };
 
 static int pull_opt(int c, const char *arg, void *data)
@@ -191,6 +207,15 @@ static int pull_opt(int c, const char *arg, void *data)
 		return r;
 	switch (c) {
 	case 'q': f->quiet = true; return 0;
+	case OPT_MAX_DOWNLOADS: {
+		uint64_t v;
+		if (parse_u64(arg, 16, &v) < 0 || v == 0)
+			return usage_error("pull", "invalid --max-concurrent-downloads `%s`: from 1 to 16", arg);
+		f->ro.parallel = (unsigned)v;
+		f->pull_only = true;
+		return 0;
+	}
+	case OPT_FOREIGN: f->ro.allow_foreign = f->pull_only = true; return 0;
 	case OPT_PLATFORM:
 		if (!*arg || !strchr(arg, '/') || strlen(arg) > 60)
 			return usage_error("pull", "invalid --platform `%s`: expected OS/ARCH[/VARIANT] (linux/arm64)", arg);
@@ -204,7 +229,9 @@ static int pull_opt(int c, const char *arg, void *data)
 int cmd_pull(int argc, char **argv)
 {
 	static const struct option o[] = { { "platform", required_argument, NULL, OPT_PLATFORM },
-					   { "quiet", no_argument, NULL, 'q' }, REGISTRY_LONGOPTS,
+					   { "quiet", no_argument, NULL, 'q' },
+					   { "max-concurrent-downloads", required_argument, NULL, OPT_MAX_DOWNLOADS },
+					   { "allow-foreign-layers", no_argument, NULL, OPT_FOREIGN }, REGISTRY_LONGOPTS,
 					   OPTION_HELP_ENTRY, OPTION_VERBOSE_ENTRY, OPTION_END };
 	static const struct command_options spec = { "pull", pull_usage, "+:q", o };
 	struct pull_flags f = { 0 };
@@ -284,7 +311,7 @@ struct login_flags {
 static int login_opt(int c, const char *arg, void *data)
 {
 	struct login_flags *f = data;
-	if (c == OPT_CREDS || c == OPT_RETRY)
+	if (c == OPT_CREDS || c == OPT_RETRY || c == OPT_RETRY_DELAY)
 		return usage_error("login", "unexpected option");
 	int r = registry_flag("login", c, arg, &f->ro);
 	if (r != OPTION_NOT_MINE)
@@ -461,6 +488,7 @@ static const char push_usage[] =
 	"      --authfile FILE    Credentials file\n"
 	"      --creds USER[:PASS] Credentials for the registry\n"
 	"      --retry N          Retries of a failed request (default 3)\n"
+	"      --retry-delay D    Delay before the first retry, doubled after (default 1s)\n"
 	"      --verbose          Print what diyc does\n"
 	"      --help             Show this help\n"
 	"\n"
@@ -476,8 +504,8 @@ int cmd_push(int argc, char **argv)
 	int r;
 	if (!parse_options(&spec, argc, argv, pull_opt, &f, &r))
 		return r;
-	if (f.platform)
-		return usage_error("push", "unknown option `--platform`");
+	if (f.platform || f.pull_only)
+		return usage_error("push", "--platform, --allow-foreign-layers and --max-concurrent-downloads are for pull");
 	int n = argc - optind;
 	if (n < 1 || n > 2)
 		return usage_error("push", "expected IMAGE [DESTINATION]");

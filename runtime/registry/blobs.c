@@ -263,13 +263,32 @@ static int start_transfer(struct xfer *x, CURLM *multi, struct diyc_error *err)
 	return 0;
 }
 
+/* Where the blob is: the registry, or the first http(s) URL of a foreign layer (which gets
+ * no credentials: it is not the registry). */
+static int blob_url(struct xfer *x, struct diyc_error *err)
+{
+	const struct blob_fetch *f = x->f;
+	char **urls = f->c->o->allow_foreign ? x->job->desc->urls : NULL;
+	for (size_t i = 0; urls && urls[i]; i++) {
+		if (strncmp(urls[i], "https://", 8) && strncmp(urls[i], "http://", 7))
+			continue;
+		char base[400];
+		snprintf(base, sizeof(base), "%s/v2/", f->c->origin);
+		return registry_redirect(f->c, base, urls[i], x->url, sizeof(x->url), &x->same_origin, err);
+	}
+	snprintf(x->url, sizeof(x->url), "%s/v2/%s/blobs/sha256:%s", f->c->origin, f->name, x->job->desc->digest);
+	x->same_origin = true;
+	return 0;
+}
+
 static int begin(struct xfer *x, CURLM *multi, struct diyc_error *err)
 {
 	const struct blob_fetch *f = x->f;
-	snprintf(x->url, sizeof(x->url), "%s/v2/%s/blobs/sha256:%s", f->c->origin, f->name, x->job->desc->digest);
-	x->same_origin = true;
+	int r = blob_url(x, err);
+	if (r < 0)
+		return r;
 	sha256_begin(&x->hash);
-	int r = spawn_worker(f, x, err);
+	r = spawn_worker(f, x, err);
 	return r < 0 ? r : start_transfer(x, multi, err);
 }
 
@@ -289,10 +308,8 @@ static int transient(struct xfer *x, const char *why, struct diyc_error *err)
 	x->retry_at = now_ns() + (int64_t)(delay * 1e9);
 	x->st = X_WAIT_RETRY;
 	/* after a redirect the retry asks the registry again */
-	snprintf(x->url, sizeof(x->url), "%s/v2/%s/blobs/sha256:%s", f->c->origin, f->name, x->job->desc->digest);
-	x->same_origin = true;
 	x->hops = 0;
-	return 0;
+	return blob_url(x, err);
 }
 
 /* The whole blob arrived: its digest decides whether the layer may be stored. */

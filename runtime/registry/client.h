@@ -22,6 +22,7 @@ struct registry_opts {
 	unsigned parallel;      /* layers transferred at once (default 3) */
 	double retry_delay;     /* seconds before the first retry, doubled after (default 1) */
 	long stall_timeout;     /* seconds without a byte before a transfer fails (default 30) */
+	bool allow_foreign;     /* fetch foreign layers from their urls (pull) */
 };
 /* The defaults, and the environment's DIYC_REGISTRY_RETRY_DELAY and
  * DIYC_REGISTRY_STALL_TIMEOUT. */

@@ -152,10 +152,11 @@ static int store_image(struct pull_ctx *pc, struct registry_client *c, const cha
 			l->state = LAYER_EXISTS;
 			continue;
 		}
-		if (m->layers[i].urls) {
+		if (m->layers[i].urls && !o->ro->allow_foreign) {
 			free(jobs);
-			return diyc_error_plain(err, ENOTSUP, "layer %zu of the image is a foreign layer (served from "
-						"elsewhere than the registry): diyc does not fetch those", i + 1);
+			return diyc_error_plain(err, ENOTSUP, "layer %zu of the image is a foreign layer (its manifest says "
+						"it is served from elsewhere than the registry): fetched only when asked for "
+						"(--allow-foreign-layers)", i + 1);
 		}
 		jobs[n] = (struct layer_job){ .desc = &m->layers[i], .status = l };
 		snprintf(jobs[n].diff_id, sizeof(jobs[n].diff_id), "%s", diff_ids[i]);
