@@ -193,7 +193,16 @@ static void keep_manifest(const struct diyc_paths *p, const char *id, const char
 	snprintf(dir, sizeof(dir), "%s/images", p->data);
 	snprintf(name, sizeof(name), "%s.pulled", id);
 	_cleanup_close_ int dfd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-	if (dfd < 0 || write_file_atomic(dfd, name, text, strlen(text), 0600) < 0)
+	_cleanup_free_ char *old = NULL;
+	size_t old_len = 0;
+	/* a pull of an image that is up to date writes nothing; the file is a hint for push,
+	 * not worth a sync */
+	if (dfd >= 0 && read_file_at(dfd, name, 8 << 20, &old, &old_len) == 0 && old_len == strlen(text) &&
+	    !memcmp(old, text, old_len)) {
+		json_object_put(j);
+		return;
+	}
+	if (dfd < 0 || write_file_atomic_nosync(dfd, name, text, strlen(text), 0600) < 0)
 		diyc_debug("cannot keep the manifest of image %.12s", id);
 	json_object_put(j);
 }
