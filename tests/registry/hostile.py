@@ -424,3 +424,110 @@ def bearer_challenge(realm, service="hostile", scope=None):
             ch += f',scope="{scope}"'
         req.error(401, headers={"WWW-Authenticate": ch})
     return fn
+
+
+def token_endpoint(prefix="hostile-token-"):
+    """A token realm for the hostile registry: answers each GET with a new token
+    (PREFIX + a count: 1, 2, ...); fn.issued lists them."""
+    lock = threading.Lock()
+
+    def fn(req, m):
+        with lock:
+            fn.issued.append(f"{prefix}{len(fn.issued) + 1}")
+            tok = fn.issued[-1]
+        req.send(200, json.dumps({"token": tok, "expires_in": 300}), ctype="application/json")
+    fn.issued = []
+    return fn
+
+
+def bearer_required(realm, then, refuse=None, service="hostile", scope=None):
+    """Answers 401 with a Bearer challenge unless a Bearer token comes; with one, REFUSE
+    (a predicate of the token, or None) may still answer 401 with `error="insufficient_scope"`
+    (what distribution answers for a token without the action); otherwise THEN."""
+    def fn(req, m):
+        h = req.headers.get("authorization", "")
+        ch = f'Bearer realm="{realm}",service="{service}"' + (f',scope="{scope}"' if scope else "")
+        if not h.startswith("Bearer "):
+            return req.error(401, headers={"WWW-Authenticate": ch})
+        if refuse and refuse(h[7:]):
+            return req.error(401, "UNAUTHORIZED", "insufficient scope",
+                             headers={"WWW-Authenticate": ch + ',error="insufficient_scope"'})
+        return then(req, m)
+    return fn
+
+
+class Proxy:
+    """A recording HTTP proxy in front of a real registry (plain http on 127.0.0.1): every
+    request is forwarded as it came (Host kept, so the registry's Locations point back
+    here) and recorded in .requests with its headers and body length, which the
+    registry's access log lacks (e.g. a PATCH's Content-Range)."""
+
+    def __init__(self, target_host):
+        self.target = target_host
+        self.requests = []
+        self.lock = threading.Lock()
+        self.port = None
+        self.httpd = None
+
+    @property
+    def host(self):
+        return f"127.0.0.1:{self.port}"
+
+    def start(self):
+        import http.client
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def _any(self):
+                body = rt._read_body(self) if self.command not in ("GET", "HEAD") else b""
+                headers = {k: v for k, v in self.headers.items()
+                           if k.lower() not in ("transfer-encoding", "content-length", "connection")}
+                with proxy.lock:
+                    proxy.requests.append({"method": self.command, "path": self.path,
+                                           "headers": {k.lower(): v for k, v in self.headers.items()},
+                                           "body_len": len(body)})
+                conn = http.client.HTTPConnection(proxy.target, timeout=120)
+                try:
+                    conn.request(self.command, self.path, body=body if self.command not in ("GET", "HEAD") else None,
+                                 headers={**headers, "Content-Length": str(len(body))}
+                                 if self.command not in ("GET", "HEAD") else headers)
+                    r = conn.getresponse()
+                    data = r.read()
+                    self.send_response(r.status, r.reason)
+                    for k, v in r.getheaders():
+                        if k.lower() not in ("transfer-encoding", "content-length", "connection"):
+                            self.send_header(k, v)
+                    # a HEAD's Content-Length is the blob's size, which it does not send
+                    self.send_header("Content-Length", r.getheader("Content-Length", "0") if self.command == "HEAD"
+                                     else str(len(data)))
+                    self.end_headers()
+                    if self.command != "HEAD":
+                        self.wfile.write(data)
+                finally:
+                    conn.close()
+
+            do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = _any
+
+        self.port = rt.free_port()
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.httpd.daemon_threads = True
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self):
+        if self.httpd:
+            self.httpd.shutdown()
+            self.httpd.server_close()
+            self.httpd = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False

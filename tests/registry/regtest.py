@@ -253,6 +253,12 @@ class TokenServer:
         self.refresh_tokens = {}
         self.lock = threading.Lock()
         self.fail_next = []      # statuses to answer the next requests with (scripted failures)
+        # knobs for token lifetimes and scopes: issued_at this many seconds in the past (the
+        # JWT itself stays valid: a client must renew by issued_at + expires_in, not by
+        # a 401), and the next grant_nothing tokens granting no action at all (the
+        # registry then answers 401 insufficient_scope)
+        self.issued_at_skew = 0
+        self.grant_nothing = 0
         key = ec.generate_private_key(ec.SECP256R1())
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "diyc test token signer")])
         now = datetime.datetime.utcnow()
@@ -288,6 +294,10 @@ class TokenServer:
             ok = [a for a in actions if a in self.allowed(user, repo) or
                   (a == "*" and {"pull", "push"} <= self.allowed(user, repo))]
             access.append({"type": "repository", "name": repo, "actions": ok})
+        with self.lock:
+            if self.grant_nothing > 0:
+                self.grant_nothing -= 1
+                access = [dict(a, actions=[]) for a in access]
         claims = {"iss": self.issuer, "sub": user or "", "aud": self.service, "exp": now + (lifetime or self.expires_in),
                   "nbf": now - 10, "iat": now, "jti": secrets.token_hex(8), "access": access}
         return jwt.encode(claims, self.key_pem, algorithm="ES256", headers={"kid": self.kid}), access
@@ -360,7 +370,7 @@ class TokenServer:
                 tok, access = server.make_token(user, parse_scopes(q.get("scope", [])))
                 rec["granted"], rec["answered"] = access, 200
                 out = {"token": tok, "access_token": tok, "expires_in": server.expires_in,
-                       "issued_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+                       "issued_at": server.issued_at()}
                 if user and q.get("offline_token", [""])[0] == "true":
                     out["refresh_token"] = server._new_refresh(user)
                 self._answer(200, out)
@@ -398,7 +408,7 @@ class TokenServer:
                 rec["granted"], rec["answered"] = access, 200
                 out = {"access_token": tok, "expires_in": server.expires_in, "token_type": "Bearer",
                        "scope": " ".join(form.get("scope", [])),
-                       "issued_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+                       "issued_at": server.issued_at()}
                 if grant == "refresh_token":
                     out["refresh_token"] = f["refresh_token"]
                 elif f.get("access_type") == "offline":
@@ -415,6 +425,9 @@ class TokenServer:
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
         return self
 
+    def issued_at(self):
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - self.issued_at_skew))
+
     def _new_refresh(self, user):
         t = "rt-" + secrets.token_urlsafe(16)
         with self.lock:
@@ -428,9 +441,12 @@ class TokenServer:
             self.httpd = None
 
     def clear(self):
+        """Forgets the requests and resets the scripted behaviours (failures, knobs)."""
         with self.lock:
             self.requests.clear()
             self.fail_next.clear()
+            self.issued_at_skew = 0
+            self.grant_nothing = 0
 
     def token_for(self, user, password, scope):
         """A token from this server the way a client asks for one (GET with Basic auth)."""
