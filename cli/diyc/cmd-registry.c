@@ -294,7 +294,7 @@ int registry_cli_ensure_image(const struct diyc_paths *p, const char *ref, enum 
 	if (ret < 0) {
 		_cleanup_free_ char *e = str_escape_dup(ref);
 		return policy == PULL_ALWAYS ? ret
-			: diyc_error_wrap(err, "image `%s` is not in the store, and pulling it failed", e ? e : "");
+			: diyc_error_wrap(err, "image `%s` not found in the store, and pulling it failed", e ? e : "");
 	}
 	snprintf(out, size, "%s", res.id);
 	return 0;
