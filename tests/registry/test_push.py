@@ -143,3 +143,19 @@ def test_push_to_unqualified_destination_is_refused(store, tmp_path):
     src = local_busybox(store, tmp_path)
     res = dr.push(store, src, NOTLS, dest="localhost:1/x/y:1", timeout=60)
     dt.assert_error(res, "localhost:1")
+
+
+def test_podman_pushed_diyc_pulls(store, http_reg, busybox_images, tmp_path):
+    """What podman pushes (its own compression of the layers), diyc pulls to the same image
+    id, and runs."""
+    src = f"{http_reg.host}/library/busybox:amd64"
+    dest = f"{http_reg.host}/frompodman/busybox:1"
+    pm = rt.Podman(tmp_path / "podman")
+    try:
+        pm("pull", "-q", NOTLS, src)
+        pm("push", "--quiet", NOTLS, src, f"docker://{dest}")
+    finally:
+        pm.close()
+    res = dt.assert_ok(dr.pull(store, dest, "-q", NOTLS))
+    assert res.stdout.strip() == busybox_images["amd64"].image_id, dt.describe(res)
+    assert dr.run_cat(store, dest, "/etc/diyc-image") == "busybox amd64\n"
