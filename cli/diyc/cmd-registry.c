@@ -196,7 +196,7 @@ int registry_cli_pull(const struct diyc_paths *p, const struct registry_opts *ro
 struct pull_flags {
 	struct registry_opts ro;
 	const char *platform;
-	bool quiet, pull_only; /* pull_only: a flag push does not take */
+	bool quiet;
 };
 
 static int pull_opt(int c, const char *arg, void *data)
@@ -212,10 +212,9 @@ static int pull_opt(int c, const char *arg, void *data)
 		if (parse_u64(arg, 16, &v) < 0 || v == 0)
 			return usage_error("pull", "invalid --max-concurrent-downloads `%s`: from 1 to 16", arg);
 		f->ro.parallel = (unsigned)v;
-		f->pull_only = true;
 		return 0;
 	}
-	case OPT_FOREIGN: f->ro.allow_foreign = f->pull_only = true; return 0;
+	case OPT_FOREIGN: f->ro.allow_foreign = true; return 0;
 	case OPT_PLATFORM:
 		if (!*arg || !strchr(arg, '/') || strlen(arg) > 60)
 			return usage_error("pull", "invalid --platform `%s`: expected OS/ARCH[/VARIANT] (linux/arm64)", arg);
@@ -504,8 +503,6 @@ int cmd_push(int argc, char **argv)
 	int r;
 	if (!parse_options(&spec, argc, argv, pull_opt, &f, &r))
 		return r;
-	if (f.platform || f.pull_only)
-		return usage_error("push", "--platform, --allow-foreign-layers and --max-concurrent-downloads are for pull");
 	int n = argc - optind;
 	if (n < 1 || n > 2)
 		return usage_error("push", "expected IMAGE [DESTINATION]");
