@@ -47,6 +47,24 @@ static bool ref_component_ok(const char *s, size_t n)
  * as a pulled image is named (127.0.0.1:5000/library/busybox). */
 static bool registry_component_ok(const char *s, size_t n)
 {
+	if (n > 2 && s[0] == '[') {
+		/* [IPv6][:PORT] */
+		const char *end = memchr(s, ']', n);
+		if (!end || end == s + 1)
+			return false;
+		for (const char *c = s + 1; c < end; c++)
+			if (!strchr("0123456789abcdefABCDEF:.", *c))
+				return false;
+		size_t rest = n - (size_t)(end + 1 - s);
+		if (rest == 0)
+			return true;
+		if (end[1] != ':' || rest < 2 || rest > 6)
+			return false;
+		for (const char *c = end + 2; c < s + n; c++)
+			if (*c < '0' || *c > '9')
+				return false;
+		return true;
+	}
 	const char *colon = memchr(s, ':', n);
 	size_t hn = colon ? (size_t)(colon - s) : n;
 	if (hn == 0 || (colon && (n - hn - 1 == 0 || n - hn - 1 > 5)))
