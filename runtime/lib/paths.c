@@ -66,12 +66,12 @@ int paths_init(struct diyc_paths *p, struct diyc_error *err)
 	return runtime_fallback(p, err);
 }
 
-static int ensure(const char *base, const char *sub, uid_t uid, struct diyc_error *err)
+static int ensure(const char *base, const char *sub, uid_t uid, mode_t mode, struct diyc_error *err)
 {
 	struct stat st;
-	if (mkdir(base, 0700) < 0) {
+	if (mkdir(base, mode) < 0) {
 		if (errno == ENOENT) {
-			int r = mkdir_p(base, 0700);
+			int r = mkdir_p(base, mode);
 			if (r < 0)
 				return diyc_error(err, -r, "create `%s`", base);
 		} else if (errno != EEXIST) {
@@ -84,6 +84,8 @@ static int ensure(const char *base, const char *sub, uid_t uid, struct diyc_erro
 		return diyc_error_plain(err, EPERM,
 			"`%s` is not a directory owned by uid %u: remove it or point XDG_DATA_HOME/XDG_RUNTIME_DIR elsewhere",
 			base, uid);
+	if ((st.st_mode & 07777) != mode && (st.st_mode & 07777) == 0700)
+		chmod(base, mode); /* made 0700 by an older diyc */
 	if (!sub || !*sub)
 		return 0;
 	char path[PATH_MAX];
@@ -97,10 +99,12 @@ static int ensure(const char *base, const char *sub, uid_t uid, struct diyc_erro
 
 int paths_ensure_data(const struct diyc_paths *p, const char *sub, struct diyc_error *err)
 {
-	return ensure(p->data, sub, p->uid, err);
+	return ensure(p->data, sub, p->uid, 0700, err);
 }
 
 int paths_ensure_run(const struct diyc_paths *p, const char *sub, struct diyc_error *err)
 {
-	return ensure(p->run, sub, p->uid, err);
+	/* root's /run/diyc also holds net/, the bridge's leases, which users read (`network ls`)
+	 * and reach through it: it may be crossed, not listed; its containers/ stays 0700 */
+	return ensure(p->run, sub, p->uid, p->uid == 0 ? 0711 : 0700, err);
 }
