@@ -6,7 +6,6 @@ import ctypes
 import os
 import signal
 import tempfile
-import time
 
 import pytest
 
@@ -111,24 +110,6 @@ def subids():
     return {"uid": u, "gid": g}
 
 
-def _leftover_processes(grace=3.0):
-    """Children of pytest that are still there after GRACE seconds (zombies are reaped)."""
-    deadline = time.monotonic() + grace
-    while True:
-        kids = []
-        for pid in dt.children_of(os.getpid()):
-            if dt.proc_state(pid) == "Z":
-                try:
-                    os.waitpid(pid, os.WNOHANG)
-                except ChildProcessError:
-                    pass
-            else:
-                kids.append(pid)
-        if not kids or time.monotonic() > deadline:
-            return kids
-        time.sleep(0.05)
-
-
 @pytest.fixture(autouse=True)
 def leak_check(request, store, tmp_path):
     """After each test: no mount under the stores or the test's directories in the caller's
@@ -141,7 +122,7 @@ def leak_check(request, store, tmp_path):
     tmp_before = dt.tmp_entries()
     yield
     problems = []
-    kids = _leftover_processes()
+    kids = dt.leftover_children()
     if kids:
         problems.append("processes left running: " + "; ".join(f"{p}: {dt.proc_cmdline(p)}" for p in kids))
         for pid in kids:

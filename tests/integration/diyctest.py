@@ -352,6 +352,27 @@ def proc_state(pid):
         return None
 
 
+def leftover_children(grace=3.0, ignore=()):
+    """Children of this process (pytest, a subreaper) still there after GRACE seconds, but
+    those in IGNORE; zombies among them are reaped on the way."""
+    deadline = time.monotonic() + grace
+    while True:
+        kids = []
+        for pid in children_of(os.getpid()):
+            if pid in ignore:
+                continue
+            if proc_state(pid) == "Z":
+                try:
+                    os.waitpid(pid, os.WNOHANG)
+                except ChildProcessError:
+                    pass
+            else:
+                kids.append(pid)
+        if not kids or time.monotonic() > deadline:
+            return kids
+        time.sleep(0.05)
+
+
 class Background:
     """A process whose stdout is read as it comes (for signals and concurrency tests).
     Use as a context manager: it is killed if the test leaves early."""

@@ -13,7 +13,6 @@ import os
 import signal
 import sys
 import tempfile
-import time
 import types
 from pathlib import Path
 
@@ -207,25 +206,6 @@ def other_host():
     h.stop()
 
 
-def _leftover_processes(grace=3.0):
-    deadline = time.monotonic() + grace
-    while True:
-        kids = []
-        for pid in dt.children_of(os.getpid()):
-            if pid in rt.SERVER_PIDS:
-                continue
-            if dt.proc_state(pid) == "Z":
-                try:
-                    os.waitpid(pid, os.WNOHANG)
-                except ChildProcessError:
-                    pass
-            else:
-                kids.append(pid)
-        if not kids or time.monotonic() > deadline:
-            return kids
-        time.sleep(0.05)
-
-
 @pytest.fixture(autouse=True)
 def leak_check(request, tmp_path):
     """After each test: no mount under the test's directories or HOME, nothing left in the
@@ -236,7 +216,7 @@ def leak_check(request, tmp_path):
     tmp_before = dt.tmp_entries()
     yield
     problems = []
-    kids = _leftover_processes()
+    kids = dt.leftover_children(ignore=rt.SERVER_PIDS)
     if kids:
         problems.append("processes left running: " + "; ".join(f"{p}: {dt.proc_cmdline(p)}" for p in kids))
         for pid in kids:
