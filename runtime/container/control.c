@@ -75,7 +75,7 @@ static int launch_released(void *arg, pid_t pid, struct diyc_error *err)
 	memset(st, 0, sizeof(*st));
 	st->status = STATUS_RUNNING;
 	st->pid = pid;
-	st->pid_start = proc_start_time(pid);
+	st->pid_start = proc_start_time(pid, NULL);
 	st->monitor_pid = getpid();
 	time_now_rfc3339(st->started_at, sizeof(st->started_at));
 	/* so that exec, stats and rm find the cgroup, also after a crash of the monitor */
@@ -358,7 +358,7 @@ static int open_pid1(const struct container *c)
 	if (fd < 0)
 		return -errno;
 	/* checked after the pidfd pins the process, so it cannot be reused in between */
-	if (proc_start_time(c->st.pid) != c->st.pid_start) {
+	if (proc_start_time(c->st.pid, NULL) != c->st.pid_start) {
 		close(fd);
 		return -ESRCH;
 	}

@@ -212,7 +212,7 @@ int container_exec(const struct container *c, const struct exec_opts *o, int *st
 		return r;
 	struct exec_ctx x = { .cfg = &c->cfg, .sec = &sec, .o = o, .set_groups = setgroups_allowed(c->st.pid) };
 	_cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, c->st.pid, 0);
-	if (pidfd < 0 || proc_start_time(c->st.pid) != c->st.pid_start)
+	if (pidfd < 0 || proc_start_time(c->st.pid, NULL) != c->st.pid_start)
 		return diyc_error_plain(err, ESRCH, "container `%s` is not running", c->d.name);
 	x.pidfd = pidfd;
 	r = ns_to_join(c->st.pid, &x.nsflags);

@@ -448,18 +448,3 @@ void container_clean_leftovers(const struct diyc_paths *p, const struct userns_p
 	}
 }
 
-uint64_t proc_start_time(pid_t pid)
-{
-	char path[64];
-	_cleanup_free_ char *stat = NULL;
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (pid <= 0 || read_file_at(AT_FDCWD, path, 4096, &stat, NULL) < 0)
-		return 0;
-	char *p = strrchr(stat, ')');
-	if (!p)
-		return 0;
-	/* after "pid (comm)": field 3 is the state; the start time is field 22 */
-	for (int field = 2; field < 22 && p; field++)
-		p = strchr(p + 1, ' ');
-	return p ? strtoull(p + 1, NULL, 10) : 0;
-}

@@ -91,6 +91,4 @@ int container_remove(struct container *c, const struct userns_plan *plan, struct
 int container_list(const struct diyc_paths *p, char ***names, struct diyc_error *err);
 /* Removes `.new-*` and `.rm-*` directories left by crashes (those nobody holds). */
 void container_clean_leftovers(const struct diyc_paths *p, const struct userns_plan *plan);
-/* The start time of PID from /proc (0 when it is gone). */
-uint64_t proc_start_time(pid_t pid);
 const char *container_status_name(enum container_status s);

@@ -570,13 +570,34 @@ int pid_prefix_gone(const char *s)
 	if (kill((pid_t)pid, 0) < 0)
 		return errno == ESRCH;
 	/* a zombie (whose parent died and whose reaper has not come yet) is gone as well */
-	char path[32], stat[512];
-	snprintf(path, sizeof(path), "/proc/%s/stat", digits);
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t len = fd < 0 ? -1 : read(fd, stat, sizeof(stat) - 1);
-	if (len <= 0)
+	bool zombie = false;
+	proc_start_time((pid_t)pid, &zombie);
+	return zombie;
+}
+
+uint64_t proc_start_time(pid_t pid, bool *zombie)
+{
+	char path[64], buf[1024];
+	if (pid <= 0)
 		return 0;
-	stat[len] = '\0';
-	const char *paren = strrchr(stat, ')');
-	return paren && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X');
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* the command name may hold spaces and parentheses: fields count from the last ')' */
+	char *p = strrchr(buf, ')');
+	if (!p)
+		return 0;
+	char state = p[2];
+	if (zombie)
+		*zombie = state == 'Z' || state == 'X';
+	unsigned long long start = 0;
+	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+		   &start) != 1)
+		return 0;
+	return start;
 }

@@ -104,6 +104,9 @@ int open_regular_at(int dirfd, const char *path, unsigned long long resolve, str
 /* For names of temporary files made "PID-...": 1 when S starts with a PID and a dash
  * and that process is gone (or a zombie), 0 when it lives, -EINVAL when S does not start that way. */
 int pid_prefix_gone(const char *s);
+/* The start time of PID from /proc/PID/stat (0 when it is gone); *zombie (when not NULL):
+ * whether it is a zombie. A pid and its start time name a process for good. */
+uint64_t proc_start_time(pid_t pid, bool *zombie);
 /* Keeps /proc open for open_regular_at() in a process about to chroot. */
 int keep_proc(void);
 /* Words for open_regular_at()'s error r: "it is a symlink, not a file", ... */

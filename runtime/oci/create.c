@@ -392,7 +392,7 @@ int oci_create(const struct oci_create_opts *o, pid_t *pid, struct diyc_error *e
 		r = create_run(&c, err);
 	if (r == 0) {
 		c.st.pid = c.pid;
-		c.st.pid_start = oci_pid_start_time(c.pid, NULL);
+		c.st.pid_start = proc_start_time(c.pid, NULL);
 		r = oci_state_write(c.dirfd, &c.st, err);
 	}
 	if (r == 0 && o->pid_file)

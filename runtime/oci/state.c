@@ -188,35 +188,10 @@ void oci_state_free(struct oci_state *st)
 	st->annotations_json = NULL;
 }
 
-uint64_t oci_pid_start_time(pid_t pid, bool *zombie)
-{
-	char path[64], buf[1024];
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	/* the command name may hold spaces and parentheses: fields count from the last ')' */
-	char *p = strrchr(buf, ')');
-	if (!p)
-		return 0;
-	char state = p[2];
-	if (zombie)
-		*zombie = state == 'Z' || state == 'X';
-	unsigned long long start = 0;
-	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
-		   &start) != 1)
-		return 0;
-	return start;
-}
-
 bool oci_pid_alive(pid_t pid, uint64_t start)
 {
 	bool zombie = false;
-	return pid > 0 && oci_pid_start_time(pid, &zombie) == start && start && !zombie;
+	return pid > 0 && proc_start_time(pid, &zombie) == start && start && !zombie;
 }
 
 enum oci_status oci_state_status(int dirfd, const struct oci_state *st)

@@ -52,8 +52,6 @@ enum oci_status oci_state_status(int dirfd, const struct oci_state *st);
 char *oci_state_json(const struct oci_state *st, enum oci_status status, bool pretty);
 /* Whether pid is still the process that started at start (and not a zombie). */
 bool oci_pid_alive(pid_t pid, uint64_t start);
-/* The start time of pid, 0 when it is gone. zombie (may be NULL) says whether it is one. */
-uint64_t oci_pid_start_time(pid_t pid, bool *zombie);
 /* Removes ROOT/ID. */
 int oci_state_remove(const char *root, const char *id, struct diyc_error *err);
 /* The ids in ROOT, sorted; NULL-terminated. */
