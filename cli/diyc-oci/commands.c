@@ -19,10 +19,16 @@
 int oci_parse_flags(int argc, char **argv, const struct option *opts, const char *help, int min_args, int max_args,
 		    int (*handle)(int c, const char *arg, void *ctx), void *ctx)
 {
+	return oci_parse_flags_short(argc, argv, "+:h", opts, help, min_args, max_args, handle, ctx);
+}
+
+int oci_parse_flags_short(int argc, char **argv, const char *shortopts, const struct option *opts, const char *help,
+			  int min_args, int max_args, int (*handle)(int c, const char *arg, void *ctx), void *ctx)
+{
 	int c;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long_only(argc, argv, "+:h", opts, NULL)) != -1) {
+	while ((c = getopt_long_only(argc, argv, shortopts, opts, NULL)) != -1) {
 		if (c == 'h') {
 			printf("%s", help);
 			return -1;

@@ -109,7 +109,8 @@ int cmd_exec(int argc, char **argv)
 {
 	struct exec_flags f;
 	memset(&f, 0, sizeof(f));
-	int r = oci_parse_flags(argc, argv, exec_opts, exec_help, 1, 1 << 20, exec_flag, &f);
+	/* runc's short forms: -p --process, -d --detach, -t --tty, -e --env, -u --user */
+	int r = oci_parse_flags_short(argc, argv, "+:hp:dte:u:", exec_opts, exec_help, 1, 1 << 20, exec_flag, &f);
 	if (r)
 		return r < 0 ? 0 : r;
 	struct diyc_error err = { 0 };

@@ -27,6 +27,10 @@ void oci_fail_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * done and the command should exit 0, 1 on a bad flag). The handler gets each flag. */
 int oci_parse_flags(int argc, char **argv, const struct option *opts, const char *help, int min_args, int max_args,
 		    int (*handle)(int c, const char *arg, void *ctx), void *ctx);
+/* The same with runc's one-letter flags: shortopts as getopt's (starting "+:h"), their
+ * letters the values of their long options. */
+int oci_parse_flags_short(int argc, char **argv, const char *shortopts, const struct option *opts, const char *help,
+			  int min_args, int max_args, int (*handle)(int c, const char *arg, void *ctx), void *ctx);
 
 int cmd_create(int argc, char **argv);
 int cmd_start(int argc, char **argv);

@@ -71,6 +71,16 @@ static int open_root(const char *root, bool create, struct diyc_error *err)
 	int fd = open(root, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return diyc_error(err, errno, "open the state directory %s", root);
+	/* another user may have made it first (the default without XDG_RUNTIME_DIR is in
+	 * /tmp): state, pid files and the exec fifo go only where nobody else may write */
+	struct stat st;
+	if (fstat(fd, &st) < 0 || st.st_uid != geteuid() || (st.st_mode & 022)) {
+		int r = diyc_error_plain(err, EPERM, "the state directory %s is not a directory of yours that only you "
+					 "may write (owner uid %u, mode %04o): remove it or choose another --root", root,
+					 (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+		close(fd);
+		return r;
+	}
 	return fd;
 }
 

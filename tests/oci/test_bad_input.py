@@ -176,3 +176,23 @@ def test_bundle_not_a_directory(rt, tmp_path):
     ot.assert_fails(rt("create", "--bundle", f, "nb"), str(f))
     assert rt.state_dirs() == []
     assert os.listdir(tmp_path) == ["file"] or set(os.listdir(tmp_path)) <= {"file", "state"}
+
+
+@pytest.mark.parametrize("how", ["world-writable", "group-writable", "another user's"])
+def test_state_root_others_may_write_is_refused(bundle, tmp_path, how):
+    """The state root (the default one without XDG_RUNTIME_DIR is in /tmp) made by someone
+    else, or writable by others: create refuses it, and writes nothing there."""
+    root = tmp_path / "state"
+    root.mkdir()
+    if how == "world-writable":
+        os.chmod(root, 0o777)
+    elif how == "group-writable":
+        os.chmod(root, 0o770)
+    else:
+        os.chmod(root, 0o755)
+        os.chown(root, 65534, 65534)
+    rt = ot.Runtime(root)
+    bundle.args("true").write()
+    res = rt("create", "--bundle", bundle.path, "c1")
+    ot.assert_fails(res, "state directory", "--root")
+    assert list(root.iterdir()) == []
