@@ -17,7 +17,7 @@ except ImportError:  # run from the repository rather than in the guest
     import diyctest as dt
 # what the tests use of diyctest as it is
 from diyctest import (Background, assert_error, assert_ok, children_of, describe, diyc_bin,  # noqa: F401
-                      json_out, proc_cmdline, proc_comm, proc_ppid, proc_state, processes_with,
+                      json_out, leftover_children, proc_cmdline, proc_comm, proc_ppid, proc_state, processes_with,
                       run, sleepers, token, tools_dir, unique_name, wait_until)
 
 TIMEOUT = 60  # seconds for any one diyc call: the guest is slow (software emulation)

@@ -104,23 +104,6 @@ def name(names):
     return names()
 
 
-def _leftover_children(grace=3.0):
-    deadline = time.monotonic() + grace
-    while True:
-        kids = []
-        for pid in ct.children_of(os.getpid()):
-            if ct.proc_state(pid) == "Z":
-                try:
-                    os.waitpid(pid, os.WNOHANG)
-                except ChildProcessError:
-                    pass
-            else:
-                kids.append(pid)
-        if not kids or time.monotonic() > deadline:
-            return kids
-        time.sleep(0.1)
-
-
 def _settled(snapshot, timeout=ct.GONE_TIMEOUT):
     """SNAPSHOT() once it is empty, or what is left after TIMEOUT seconds (systemd stops and
     collects an empty scope asynchronously)."""
@@ -145,7 +128,7 @@ def leak_check(request):
     if _missing() is not None:
         return
     problems = []
-    kids = _leftover_children()
+    kids = ct.leftover_children()
     strays = [p for p in ct.diyc_processes() - procs_before if p != os.getpid()]
     for pid in sorted(set(kids) | set(strays)):
         problems.append(f"process left running: {pid}: {ct.proc_cmdline(pid)}")
