@@ -436,10 +436,9 @@ static int read_config(int rootfd, const char *path, const char *hex, size_t n, 
 	return r;
 }
 
-/* An image asked for by platform must be of that platform, by its config's word. */
-static int check_config_platform(const struct image_src *s, const char *platform, struct diyc_error *err)
+bool image_config_is_platform(const char *config, size_t len, const char *platform)
 {
-	struct json_object *cfg = json_parse_text(s->config, s->config_len, json_type_object);
+	struct json_object *cfg = json_parse_text(config, len, json_type_object);
 	struct json_object *desc = json_object_new_object(), *p = json_object_new_object();
 	const char *keys[] = { "os", "architecture", "variant" };
 	for (size_t i = 0; i < 3; i++) {
@@ -449,9 +448,19 @@ static int check_config_platform(const struct image_src *s, const char *platform
 	}
 	json_object_object_add(desc, "platform", p);
 	bool ok = platform_matches(desc, platform);
+	/* an arm64 config without a variant is v8, the only one there is */
+	if (!ok && !json_get_string(cfg, "variant") && str_has_prefix(platform, "linux/arm64/v8") &&
+	    !platform[strlen("linux/arm64/v8")])
+		ok = platform_matches(desc, "linux/arm64");
 	json_object_put(desc);
 	json_object_put(cfg);
-	if (!ok)
+	return ok;
+}
+
+/* An image asked for by platform must be of that platform, by its config's word. */
+static int check_config_platform(const struct image_src *s, const char *platform, struct diyc_error *err)
+{
+	if (!image_config_is_platform(s->config, s->config_len, platform))
 		return diyc_error_plain(err, ENOENT, "the image in the source is not for platform %s", platform);
 	return 0;
 }

@@ -50,5 +50,8 @@ const char *json_get_string(struct json_object *j, const char *key);
 struct json_object *json_get_typed(struct json_object *j, const char *key, enum json_type type);
 /* Parses len bytes of JSON; NULL unless it is all valid and of that type. */
 struct json_object *json_parse_text(const char *text, size_t len, enum json_type type);
+/* Whether an image config (its os, architecture, variant) is of platform "os/arch[/variant]"
+ * (linux/arm64 also matches an arm64 config of variant v8). */
+bool image_config_is_platform(const char *config, size_t len, const char *platform);
 /* The host's platform as OCI names it (linux/amd64, linux/arm64, ...). */
 void host_platform(char *out, size_t size);

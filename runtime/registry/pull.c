@@ -100,19 +100,14 @@ static int fetch_config(struct registry_client *c, const char *name, const struc
 /* An image asked for by platform that came without an index must be of that platform. */
 static int check_platform(const char *config, size_t len, const char *platform, struct diyc_error *err)
 {
-	struct json_object *j = json_parse_text(config, len, json_type_object), *v;
-	char have[128];
-	const char *os = j && json_object_object_get_ex(j, "os", &v) ? json_object_get_string(v) : "?";
-	const char *arch = j && json_object_object_get_ex(j, "architecture", &v) ? json_object_get_string(v) : "?";
-	const char *var = j && json_object_object_get_ex(j, "variant", &v) ? json_object_get_string(v) : NULL;
-	snprintf(have, sizeof(have), "%s/%s", os, arch);
-	bool ok = str_has_prefix(platform, have) && (platform[strlen(have)] == '\0' ||
-		  (platform[strlen(have)] == '/' && (!var || !strcmp(var, platform + strlen(have) + 1))));
-	_cleanup_free_ char *e = str_escape_dup(have);
+	if (image_config_is_platform(config, len, platform))
+		return 0;
+	struct json_object *j = json_parse_text(config, len, json_type_object);
+	const char *os = json_get_string(j, "os"), *arch = json_get_string(j, "architecture");
+	_cleanup_free_ char *have = xasprintf("%s/%s", os ? os : "?", arch ? arch : "?");
+	_cleanup_free_ char *e = have ? str_escape_dup(have) : NULL;
 	json_object_put(j);
-	if (!ok)
-		return diyc_error_plain(err, ENOENT, "the image is for %s, not %s", e ? e : "", platform);
-	return 0;
+	return diyc_error_plain(err, ENOENT, "the image is for %s, not %s", e ? e : "?", platform);
 }
 
 /* The same, of an image the store has already. */
