@@ -727,7 +727,9 @@ class Layout:
         self.dir = Path(directory)
         (self.dir / "blobs" / "sha256").mkdir(parents=True, exist_ok=True)
         (self.dir / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
-        self.entries = []
+        # a layout opened again (build_small into a session layout) keeps the refs it has
+        index = self.dir / "index.json"
+        self.entries = json.loads(index.read_text())["manifests"] if index.exists() else []
 
     def blob(self, data, media_type, **extra):
         d = sha256(data)
