@@ -5,9 +5,11 @@
 #include <stdio.h>
 #include <string.h>
 #include "commands.h"
+#include "container/disk.h"
 #include "container/store.h"
 #include "image/commit.h"
 #include "lib/paths.h"
+#include "lib/util.h"
 #include "lib/userns.h"
 
 static const char commit_usage[] =
@@ -30,9 +32,14 @@ static int commit_container(const struct diyc_paths *p, const struct userns_plan
 			    const struct commit_opts *co, char id[IMAGE_ID_LEN + 1], struct diyc_error *err)
 {
 	const struct container_config *cc = &ct->cfg;
+	char upper[PATH_MAX];
+	_cleanup_close_ int anchor = -1;
+	int r = container_disk_upper(ct, upper, sizeof(upper), &anchor, err);
+	if (r < 0)
+		return r;
 	struct commit_source src = {
 		.name = ct->d.name,
-		.upper = ct->d.upper,
+		.upper = upper,
 		.image_id = cc->image_id,
 		.config = { .env = cc->env, .command = cc->command, .entrypoint_len = cc->entrypoint_len,
 			    .workdir = cc->workdir, .user = cc->user, .labels = cc->labels, .exposed = cc->exposed },

@@ -18,7 +18,10 @@
 #include "output.h"
 #include "image/image.h"
 #include "container/control.h"
+#include "container/disk.h"
 #include "lib/util.h"
+#include "ps-filter.h"
+#include "volumes-cli.h"
 
 /* Opens NAME after the usual set-up; prints the error and returns false on failure. */
 static bool open_named(const struct diyc_paths *p, const char *name, struct container *c)
@@ -121,7 +124,10 @@ static int start_one(const struct diyc_paths *p, const char *name, const struct 
 		goto out;
 	}
 	struct userns_plan plan;
-	if ((r = userns_plan_init(&plan, err)) == 0) {
+	if ((r = userns_plan_init(&plan, err)) == 0 && (r = cli_volumes_prepare(p, c.cfg.mounts, c.cfg.n_mounts,
+										 NULL, err)) < 0)
+		userns_plan_free(&plan);
+	if (r == 0) {
 		struct launch_opts o = { .detach = !f->attach, .interactive = f->interactive || c.cfg.interactive,
 					 .data_dir = p->data };
 		if (f->attach)
@@ -265,8 +271,9 @@ static const char rm_usage[] =
 	"Remove containers that are not running: their changes, configuration and log.\n"
 	"\n"
 	"Options:\n"
-	"  -f, --force  Kill running containers first\n"
-	"      --help   Show this help\n";
+	"  -f, --force    Kill running containers first\n"
+	"  -v, --volumes  Remove their anonymous volumes too (named volumes stay)\n"
+	"      --help     Show this help\n";
 
 /* the one flag of rm, prune and logs */
 static int flag_opt(int c, const char *arg, void *data)
@@ -276,25 +283,39 @@ static int flag_opt(int c, const char *arg, void *data)
 }
 
 struct rm_args {
-	bool force;
+	bool force, volumes;
 	const struct userns_plan *plan;
+	const struct diyc_paths *paths;
 };
 
 static int rm_action(struct container *c, void *arg, struct diyc_error *err)
 {
 	const struct rm_args *a = arg;
-	return container_rm(c, a->force, a->plan, err);
+	int r = container_rm(c, a->force, a->plan, err);
+	if (r == 0 && a->volumes && c->have_config)
+		cli_volumes_remove_anonymous(a->paths, &c->cfg, a->plan);
+	return r;
+}
+
+static int rm_opt(int c, const char *arg, void *data)
+{
+	struct rm_args *a = data;
+	if (c == 'f')
+		a->force = true;
+	else if (c == 'v')
+		a->volumes = true;
+	return 0;
 }
 
 int cmd_rm(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "force", no_argument, NULL, 'f' }, OPTION_HELP_ENTRY, OPTION_END,
+		{ "force", no_argument, NULL, 'f' }, { "volumes", no_argument, NULL, 'v' }, OPTION_HELP_ENTRY, OPTION_END,
 	};
-	static const struct command_options spec = { "rm", rm_usage, "+:f", opts };
-	bool force = false;
+	static const struct command_options spec = { "rm", rm_usage, "+:fv", opts };
+	struct rm_args a = { 0 };
 	int r;
-	if (!parse_options(&spec, argc, argv, flag_opt, &force, &r))
+	if (!parse_options(&spec, argc, argv, rm_opt, &a, &r))
 		return r;
 	if (optind >= argc)
 		return usage_error("rm", "a container name is required: diyc rm [OPTIONS] NAME...");
@@ -305,7 +326,8 @@ int cmd_rm(int argc, char **argv)
 		return r;
 	if (userns_plan_init_quiet(&plan, true, &err) < 0)
 		return fail(&err);
-	struct rm_args a = { force, &plan };
+	a.plan = &plan;
+	a.paths = &p;
 	int ret = for_each_named(&p, optind, argc, argv, rm_action, &a);
 	container_clean_leftovers(&p, &plan);
 	/* and what an interrupted import, commit or export left */
@@ -378,6 +400,11 @@ static const char ps_usage[] =
 	"\n"
 	"Options:\n"
 	"  -a, --all            Show all containers, not only running ones\n"
+	"  -f, --filter KEY=VALUE  Show only the containers that match: name=PART, label=KEY[=VALUE],\n"
+	"                       status=created|running|exited, exited=CODE, ancestor=IMAGE,\n"
+	"                       volume=NAME (a volume, a bind mount's host path, or a mount point);\n"
+	"                       repeated: any value of a key, all keys (status and exited show\n"
+	"                       stopped containers without -a)\n"
 	"  -q, --quiet          Print names only\n"
 	"      --format FORMAT  table (default) or json\n"
 	"      --help           Show this help\n";
@@ -385,11 +412,14 @@ static const char ps_usage[] =
 struct ps_flags {
 	bool all, quiet;
 	enum output_format format;
+	struct ps_filters filters;
 };
 
 static int ps_opt(int c, const char *arg, void *data)
 {
 	struct ps_flags *f = data;
+	if (c == 'f')
+		return ps_filter_add("ps", &f->filters, arg);
 	if (c == 'a')
 		f->all = true;
 	else if (c == 'q')
@@ -555,15 +585,20 @@ int cmd_ps(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "all", no_argument, NULL, 'a' }, { "quiet", no_argument, NULL, 'q' },
-		OPTION_FORMAT_ENTRY, OPTION_HELP_ENTRY, OPTION_END,
+		{ "filter", required_argument, NULL, 'f' }, OPTION_FORMAT_ENTRY, OPTION_HELP_ENTRY, OPTION_END,
 	};
-	static const struct command_options spec = { "ps", ps_usage, "+:aq", opts };
+	static const struct command_options spec = { "ps", ps_usage, "+:aqf:", opts };
 	struct ps_flags f = { 0 };
 	int r;
-	if (!parse_options(&spec, argc, argv, ps_opt, &f, &r))
+	if (!parse_options(&spec, argc, argv, ps_opt, &f, &r)) {
+		ps_filters_free(&f.filters);
 		return r;
-	if (optind < argc)
+	}
+	if (optind < argc) {
+		ps_filters_free(&f.filters);
 		return usage_error("ps", "unexpected argument `%s`", argv[optind]);
+	}
+	f.all = f.all || ps_filters_want_all(&f.filters);
 	struct diyc_paths p;
 	struct diyc_error err = { 0 };
 	if ((r = init_paths(&p)))
@@ -578,7 +613,7 @@ int cmd_ps(int argc, char **argv)
 		struct container c;
 		if (container_open(&p, *n, &c, &err) < 0)
 			continue; /* removed meanwhile */
-		if (f.all || c.st.status == STATUS_RUNNING) {
+		if ((f.all || c.st.status == STATUS_RUNNING) && ps_filters_match(&f.filters, &c)) {
 			if (f.format == OUTPUT_JSON) {
 				json_object_array_add(arr, ps_json(&c));
 			} else if (f.quiet) {
@@ -604,6 +639,7 @@ int cmd_ps(int argc, char **argv)
 			free(rows[i].cols[k]);
 	free(rows);
 	json_object_put(arr);
+	ps_filters_free(&f.filters);
 	return 0;
 }
 
@@ -683,8 +719,9 @@ static void inspect_mounts(struct json_object *binds, struct json_object *tmpfs,
 {
 	for (size_t i = 0; i < cfg->n_mounts; i++) {
 		const struct mount_entry *m = &cfg->mounts[i];
-		if (m->kind == MOUNT_BIND) {
-			_cleanup_free_ char *b = xasprintf("%s:%s%s", m->source, m->target, m->readonly ? ":ro" : "");
+		if (m->kind == MOUNT_BIND || m->kind == MOUNT_VOLUME) {
+			_cleanup_free_ char *b = xasprintf("%s:%s%s", m->source ? m->source : "", m->target,
+							   m->readonly ? ":ro" : "");
 			json_object_array_add(binds, json_object_new_string(b ? b : ""));
 		} else {
 			json_object_object_add(tmpfs, m->target, json_object_new_string(m->options ? m->options : ""));
@@ -715,6 +752,31 @@ static struct json_object *inspect_ports(const struct container_config *cfg)
 }
 
 /* HostConfig's network, ports, limits and confinement; NetworkSettings into o */
+/* --storage-opt size=: docker's StorageOpt, and diyc's Storage: what holds the limit and
+ * what the container's changes take now */
+static void inspect_storage(struct json_object *o, struct json_object *host, const struct container *c)
+{
+	const struct container_config *cfg = &c->cfg;
+	struct json_object *opt = json_object_new_object();
+	if (cfg->storage_size) {
+		char size[32];
+		snprintf(size, sizeof(size), "%llu", (unsigned long long)cfg->storage_size);
+		json_object_object_add(opt, "size", json_object_new_string(size));
+	}
+	json_object_object_add(host, "StorageOpt", opt);
+	if (!cfg->storage_size)
+		return;
+	struct json_object *st = json_object_new_object();
+	uint64_t used = 0;
+	struct diyc_error err = { 0 };
+	json_object_object_add(st, "Backing", json_object_new_string(disk_quota_kind_names[cfg->storage_kind]));
+	json_object_object_add(st, "Limit", json_object_new_int64((int64_t)cfg->storage_size));
+	if (container_disk_usage(c, &used, &err) < 0)
+		diyc_warn("container `%s`: %s", c->d.name, err.msg);
+	json_object_object_add(st, "Used", json_object_new_int64((int64_t)used));
+	json_object_object_add(o, "Storage", st);
+}
+
 static void inspect_host(struct json_object *o, struct json_object *host, const struct container *c)
 {
 	const struct container_config *cfg = &c->cfg;
@@ -735,6 +797,7 @@ static void inspect_host(struct json_object *o, struct json_object *host, const 
 	json_object_object_add(host, "CgroupManager", json_object_new_string(
 		!cgroup_wanted(l) ? "none" : l->manager == CGROUP_MANAGER_AUTO ? "auto" : cgroup_manager_name(l->manager)));
 	inspect_security(host, &cfg->security);
+	inspect_storage(o, host, c);
 }
 
 static struct json_object *inspect_json(const struct container *c)

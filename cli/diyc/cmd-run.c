@@ -18,11 +18,13 @@
 #include "container/container.h"
 #include "image/image.h"
 #include "container/control.h"
+#include "container/disk.h"
 #include "net/bridge.h"
 #include "lib/paths.h"
 #include "security/seccomp-filter.h"
 #include "container/store.h"
 #include "lib/util.h"
+#include "volumes-cli.h"
 
 static const char run_usage[] =
 	"Usage: diyc run [OPTIONS] IMAGE [COMMAND [ARG...]]\n"
@@ -45,6 +47,12 @@ static const char run_usage[] =
 	"      --expose PORT[/PROTO]  Record a port the container listens on (tcp, udp, sctp),\n"
 	"                         besides the image's ExposedPorts\n"
 	"  -v, --volume HOST:CONTAINER[:ro|rw]  Bind mount a host directory or file\n"
+	"  -v, --volume NAME:CONTAINER[:ro|rw|nocopy]  Mount volume NAME (created when missing;\n"
+	"                         filled from the image when empty, unless nocopy)\n"
+	"  -v, --volume CONTAINER  Mount a new anonymous volume (removed with --rm or rm -v)\n"
+	"      --mount type=bind|volume|tmpfs,dst=PATH[,src=...][,ro][,volume-nocopy]\n"
+	"                         [,tmpfs-size=SIZE][,tmpfs-mode=OCTAL]  docker's form of -v and\n"
+	"                         --tmpfs (see docs/volumes.md)\n"
 	"      --tmpfs PATH[:OPTIONS]  Mount a tmpfs (options: ro, noexec, size=64m, mode=1777, ...)\n"
 	"      --net, --network MODE  slirp (the default: user-mode networking, tap0 10.0.2.100/24,\n"
 	"                         gateway 10.0.2.2, DNS 10.0.2.3; slirp:allow_host_loopback=true lets\n"
@@ -72,6 +80,9 @@ static const char run_usage[] =
 	"                         give nothing), seccomp=unconfined (no system call filter) or\n"
 	"                         seccomp=PROFILE.json (a profile in docker's format instead of\n"
 	"                         the default, which refuses what docker's default refuses)\n"
+	"      --storage-opt size=SIZE  Limit what the container writes (b, k, m, g; a plain number\n"
+	"                         is MiB): a project quota or a loop-mounted image as root, a tmpfs\n"
+	"                         with --rm as a normal user (see docs/rootfs.md)\n"
 	"      --read-only        Mount the root filesystem read-only (/tmp and /run are\n"
 	"                         writable tmpfs; volumes keep their own mode)\n"
 	"      --privileged       Give every capability, no seccomp filter, and leave /proc and\n"
@@ -93,7 +104,8 @@ static const char run_usage[] =
 
 enum { OPT_NAME = 256, OPT_RM, OPT_TMPFS, OPT_ENTRYPOINT, OPT_NET, OPT_INIT, OPT_NO_INIT,
        OPT_EXPOSE, OPT_MEMORY_SWAP, OPT_PIDS_LIMIT, OPT_CPUS, OPT_CGROUP_MANAGER, OPT_MTU, OPT_IP,
-       OPT_CAP_ADD, OPT_CAP_DROP, OPT_SECURITY_OPT, OPT_READ_ONLY, OPT_PRIVILEGED, OPT_PULL };
+       OPT_CAP_ADD, OPT_CAP_DROP, OPT_SECURITY_OPT, OPT_READ_ONLY, OPT_PRIVILEGED, OPT_PULL,
+       OPT_STORAGE_OPT, OPT_MOUNT };
 
 static const struct option run_longopts[] = {
 	{ "name", required_argument, NULL, OPT_NAME },
@@ -101,6 +113,7 @@ static const struct option run_longopts[] = {
 	{ "detach", no_argument, NULL, 'd' },
 	{ "volume", required_argument, NULL, 'v' },
 	{ "tmpfs", required_argument, NULL, OPT_TMPFS },
+	{ "mount", required_argument, NULL, OPT_MOUNT },
 	{ "entrypoint", required_argument, NULL, OPT_ENTRYPOINT },
 	PROCESS_LONGOPTS,
 	{ "hostname", required_argument, NULL, 'h' },
@@ -119,6 +132,7 @@ static const struct option run_longopts[] = {
 	{ "cap-add", required_argument, NULL, OPT_CAP_ADD },
 	{ "cap-drop", required_argument, NULL, OPT_CAP_DROP },
 	{ "security-opt", required_argument, NULL, OPT_SECURITY_OPT },
+	{ "storage-opt", required_argument, NULL, OPT_STORAGE_OPT },
 	{ "read-only", no_argument, NULL, OPT_READ_ONLY },
 	{ "privileged", no_argument, NULL, OPT_PRIVILEGED },
 	{ "pull", required_argument, NULL, OPT_PULL },
@@ -145,6 +159,8 @@ struct run_flags {
 	struct mount_entry *mounts;
 	size_t n_mounts;
 	struct cgroup_limits limits;
+	uint64_t storage_size;   /* --storage-opt size= */
+	enum disk_quota_kind storage_kind;
 	struct slirp_opts slirp;
 	struct security_config security;
 	size_t n_cap_add, n_cap_drop;
@@ -203,11 +219,13 @@ static int default_network(struct run_flags *f)
 	return 0;
 }
 
-static int add_mount(struct run_flags *f, const char *spec, bool tmpfs)
+/* -v, --tmpfs or --mount (c) */
+static int add_mount(struct run_flags *f, const char *spec, int c)
 {
 	struct diyc_error err = { 0 };
 	struct mount_entry m;
-	int r = tmpfs ? tmpfs_parse(spec, &m, &err) : volume_parse(spec, &m, &err);
+	int r = c == OPT_TMPFS ? tmpfs_parse(spec, &m, &err)
+		: c == OPT_MOUNT ? mount_spec_parse(spec, &m, &err) : volume_parse(spec, &m, &err);
 	if (r < 0)
 		return usage_error("run", "%s", err.msg);
 	struct mount_entry *n = realloc(f->mounts, (f->n_mounts + 1) * sizeof(*n));
@@ -433,12 +451,21 @@ static int network_opt(int c, const char *arg, struct run_flags *f)
 	return OPTION_NOT_MINE;
 }
 
-/* -m, --memory-swap, --pids-limit, --cpus, --cgroup-manager */
+/* --storage-opt size=SIZE, docker's form; the one key there is */
+static int storage_opt(const char *arg, struct run_flags *f, struct diyc_error *err)
+{
+	if (strncmp(arg, "size=", 5))
+		return diyc_error_plain(err, EINVAL, "unknown --storage-opt `%s`: the one there is size=SIZE", arg);
+	return disk_size_parse("--storage-opt size", arg + 5, &f->storage_size, err);
+}
+
+/* -m, --memory-swap, --pids-limit, --cpus, --cgroup-manager, --storage-opt */
 static int limits_opt(int c, const char *arg, struct run_flags *f)
 {
 	struct diyc_error err = { 0 };
 	int r;
 	switch (c) {
+	case OPT_STORAGE_OPT: r = storage_opt(arg, f, &err); break;
 	case 'm': r = cgroup_limit_parse_memory(cli_cgroup_labels.memory, arg, &f->limits.memory, &err); break;
 	case OPT_MEMORY_SWAP:
 		r = cgroup_limit_parse_memory_swap(cli_cgroup_labels.memory_swap, arg, &f->limits.memory_swap, &err);
@@ -453,12 +480,13 @@ static int limits_opt(int c, const char *arg, struct run_flags *f)
 	return r < 0 ? usage_error("run", "%s", err.msg) : 0;
 }
 
-/* -v, --tmpfs, --cap-add, --cap-drop, --security-opt, --read-only, --privileged */
+/* -v, --tmpfs, --mount, --cap-add, --cap-drop, --security-opt, --read-only, --privileged */
 static int confinement_opt(int c, const char *arg, struct run_flags *f)
 {
 	switch (c) {
 	case 'v':
-	case OPT_TMPFS: return add_mount(f, arg, c == OPT_TMPFS) ? DIYC_EXIT_RUNTIME : 0;
+	case OPT_MOUNT:
+	case OPT_TMPFS: return add_mount(f, arg, c) ? DIYC_EXIT_RUNTIME : 0;
 	case OPT_CAP_ADD: return add_caps(arg, &f->security.cap_add, &f->n_cap_add) ? DIYC_EXIT_RUNTIME : 0;
 	case OPT_CAP_DROP: return add_caps(arg, &f->security.cap_drop, &f->n_cap_drop) ? DIYC_EXIT_RUNTIME : 0;
 	case OPT_SECURITY_OPT: return add_security_opt(arg, &f->security) ? DIYC_EXIT_RUNTIME : 0;
@@ -515,6 +543,7 @@ struct run_setup {
 	int ep_len;
 	char *workdir; /* the image's, made absolute */
 	const char *user;
+	char **created_volumes; /* made for this run: removed when it fails */
 };
 
 static void run_setup_free(struct run_setup *s)
@@ -524,6 +553,7 @@ static void run_setup_free(struct run_setup *s)
 	strv_free(s->labels);
 	strv_free(s->exposed);
 	free(s->workdir);
+	strv_free(s->created_volumes);
 	if (s->have_img)
 		image_free(&s->img);
 	if (s->have_plan)
@@ -542,6 +572,9 @@ static int run_prepare(struct run_flags *f, struct run_setup *s)
 		if (volume_check_host(&f->mounts[i], &err) < 0)
 			return fail(&err);
 	if (paths_init(&s->paths, &err) < 0)
+		return fail(&err);
+	/* a size nothing can hold here is refused before the image is looked at */
+	if (container_disk_choose(&s->paths, f->storage_size, f->rm, &f->storage_kind, &err) < 0)
 		return fail(&err);
 	if (registry_cli_ensure_image(&s->paths, s->image_ref, f->pull, s->image_buf, sizeof(s->image_buf), &err) < 0)
 		return fail(&err);
@@ -573,6 +606,50 @@ static int run_apply_defaults(const struct run_flags *f, char **args, struct run
 	return 0;
 }
 
+/* The image's Volumes that no -v, --mount or --tmpfs covers: an anonymous volume each, as
+ * docker makes them. */
+static int add_image_volumes(struct run_flags *f, char **volumes)
+{
+	for (char **v = volumes; v && *v; v++) {
+		struct diyc_error err = { 0 };
+		struct mount_entry m;
+		if (volume_anonymous(*v, &m, &err) < 0) {
+			diyc_warn("the image's volume `%s` is left out: %s", *v, err.msg);
+			continue;
+		}
+		bool covered = false;
+		for (size_t i = 0; i < f->n_mounts && !covered; i++)
+			covered = !strcmp(f->mounts[i].target, m.target);
+		struct mount_entry *n = covered ? NULL : realloc(f->mounts, (f->n_mounts + 1) * sizeof(*n));
+		if (!covered && !n) {
+			mount_entry_free(&m);
+			return usage_error("run", "out of memory");
+		}
+		if (covered) {
+			mount_entry_free(&m);
+			continue;
+		}
+		f->mounts = n;
+		f->mounts[f->n_mounts++] = m;
+	}
+	sort_mounts(f->mounts, f->n_mounts);
+	return 0;
+}
+
+/* The volumes: the image's anonymous ones added, each created when missing and opened. */
+static int run_volumes(struct run_flags *f, struct run_setup *s)
+{
+	struct diyc_error err = { 0 };
+	int r = add_image_volumes(f, s->img.defaults.volumes);
+	if (r)
+		return r;
+	if (cli_volumes_prepare(&s->paths, f->mounts, f->n_mounts, &s->created_volumes, &err) < 0) {
+		cli_volumes_undo(&s->paths, &s->plan, steal_ptr(s->created_volumes));
+		return fail(&err);
+	}
+	return 0;
+}
+
 /* ---- the container ----------------------------------------------------------------- */
 
 static struct container_config run_config(const struct run_flags *f, const struct run_setup *s,
@@ -587,6 +664,7 @@ static struct container_config run_config(const struct run_flags *f, const struc
 		.bridge = f->net == NET_BRIDGE ? BRIDGE_DEFAULT : NULL, .ip = (char *)f->ip,
 		.tty = f->proc.tty, .interactive = f->proc.interactive, .init = f->init, .rm = f->rm,
 		.mounts = f->mounts, .n_mounts = f->n_mounts, .limits = f->limits, .security = f->security,
+		.storage_size = f->storage_size, .storage_kind = f->storage_kind,
 	};
 	time_now_rfc3339(cfg.created, sizeof(cfg.created));
 	return cfg;
@@ -598,11 +676,14 @@ static int run_launch(const struct run_flags *f, struct run_setup *s)
 	struct diyc_error err = { 0 };
 	/* a host port in use is an error before the name is claimed: nothing to clean up */
 	int port_fds[f->n_ports + 1];
-	if (ports_bind(f->ports, f->n_ports, port_fds, &err) < 0)
+	if (ports_bind(f->ports, f->n_ports, port_fds, &err) < 0) {
+		cli_volumes_undo(&s->paths, &s->plan, steal_ptr(s->created_volumes));
 		return fail(&err);
+	}
 	struct container ct;
 	if (container_claim(&s->paths, f->name, &ct, &err) < 0) {
 		ports_close(port_fds, f->n_ports);
+		cli_volumes_undo(&s->paths, &s->plan, steal_ptr(s->created_volumes));
 		return fail(&err);
 	}
 	char hostname[64];
@@ -623,9 +704,79 @@ static int run_launch(const struct run_flags *f, struct run_setup *s)
 	if (r == 0 && f->detach)
 		printf("%s\n", ct.d.name);
 	container_close(&ct);
-	if (r != 0)
+	if (r != 0) {
+		/* the container was removed: what this run made for it goes too */
+		cli_volumes_undo(&s->paths, &s->plan, steal_ptr(s->created_volumes));
 		return fail(&err);
+	}
 	return status;
+}
+
+/* diyc create: the name claimed and the configuration written, nothing started (the
+ * container is "created" until `diyc start`); ports are bound and volumes checked at start. */
+static int create_container(const struct run_flags *f, struct run_setup *s)
+{
+	struct diyc_error err = { 0 };
+	struct container ct;
+	if (container_claim(&s->paths, f->name, &ct, &err) < 0) {
+		cli_volumes_undo(&s->paths, &s->plan, steal_ptr(s->created_volumes));
+		return fail(&err);
+	}
+	char hostname[64];
+	if (f->hostname)
+		snprintf(hostname, sizeof(hostname), "%s", f->hostname);
+	else
+		hostname_from_name(ct.d.name, hostname, sizeof(hostname));
+	struct container_config cfg = run_config(f, s, ct.d.name, hostname);
+	_cleanup_free_ char *json = config_to_json(&cfg);
+	int r = json ? container_write_config(&ct, json, true, &err) : diyc_error(&err, ENOMEM, "configuration");
+	if (r < 0) {
+		container_remove(&ct, &s->plan, &(struct diyc_error){ 0 });
+		container_close(&ct);
+		cli_volumes_undo(&s->paths, &s->plan, steal_ptr(s->created_volumes));
+		return fail(&err);
+	}
+	printf("%s\n", ct.d.name);
+	container_close(&ct);
+	return 0;
+}
+
+static const char create_usage[] =
+	"Usage: diyc create [OPTIONS] IMAGE [COMMAND [ARG...]]\n"
+	"\n"
+	"Create a container without starting it, and print its name. `diyc start NAME` starts it\n"
+	"(in the background; `diyc start -a NAME` in the foreground). It takes the options of\n"
+	"`diyc run` (see `diyc run --help`) but -d, which does not apply.\n"
+	"\n"
+	"Exit status: 0, or 125 when the container cannot be created.\n";
+
+int cmd_create(int argc, char **argv)
+{
+	static const struct command_options create_options = { "create", create_usage,
+								"+:d" PROCESS_SHORTOPTS "h:v:l:m:p:", run_longopts };
+	struct run_flags f = { .init = true, .net = NET_NONE, .slirp = { .mtu = SLIRP_MTU_DEFAULT },
+				.limits = { .labels = &cli_cgroup_labels } };
+	int r;
+	if (!parse_options(&create_options, argc, argv, run_opt, &f, &r))
+		return r;
+	if (f.detach)
+		return usage_error("create", "-d does not apply: create starts nothing (`diyc start NAME` runs "
+				   "the container in the background)");
+	if ((r = check_run_flags(&f)))
+		return r;
+	if (optind >= argc)
+		return usage_error("create", "an image is required: diyc create [OPTIONS] IMAGE [COMMAND [ARG...]]");
+	struct run_setup s = { .image_ref = argv[optind] };
+	r = run_prepare(&f, &s);
+	if (r == 0)
+		r = run_apply_defaults(&f, argv + optind + 1, &s);
+	/* docker makes the volumes at create: an anonymous one needs its name in the configuration */
+	if (r == 0)
+		r = run_volumes(&f, &s);
+	if (r == 0)
+		r = create_container(&f, &s);
+	run_setup_free(&s);
+	return r;
 }
 
 int cmd_run(int argc, char **argv)
@@ -643,6 +794,8 @@ int cmd_run(int argc, char **argv)
 	r = run_prepare(&f, &s);
 	if (r == 0)
 		r = run_apply_defaults(&f, argv + optind + 1, &s);
+	if (r == 0)
+		r = run_volumes(&f, &s);
 	if (r == 0)
 		r = run_launch(&f, &s);
 	run_setup_free(&s);

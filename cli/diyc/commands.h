@@ -10,6 +10,7 @@ struct cgroup_labels;
 extern const struct cgroup_labels cli_cgroup_labels;
 
 int cmd_run(int argc, char **argv);
+int cmd_create(int argc, char **argv);
 int cmd_start(int argc, char **argv);
 int cmd_stop(int argc, char **argv);
 int cmd_kill(int argc, char **argv);
@@ -29,6 +30,8 @@ int cmd_pull(int argc, char **argv);
 int cmd_push(int argc, char **argv);
 int cmd_login(int argc, char **argv);
 int cmd_logout(int argc, char **argv);
+int cmd_volume(int argc, char **argv);
+int cmd_system(int argc, char **argv);
 
 /* The subverbs, in verbs.c's table, which cmd_image and cmd_network dispatch through
  * (verb_dispatch): argv[0] is the subverb ("import", "ls", ...). */
@@ -42,3 +45,11 @@ int cmd_image_tag(int argc, char **argv);
 int cmd_network_setup(int argc, char **argv);
 int cmd_network_teardown(int argc, char **argv);
 int cmd_network_ls(int argc, char **argv);
+int cmd_volume_create(int argc, char **argv);
+int cmd_volume_ls(int argc, char **argv);
+int cmd_volume_inspect(int argc, char **argv);
+int cmd_volume_rm(int argc, char **argv);
+int cmd_volume_prune(int argc, char **argv);
+int cmd_system_df(int argc, char **argv);
+int cmd_system_prune(int argc, char **argv);
+int cmd_system_info(int argc, char **argv);

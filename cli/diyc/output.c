@@ -45,6 +45,12 @@ static const char *const hint_advice[] = {
 	[DIYC_HINT_REGISTRY_LOGIN] = ": log in with `diyc login {}` (or give --creds USER:PASSWORD)",
 	[DIYC_HINT_REGISTRY_TLS] = ": put its CA in ~/.config/containers/certs.d/{}/ca.crt (or /etc/containers/certs.d/), "
 		"or use --tls-verify=false for a registry you trust",
+	/* storage/ */
+	[DIYC_HINT_STORAGE_SIZE] = ": add --rm (its changes then live in a tmpfs of that size, mounted in its user "
+		"namespace), or run it as root (a project quota or an image file on a loop device); see docs/rootfs.md",
+	[DIYC_HINT_NO_VOLUME] = " (see `diyc volume ls`)",
+	[DIYC_HINT_VOLUME_REPLACED] = ": remove it with `diyc volume rm -f {}` (its data goes with it) and create it "
+		"again",
 };
 
 static void append(char *out, size_t size, size_t *n, const char *s, size_t len)

@@ -18,6 +18,22 @@ static const struct verb image_verbs[] = {
 	{ .name = NULL },
 };
 
+static const struct verb system_verbs[] = {
+	{ .name = "df", .fn = cmd_system_df },
+	{ .name = "prune", .fn = cmd_system_prune },
+	{ .name = "info", .fn = cmd_system_info },
+	{ .name = NULL },
+};
+
+static const struct verb volume_verbs[] = {
+	{ .name = "create", .fn = cmd_volume_create },
+	{ .name = "ls", .alias = "list", .fn = cmd_volume_ls },
+	{ .name = "inspect", .fn = cmd_volume_inspect },
+	{ .name = "rm", .alias = "remove", .fn = cmd_volume_rm },
+	{ .name = "prune", .fn = cmd_volume_prune },
+	{ .name = NULL },
+};
+
 static const struct verb network_verbs[] = {
 	{ .name = "setup", .fn = cmd_network_setup },
 	{ .name = "teardown", .fn = cmd_network_teardown },
@@ -27,6 +43,7 @@ static const struct verb network_verbs[] = {
 
 const struct verb diyc_verbs[] = {
 	{ "run", NULL, cmd_run, "Run a command in a new container", true, false, NULL },
+	{ "create", NULL, cmd_create, "Create a container without starting it", false, false, NULL },
 	{ "start", NULL, cmd_start, "Start stopped containers again", true, false, NULL },
 	{ "stop", NULL, cmd_stop, "Stop running containers", false, false, NULL },
 	{ "kill", NULL, cmd_kill, "Send a signal to running containers", false, false, NULL },
@@ -49,6 +66,9 @@ const struct verb diyc_verbs[] = {
 	{ "tag", NULL, cmd_image_tag, "Give an image another name (same as `image tag`)", false, false, NULL },
 	{ "network", NULL, cmd_network, "Set up, remove and show the bridge for --net=bridge", false, false,
 	  network_verbs },
+	{ "system", NULL, cmd_system, "Show the disk use of the store, prune it, show what this host offers", false,
+	  true, system_verbs },
+	{ "volume", NULL, cmd_volume, "Manage volumes", false, true, volume_verbs },
 	{ "nsexec", NULL, cmd_nsexec, "Run a host command in new namespaces", false, false, NULL },
 	{ .name = NULL },
 };

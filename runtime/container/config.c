@@ -274,23 +274,55 @@ static int read_fields(struct json_object *o, const struct json_table *t, void *
 
 /* ---- config.json ---- */
 
-/* -v and --tmpfs, in order */
+/* -v, --tmpfs and --mount, in order; a volume's run-time fields (where the store keeps it,
+ * the identity of its _data) are never written */
 static int mount_check(void *base)
 {
 	const struct mount_entry *m = base;
 	if (m->kind == MOUNT_BIND && !(m->source && m->source[0] == '/'))
 		return -EINVAL;
+	/* a volume's name becomes a path below the store: its rule holds here too */
+	if (m->kind == MOUNT_VOLUME && !(m->source && mount_volume_name_valid(m->source)))
+		return -EINVAL;
 	return m->target[0] == '/' ? 0 : -EINVAL;
 }
 
-static const char *const mount_kinds[] = { [MOUNT_BIND] = "bind", [MOUNT_TMPFS] = "tmpfs", NULL };
+/* "source": a string with a NUL inside would be cut short by strdup: damaged */
+static int mount_source_read(struct json_object *v, void *base)
+{
+	struct mount_entry *m = base;
+	if (!v)
+		return 0;
+	if (!json_object_is_type(v, json_type_string) ||
+	    strlen(json_object_get_string(v)) != (size_t)json_object_get_string_len(v))
+		return -EINVAL;
+	return (m->source = strdup(json_object_get_string(v))) ? 0 : -ENOMEM;
+}
+
+static struct json_object *mount_source_write(const void *base)
+{
+	const struct mount_entry *m = base;
+	return m->source ? json_object_new_string(m->source) : NULL;
+}
+
+static bool not_volume(const void *base)
+{
+	return ((const struct mount_entry *)base)->kind != MOUNT_VOLUME;
+}
+
+static const char *const mount_kinds[] = {
+	[MOUNT_BIND] = "bind", [MOUNT_TMPFS] = "tmpfs", [MOUNT_VOLUME] = "volume", NULL
+};
 #define MOUNT(...) FIELD(struct mount_entry, __VA_ARGS__)
 static const struct json_field mount_fields[] = {
 	MOUNT(kind, "type", ENUM, .required = true, .names = mount_kinds),
-	MOUNT(source, "source", STR),
+	MOUNT(source, "source", CUSTOM, .read = mount_source_read, .write = mount_source_write),
 	MOUNT(target, "target", STR, .required = true),
 	MOUNT(readonly, "readonly", BOOL),
 	MOUNT(options, "options", STR),
+	/* volumes only; absent in configurations older than volumes */
+	MOUNT(anonymous, "anonymous", BOOL, .omit = not_volume),
+	MOUNT(nocopy, "nocopy", BOOL, .omit = not_volume),
 };
 static const struct json_table mount_table = TABLE(mount_fields, struct mount_entry, mount_check);
 
@@ -378,6 +410,11 @@ static bool no_entrypoint_len(const void *base)
 	return ((const struct container_config *)base)->entrypoint_len < 0;
 }
 
+static bool no_storage(const void *base)
+{
+	return ((const struct container_config *)base)->storage_size == 0;
+}
+
 static bool no_limits(const void *base)
 {
 	const struct cgroup_limits *l = &((const struct container_config *)base)->limits;
@@ -438,6 +475,9 @@ static int config_check(void *base)
 		n++;
 	if (n == 0 || (c->entrypoint_len > 0 && (size_t)c->entrypoint_len > n))
 		return -EINVAL;
+	/* a size with nothing to hold it, or the reverse, was never written by run */
+	if ((c->storage_size != 0) != (c->storage_kind != DISK_QUOTA_NONE))
+		return -EINVAL;
 	return 0;
 }
 
@@ -470,6 +510,8 @@ static const struct json_field config_fields[] = {
 	       .count_at = offsetof(struct container_config, n_mounts)),
 	CONFIG(limits, "resources", OBJECT, .sub = &limits_table, .omit = no_limits),
 	CONFIG(security, "security", OBJECT, .sub = &security_table),
+	CONFIG(storage_size, "storage_size", INT64, .min = DISK_SIZE_MIN, .max = INT64_MAX, .omit = no_storage),
+	CONFIG(storage_kind, "storage_backing", ENUM, .names = disk_quota_kind_names, .omit = no_storage),
 	CONFIG(created, "created", CUSTOM, .read = created_read, .write = created_write),
 };
 static const struct json_table config_table = TABLE(config_fields, struct container_config, config_check);

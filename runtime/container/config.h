@@ -9,6 +9,7 @@
 #include "lib/error.h"
 #include "rootfs/volume.h"
 #include "security/security.h" /* struct security_config */
+#include "storage/disk-quota.h"
 
 struct container_config {
 	char *name, *image, *image_id;
@@ -28,6 +29,9 @@ struct container_config {
 	size_t n_mounts;
 	struct cgroup_limits limits;
 	struct security_config security;
+	/* --storage-opt size=: the limit on its upper dir, and what holds it (chosen at run) */
+	uint64_t storage_size;
+	enum disk_quota_kind storage_kind;
 	char created[32];       /* RFC 3339, UTC */
 };
 

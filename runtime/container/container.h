@@ -14,6 +14,7 @@
 #include "net/slirp.h"
 #include "security/security.h" /* struct container_security */
 #include "lib/userns.h"
+#include "rootfs/mount.h"
 #include "rootfs/volume.h"
 
 struct container_spec {
@@ -22,6 +23,7 @@ struct container_spec {
 	char *const *lowerdirs; /* top layer first, NULL-terminated */
 	const char *upperdir, *workdir;
 	bool volatile_upper;    /* the upper dir is thrown away after (--rm): never synced */
+	struct upper_limit upper_limit; /* a disk size (rootfs/mount.h) */
 	const char *rootfs;     /* mount point of the overlay (in the run dir) */
 	const char *hostfiles;  /* directory holding the generated hostname, hosts, resolv.conf */
 	char **argv;            /* the command, NULL-terminated */

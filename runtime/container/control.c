@@ -23,12 +23,14 @@
 #include <unistd.h>
 #include "cgroup/cgroup.h"
 #include "security/confine.h"
+#include "disk.h"
 #include "hostfiles.h"
 #include "net/ports.h"
 #include "control.h"
 #include "security/security.h"
 #include "lib/child.h"
 #include "lib/util.h"
+#include "storage/volume-store.h"
 
 /* What the detached monitor tells the `diyc` that waits for it: started or failed. */
 struct launch_result {
@@ -49,12 +51,16 @@ struct launch_ctx {
 	struct lease_grant grant; /* --net=bridge: its address there */
 	struct container_security sec; /* its capabilities and compiled seccomp filter */
 	struct seccomp_prog prog;
+	int disk_fd; /* --storage-opt size= on an image: its mount, for the child to attach */
+	char upper_fs[PATH_MAX], upper[PATH_MAX], work[PATH_MAX]; /* and the dirs on it */
 };
 
 static int launch_prepare(void *arg, struct diyc_error *err)
 {
 	struct launch_ctx *x = arg;
 	int r = container_populate(x->c, err);
+	if (r == 0)
+		r = container_disk_prepare(x->c, x->cfg, err);
 	if (r == 0 && x->o->first_run)
 		r = container_write_config(x->c, x->o->config_json, !x->cfg->rm, err);
 	if (r < 0)
@@ -152,6 +158,13 @@ static void launch_finish(struct launch_ctx *x, const struct userns_plan *given,
 		diyc_debug("removing");
 		if (container_remove(c, plan, &ignore) < 0)
 			diyc_warn("could not remove container `%s`: %s", c->d.name, ignore.msg);
+		/* its anonymous volumes go with it (storage/volume-store.h) */
+		for (size_t i = 0; i < x->cfg->n_mounts; i++) {
+			const struct mount_entry *m = &x->cfg->mounts[i];
+			if (m->kind == MOUNT_VOLUME && m->anonymous && m->source && x->o->data_dir &&
+			    volume_remove_anonymous(x->o->data_dir, m->source, plan, &ignore) < 0)
+				diyc_warn("could not remove volume `%s`: %s", m->source, ignore.msg);
+		}
 	} else {
 		if (x->released) {
 			x->st.status = STATUS_EXITED;
@@ -192,6 +205,40 @@ static void spec_from(struct container_spec *spec, const struct container *c, co
 	};
 }
 
+/* A disk size: the upper and work dirs on the container's own filesystem, or under a
+ * project quota (container/disk.c). The image's mount is made here, before the child is
+ * cloned, so that the child has its fd. */
+static int upper_limit_from(struct launch_ctx *x, struct container_spec *spec, struct diyc_error *err)
+{
+	const struct container_config *cfg = x->cfg;
+	struct upper_limit *l = &spec->upper_limit;
+	switch (cfg->storage_kind) {
+	case DISK_QUOTA_NONE:
+		return 0;
+	case DISK_QUOTA_PROJECT:
+		l->kind = UPPER_LIMIT_PROJECT;
+		return 0;
+	case DISK_QUOTA_IMAGE:
+	case DISK_QUOTA_TMPFS:
+		break;
+	}
+	snprintf(x->upper_fs, sizeof(x->upper_fs), "%s/upperfs", x->c->d.data);
+	snprintf(x->upper, sizeof(x->upper), "%s/upper", x->upper_fs);
+	snprintf(x->work, sizeof(x->work), "%s/work", x->upper_fs);
+	spec->upperdir = x->upper;
+	spec->workdir = x->work;
+	l->dir = x->upper_fs;
+	if (cfg->storage_kind == DISK_QUOTA_TMPFS) {
+		l->kind = UPPER_LIMIT_TMPFS;
+		l->tmpfs_size = cfg->storage_size;
+		return 0;
+	}
+	l->kind = UPPER_LIMIT_MOUNT;
+	int r = container_disk_open(x->c, cfg, &x->disk_fd, err);
+	l->mount_fd = x->disk_fd;
+	return r;
+}
+
 static int run_monitored(struct launch_ctx *x, char *const *lowerdirs, const struct userns_plan *plan,
 			 bool interactive, int *status, struct diyc_error *err)
 {
@@ -210,6 +257,8 @@ static int run_monitored(struct launch_ctx *x, char *const *lowerdirs, const str
 	/* the monitor makes the cgroup: systemd moves the monitor into the scope it asks for */
 	if (cgroup_wanted(&x->cfg->limits))
 		r = cgroup_setup(x->c->d.name, &x->cfg->limits, &x->cg, err);
+	if (r == 0)
+		r = upper_limit_from(x, &spec, err);
 	spec.cgroup_fd = x->cg.fd;
 	spec.own_cgroup = x->cg.fd >= 0;
 	spec.cgroup_delegated = spec.own_cgroup && cgroup_ns_delegates();
@@ -217,6 +266,9 @@ static int run_monitored(struct launch_ctx *x, char *const *lowerdirs, const str
 		r = container_run(&spec, &hooks, status, err);
 	if (r < 0)
 		*status = err->status ? err->status : DIYC_EXIT_RUNTIME;
+	/* with the container's mount namespace gone, this lets the image's loop device go */
+	if (x->disk_fd >= 0)
+		close(steal_fd(&x->disk_fd));
 	/* the ports are free again the moment the container ended */
 	ports_close(x->port_fds, x->cfg->n_ports);
 	x->st.oom_killed = cgroup_oom_killed(&x->cg);
@@ -265,7 +317,7 @@ int container_launch(struct container *c, const struct container_config *cfg, ch
 	for (size_t i = 0; i < cfg->n_ports; i++)
 		port_fds[i] = -1;
 	struct launch_ctx x = { .c = c, .cfg = cfg, .o = o, .cg = CGROUP_INIT, .result_fd = -1, .port_fds = port_fds,
-				.userns_fd = -1 };
+				.userns_fd = -1, .disk_fd = -1 };
 	_cleanup_close_ int logfd = -1;
 	/* res: the monitor's result, in: its stdin under -i without a terminal */
 	_cleanup_fd_pair_ struct fd_pair res = FD_PAIR_INIT, in = FD_PAIR_INIT;

@@ -135,12 +135,22 @@ static int init_confine(const struct container_security *sec, bool host_userns)
 /* The child's first steps once released: a session of its own, none of the caller's fds
  * but stdio and the sync socket, and detached from the diyc binary while the host's tree is
  * still in reach (see security/selfexe.c); the command and init inherit that. */
-static int child_detach(int syncfd, struct diyc_error *err)
+/* Keeps only the sync socket and the fds the root filesystem is built from (the upper dir's
+ * own filesystem, the volumes' data dirs), which the parent opened before the clone. */
+static void child_close_fds(int syncfd, const struct container_spec *spec)
+{
+	int keep[2 + spec->n_mounts];
+	size_t n = 0;
+	keep[n++] = syncfd;
+	if (spec->upper_limit.kind == UPPER_LIMIT_MOUNT)
+		keep[n++] = spec->upper_limit.mount_fd;
+	close_fds_except(keep, n);
+}
+
+static int child_detach(int syncfd, const struct container_spec *spec, struct diyc_error *err)
 {
 	setsid();
-	if (syncfd > 3)
-		syscall(SYS_close_range, 3, syncfd - 1, 0);
-	syscall(SYS_close_range, syncfd + 1, ~0U, 0);
+	child_close_fds(syncfd, spec);
 	int exe = selfexe_open_private();
 	int r = selfexe_detach(exe, -1, err);
 	if (exe >= 0)
@@ -157,8 +167,8 @@ static int child_rootfs(const struct container_spec *spec, struct diyc_error *er
 {
 	const struct rootfs_spec rootfs = {
 		.lowerdirs = spec->lowerdirs, .upperdir = spec->upperdir, .workdir = spec->workdir,
-		.volatile_upper = spec->volatile_upper, .rootfs = spec->rootfs, .hostfiles = spec->hostfiles,
-		.userns = spec->userns, .mounts = spec->mounts, .n_mounts = spec->n_mounts,
+		.volatile_upper = spec->volatile_upper, .upper_limit = spec->upper_limit, .rootfs = spec->rootfs,
+		.hostfiles = spec->hostfiles, .userns = spec->userns, .mounts = spec->mounts, .n_mounts = spec->n_mounts,
 		.own_cgroup = spec->own_cgroup, .cgroup_delegated = spec->cgroup_delegated,
 		.read_only = spec->security->read_only, .privileged = spec->security->privileged,
 	};
@@ -235,7 +245,7 @@ container_child(const struct container_spec *spec, int syncfd)
 
 	bool start_at_once = child_await_release(syncfd) == 'S';
 	diyc_debug("child released");
-	if (child_detach(syncfd, &err) < 0)
+	if (child_detach(syncfd, spec, &err) < 0)
 		goto fail;
 	if (spec->net != NET_HOST && loopback_up(&err) < 0)
 		goto fail;

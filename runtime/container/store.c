@@ -19,19 +19,11 @@
 #include "store.h"
 #include "lib/userns.h"
 #include "lib/util.h"
+#include "storage/disk-quota.h"
 
 bool container_name_valid(const char *name)
 {
-	size_t n = strlen(name);
-	if (n == 0 || n > CONTAINER_NAME_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = name[i];
-		bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-		if (!alnum && (i == 0 || (c != '_' && c != '.' && c != '-')))
-			return false;
-	}
-	return true;
+	return store_name_valid(name, CONTAINER_NAME_MAX);
 }
 
 bool hostname_valid(const char *h)
@@ -365,6 +357,30 @@ int container_populate(const struct container *c, struct diyc_error *err)
 	return 0;
 }
 
+/* Removes a container's data dir (DATA/containers/.rm-*), and what held its disk size: the
+ * image's loop device is gone first, the project id is freed after its files. */
+static int remove_data(const struct userns_plan *plan, const char *path, struct diyc_error *err)
+{
+	_cleanup_close_ int dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	uint32_t id = 0;
+	if (dfd >= 0) {
+		if (project_quota_of(dfd, "upper", &id) < 0)
+			id = 0;
+		if (disk_image_wait_unused(dfd, DISK_IMAGE_NAME, 5000) < 0)
+			diyc_warn("a loop device still holds the disk image of `%s`", path);
+	}
+	int r = remove_tree(plan, path, err);
+	if (r == 0 && id != 0) {
+		struct diyc_error e = { 0 };
+		char parent[PATH_MAX];
+		snprintf(parent, sizeof(parent), "%.*s", (int)(strrchr(path, '/') - path), path);
+		_cleanup_close_ int pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (pfd < 0 || project_quota_release(pfd, id, &e) < 0)
+			diyc_warn("project quota id %u of `%s` stays limited: %s", id, path, e.msg);
+	}
+	return r;
+}
+
 int container_remove(struct container *c, const struct userns_plan *plan, struct diyc_error *err)
 {
 	char parent[PATH_MAX], gone[PATH_MAX], rnd[9];
@@ -374,7 +390,7 @@ int container_remove(struct container *c, const struct userns_plan *plan, struct
 	if (rename(c->d.data, gone) < 0)
 		return diyc_error(err, errno, "remove container `%s`", c->d.name);
 	int r1 = remove_tree(plan, c->d.run, err);
-	int r2 = remove_tree(plan, gone, err);
+	int r2 = remove_data(plan, gone, err);
 	return r1 < 0 ? r1 : r2;
 }
 
@@ -444,7 +460,7 @@ void container_clean_leftovers(const struct diyc_paths *p, const struct userns_p
 		char path[PATH_MAX];
 		struct diyc_error ignore = { 0 };
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		remove_tree(plan, path, &ignore);
+		remove_data(plan, path, &ignore);
 	}
 }
 

@@ -19,6 +19,7 @@ struct image_defaults {
 	char *workdir, *user;
 	char **labels;  /* KEY=VALUE, from Labels */
 	char **exposed; /* PORT/PROTO, the keys of ExposedPorts */
+	char **volumes; /* paths in the container, the keys of Volumes (anonymous volumes at run) */
 	bool has_entrypoint, has_cmd;
 };
 

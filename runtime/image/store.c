@@ -367,7 +367,23 @@ static char *str_from_json(struct json_object *o, const char *key)
 	return strdup(json_object_get_string(v));
 }
 
-/* Env, Entrypoint, Cmd, WorkingDir and User of an image config's "config". */
+/* The keys of an object ({"80/tcp": {}}), NULL-terminated; NULL when out of memory. */
+static char **object_keys(struct json_object *o)
+{
+	size_t n = 0;
+	char **keys = calloc(json_object_object_length(o) + 1, sizeof(char *));
+	json_object_object_foreach(o, key, val) {
+		(void)val;
+		if (keys && !(keys[n++] = strdup(key))) {
+			strv_free(keys);
+			return NULL;
+		}
+	}
+	return keys;
+}
+
+/* Env, Entrypoint, Cmd, WorkingDir, User, Labels, ExposedPorts and Volumes of an image
+ * config's "config". */
 static void defaults_from_json(struct json_object *c, struct image_defaults *d)
 {
 	struct json_object *v;
@@ -387,15 +403,10 @@ static void defaults_from_json(struct json_object *c, struct image_defaults *d)
 				d->labels[n++] = xasprintf("%s=%s", key, json_object_get_string(val));
 		}
 	}
-	if (json_object_object_get_ex(c, "ExposedPorts", &v) && json_object_is_type(v, json_type_object)) {
-		size_t n = 0;
-		d->exposed = calloc(json_object_object_length(v) + 1, sizeof(char *));
-		json_object_object_foreach(v, key, val) {
-			(void)val;
-			if (d->exposed)
-				d->exposed[n++] = strdup(key);
-		}
-	}
+	if (json_object_object_get_ex(c, "ExposedPorts", &v) && json_object_is_type(v, json_type_object))
+		d->exposed = object_keys(v);
+	if (json_object_object_get_ex(c, "Volumes", &v) && json_object_is_type(v, json_type_object))
+		d->volumes = object_keys(v);
 }
 
 int image_resolve(const struct diyc_paths *p, const char *ref, struct image *img, struct diyc_error *err)
@@ -447,6 +458,7 @@ void image_free(struct image *img)
 	free(img->defaults.user);
 	strv_free(img->defaults.labels);
 	strv_free(img->defaults.exposed);
+	strv_free(img->defaults.volumes);
 	memset(&img->defaults, 0, sizeof(img->defaults));
 }
 

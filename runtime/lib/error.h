@@ -46,6 +46,11 @@ enum diyc_hint {
 	DIYC_HINT_REGISTRY_FIRST = 400,
 	DIYC_HINT_REGISTRY_LOGIN,        /* the registry wants credentials; arg: its host */
 	DIYC_HINT_REGISTRY_TLS,          /* the registry's certificate is not trusted; arg: its host */
+	/* hints of storage/ and of disk sizes */
+	DIYC_HINT_STORAGE_FIRST = 500,
+	DIYC_HINT_STORAGE_SIZE,          /* a normal user's persistent container cannot have a disk size */
+	DIYC_HINT_NO_VOLUME,             /* no volume by that name; arg: the name */
+	DIYC_HINT_VOLUME_REPLACED,       /* a volume's directory is not the one diyc made; arg: its name */
 };
 
 struct diyc_error {

@@ -122,6 +122,20 @@ void human_bytes(char *buf, size_t n, uint64_t v)
 		snprintf(buf, n, "%.4g %s", d, units[i]);
 }
 
+bool store_name_valid(const char *name, size_t max)
+{
+	size_t n = strlen(name);
+	if (n == 0 || n > max)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+		bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+		if (!alnum && (i == 0 || (c != '_' && c != '.' && c != '-')))
+			return false;
+	}
+	return true;
+}
+
 bool str_has_prefix(const char *s, const char *prefix)
 {
 	return strncmp(s, prefix, strlen(prefix)) == 0;

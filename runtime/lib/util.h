@@ -47,6 +47,9 @@ int parse_size(const char *s, uint64_t plain_unit, uint64_t *out);
 void human_bytes(char *buf, size_t n, uint64_t v);
 
 bool str_has_prefix(const char *s, const char *prefix);
+/* The rule of container and volume names: [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most max bytes:
+ * never `/`, `..` or a leading `.` (the stores keep their own entries under such names). */
+bool store_name_valid(const char *name, size_t max);
 /* A new NULL-terminated list holding the strings of a, then of b (not copied: free the
  * list alone). Either may be NULL. NULL when out of memory. */
 char **strv_concat(char **a, char **b);

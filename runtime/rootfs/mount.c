@@ -20,6 +20,7 @@
 #include "inroot.h"
 #include "mount.h"
 #include "overlay.h"
+#include "upper.h"
 #include "volume.h"
 #include "lib/util.h"
 
@@ -330,8 +331,11 @@ int rootfs_setup(const struct rootfs_spec *spec, struct diyc_error *err)
 	int r = mount_make_private(err);
 	if (r < 0)
 		return r;
-	r = overlay_mount(spec->lowerdirs, spec->upperdir, spec->workdir, spec->rootfs, spec->userns->enabled,
-			  spec->volatile_upper, err);
+	r = upper_limit_setup(&spec->upper_limit, spec->upperdir, spec->workdir, err);
+	if (r < 0)
+		return r;
+	r = upper_limit_overlay(&spec->upper_limit, spec->lowerdirs, spec->upperdir, spec->workdir, spec->rootfs,
+				spec->userns->enabled, spec->volatile_upper, err);
 	if (r < 0)
 		return r;
 	diyc_debug("overlay mounted");

@@ -7,12 +7,14 @@
 #include <stddef.h>
 #include "lib/error.h"
 #include "lib/userns.h"
+#include "upper.h"
 #include "volume.h"
 
 struct rootfs_spec {
 	char *const *lowerdirs;  /* the image's layers, top layer first, NULL-terminated */
 	const char *upperdir, *workdir;
 	bool volatile_upper;     /* the upper dir is thrown away after (--rm): never synced */
+	struct upper_limit upper_limit;
 	const char *rootfs;      /* mount point of the overlay (in the run dir) */
 	const char *hostfiles;   /* directory holding the generated hostname, hosts, resolv.conf */
 	const struct userns_plan *userns; /* enabled: no mknod, host nodes are bound; its gid map */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* test-volume.c: -v and --tmpfs parsing (no mounts), the host path check, copy and free. */
+/* test-volume.c: -v, --tmpfs and --mount parsing (no mounts), the host path check, copy and
+ * free. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -39,7 +40,7 @@ static void bad(int (*parse)(const char *, struct mount_entry *, struct diyc_err
 		fprintf(stderr, "`%s` accepted\n", spec);
 		exit(1);
 	}
-	CHECK(r == -EINVAL || r == -ENAMETOOLONG);
+	CHECK(r == -EINVAL || r == -ENAMETOOLONG || r == -ENOTSUP);
 	CHECK(err.status == DIYC_EXIT_RUNTIME);
 	if (!strstr(err.msg, what)) {
 		fprintf(stderr, "`%s`: message \"%s\" lacks \"%s\"\n", spec, err.msg, what);
@@ -47,6 +48,51 @@ static void bad(int (*parse)(const char *, struct mount_entry *, struct diyc_err
 	}
 	CHECK(strncmp(err.msg, "diyc:", 5) != 0);
 	CHECK(m.kind == MOUNT_TMPFS && !strcmp(m.source, "untouched") && m.target == NULL);
+}
+
+/* A volume of the store: named (source) or anonymous (source NULL) */
+static void good_named(int (*parse)(const char *, struct mount_entry *, struct diyc_error *), const char *spec,
+		       const char *source, const char *target, bool ro, bool nocopy)
+{
+	struct mount_entry m = { 0 };
+	memset(&err, 0, sizeof(err));
+	if (parse(spec, &m, &err) < 0) {
+		fprintf(stderr, "`%s` refused: %s\n", spec, err.msg);
+		exit(1);
+	}
+	CHECK(m.kind == MOUNT_VOLUME);
+	if (source)
+		CHECK_STR(m.source, source);
+	else
+		CHECK(m.source == NULL);
+	CHECK(m.anonymous == !source);
+	CHECK_STR(m.target, target);
+	CHECK(m.readonly == ro && m.nocopy == nocopy && m.options == NULL && m.volumes_dir == NULL);
+	mount_entry_free(&m);
+}
+
+/* --mount: the kind, source, target, read-only and options it gives */
+static void good_mount(const char *spec, enum mount_kind kind, const char *source, const char *target, bool ro,
+		       const char *options)
+{
+	struct mount_entry m = { 0 };
+	memset(&err, 0, sizeof(err));
+	if (mount_spec_parse(spec, &m, &err) < 0) {
+		fprintf(stderr, "--mount `%s` refused: %s\n", spec, err.msg);
+		exit(1);
+	}
+	CHECK(m.kind == kind);
+	if (source)
+		CHECK_STR(m.source, source);
+	else
+		CHECK(m.source == NULL);
+	CHECK_STR(m.target, target);
+	CHECK(m.readonly == ro);
+	if (options)
+		CHECK_STR(m.options, options);
+	else
+		CHECK(m.options == NULL);
+	mount_entry_free(&m);
 }
 
 static void good_tmpfs(const char *spec, const char *target, const char *options, bool ro)
@@ -88,9 +134,15 @@ int main(void)
 
 	/* -v: bad specs, each class with its message */
 	bad(volume_parse, "", "expected HOST:CONTAINER");
-	bad(volume_parse, "/data", "anonymous volumes are not supported");
-	bad(volume_parse, "data:/data", "`data` would be a named volume, which diyc does not support: "
-					"give an absolute host path");
+	bad(volume_parse, "data", "an absolute CONTAINER path alone (an anonymous volume)");
+	bad(volume_parse, "..:/data", "`..` is not a valid volume name");
+	bad(volume_parse, ".data:/data", "not a valid volume name");
+	bad(volume_parse, "-data:/data", "not a valid volume name");
+	bad(volume_parse, "da ta:/data", "not a valid volume name");
+	bad(volume_parse, "da\x01ta:/data", "not a valid volume name");
+	bad(volume_parse, "data:/data:z", "unknown option `z`: use ro or rw (and nocopy)");
+	bad(volume_parse, "/srv:/data:nocopy", "nocopy is for volumes");
+	bad(volume_parse, "data:/data:ro,rw", "contradict");
 	bad(volume_parse, "data/x:/data", "the host path `data/x` must be absolute");
 	bad(volume_parse, "./data:/data", "the host path `./data` must be absolute");
 	bad(volume_parse, "/srv/../etc:/data", "the host path `/srv/../etc` has a `..` component");
@@ -124,6 +176,74 @@ int main(void)
 	bad(volume_parse, huge, "longer than");
 	bad(tmpfs_parse, huge, "longer than");
 	free(huge);
+
+	/* -v: volumes of the store */
+	good_named(volume_parse, "data:/data", "data", "/data", false, false);
+	good_named(volume_parse, "my_vol-1.x:/a/b/:ro", "my_vol-1.x", "/a/b", true, false);
+	good_named(volume_parse, "data:/data:nocopy,ro", "data", "/data", true, true);
+	good_named(volume_parse, "/data", NULL, "/data", false, false);
+	good_named(volume_parse, "/data//x/", NULL, "/data/x", false, false);
+	good_named(volume_anonymous, "/var/lib/db", NULL, "/var/lib/db", false, false);
+	bad(volume_anonymous, "var", "must be absolute");
+	bad(volume_anonymous, "/", "container root");
+	bad(volume_anonymous, "/a/../b", "`..`");
+	CHECK(mount_volume_name_valid("a") && mount_volume_name_valid("A.b_c-d9"));
+	CHECK(!mount_volume_name_valid("") && !mount_volume_name_valid("..") && !mount_volume_name_valid("a/b"));
+	char long_name[MOUNT_VOLUME_NAME_MAX + 2];
+	memset(long_name, 'v', sizeof(long_name) - 1);
+	long_name[sizeof(long_name) - 1] = '\0';
+	CHECK(!mount_volume_name_valid(long_name));
+	long_name[MOUNT_VOLUME_NAME_MAX] = '\0';
+	CHECK(mount_volume_name_valid(long_name));
+
+	/* --mount: docker's keys, aliases and default type */
+	good_mount("type=volume,src=data,dst=/data", MOUNT_VOLUME, "data", "/data", false, NULL);
+	good_mount("source=data,target=/data,ro", MOUNT_VOLUME, "data", "/data", true, NULL);
+	good_mount("type=volume,destination=/data,readonly=false", MOUNT_VOLUME, NULL, "/data", false, NULL);
+	good_mount("type=volume,dst=/data,readonly=1", MOUNT_VOLUME, NULL, "/data", true, NULL);
+	good_mount("type=bind,src=/srv/,dst=/x/./y", MOUNT_BIND, "/srv", "/x/y", false, NULL);
+	good_mount("type=bind,source=/srv,destination=/x,ro=true", MOUNT_BIND, "/srv", "/x", true, NULL);
+	good_mount("type=tmpfs,dst=/t", MOUNT_TMPFS, NULL, "/t", false, NULL);
+	good_mount("type=tmpfs,dst=/t,tmpfs-size=64m,tmpfs-mode=1770", MOUNT_TMPFS, NULL, "/t", false,
+		   "size=67108864,mode=1770");
+	good_mount("type=tmpfs,dst=/t,tmpfs-size=4096,ro", MOUNT_TMPFS, NULL, "/t", true, "size=4096");
+	good_named(mount_spec_parse, "type=volume,src=v,dst=/d,volume-nocopy", "v", "/d", false, true);
+	good_named(mount_spec_parse, "type=volume,src=v,dst=/d,volume-nocopy=false", "v", "/d", false, false);
+
+	/* --mount: every bad form with its message */
+	bad(mount_spec_parse, "", "invalid --mount ``");
+	bad(mount_spec_parse, "type=npipe,dst=/x", "unknown type `npipe`: use bind, volume or tmpfs");
+	bad(mount_spec_parse, "type=volume,src=v", "no destination: give dst=/PATH");
+	bad(mount_spec_parse, "src=a,src=b,dst=/x", "`src` is given twice");
+	bad(mount_spec_parse, "source=a,src=b,dst=/x", "`src` is given twice (as `source`)");
+	bad(mount_spec_parse, "dst=/a,target=/b", "`target` is given twice (as `dst`)");
+	bad(mount_spec_parse, "type=volume,type=bind,dst=/a", "`type` is given twice");
+	bad(mount_spec_parse, "ro,readonly,dst=/a", "`readonly` is given twice");
+	bad(mount_spec_parse, "type=tmpfs,src=x,dst=/t", "type=tmpfs takes no source");
+	bad(mount_spec_parse, "type=bind,dst=/x", "type=bind needs a source");
+	bad(mount_spec_parse, "type=bind,src=rel,dst=/x", "the host path `rel` must be absolute");
+	bad(mount_spec_parse, "type=bind,src=/a/../b,dst=/x", "has a `..` component");
+	bad(mount_spec_parse, "type=bind,src=/a,dst=x", "the container path `x` must be absolute");
+	bad(mount_spec_parse, "src=v,dst=/a/../b", "`..` component");
+	bad(mount_spec_parse, "src=v,dst=/", "cannot mount over the container root");
+	bad(mount_spec_parse, "src=..,dst=/x", "`..` is not a valid volume name");
+	bad(mount_spec_parse, "src=/abs,dst=/x", "for a host path use type=bind");
+	bad(mount_spec_parse, "src=v,dst=/x,bogus=1", "unknown key `bogus`");
+	bad(mount_spec_parse, "src=v,dst=/x,ro=yes", "`ro` takes true or false, not `yes`");
+	bad(mount_spec_parse, "src=v,dst=/x,volume-nocopy=2", "`volume-nocopy` takes true or false");
+	bad(mount_spec_parse, "type=bind,src=/a,dst=/x,volume-nocopy", "`volume-nocopy` is for type=volume");
+	bad(mount_spec_parse, "src=v,dst=/x,tmpfs-size=1m", "`tmpfs-size` is for type=tmpfs");
+	bad(mount_spec_parse, "type=bind,src=/a,dst=/x,tmpfs-mode=700", "`tmpfs-mode` is for type=tmpfs");
+	bad(mount_spec_parse, "type=tmpfs,dst=/t,tmpfs-size=1x", "tmpfs-size takes a number of bytes");
+	bad(mount_spec_parse, "type=tmpfs,dst=/t,tmpfs-mode=8", "tmpfs-mode takes at most 4 octal digits");
+	bad(mount_spec_parse, "src=v,dst=/x,", "an empty field");
+	bad(mount_spec_parse, ",src=v,dst=/x", "an empty field");
+	bad(mount_spec_parse, "src=,dst=/x", "`src=` has an empty value");
+	bad(mount_spec_parse, "type,dst=/x", "`type` needs a value");
+	bad(mount_spec_parse, "dst", "`dst` needs a value");
+	bad(mount_spec_parse, "src=v,dst=/x,bind-propagation=rshared", "`bind-propagation` is not supported");
+	bad(mount_spec_parse, "src=v,dst=/x,volume-driver=local", "`volume-driver` is not supported");
+	bad(mount_spec_parse, "src=v,dst=/x,volume-opt=size=1g", "volume create --opt");
 
 	/* --tmpfs: good specs */
 	good_tmpfs("/tmp", "/tmp", NULL, false);
