@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include "security/caps.h"
 #include "commands.h"
+#include "each.h"
 #include "output.h"
 #include "image/image.h"
 #include "container/control.h"
@@ -37,24 +38,28 @@ static bool open_named(const struct diyc_paths *p, const char *name, struct cont
 /* Runs fn on each named container, printing the name when it succeeds; the exit
  * status is 125 if any failed. */
 typedef int (*named_action)(struct container *c, void *arg, struct diyc_error *err);
+struct named {
+	const struct diyc_paths *p;
+	named_action fn;
+	void *arg;
+};
+
+static int open_and_act(const char *name, void *data, struct diyc_error *err)
+{
+	const struct named *n = data;
+	struct container c;
+	int r = container_open(n->p, name, &c, err);
+	if (r < 0)
+		return r;
+	r = n->fn(&c, n->arg, err);
+	container_close(&c);
+	return r < 0 ? r : 0;
+}
+
 static int for_each_named(const struct diyc_paths *p, int first, int argc, char **argv, named_action fn, void *arg)
 {
-	int ret = 0;
-	for (int i = first; i < argc; i++) {
-		struct container c;
-		struct diyc_error err = { 0 };
-		if (!open_named(p, argv[i], &c)) {
-			ret = DIYC_EXIT_RUNTIME;
-			continue;
-		}
-		if (fn(&c, arg, &err) < 0)
-			ret = fail(&err);
-		else
-			printf("%s\n", argv[i]);
-		fflush(stdout);
-		container_close(&c);
-	}
-	return ret;
+	struct named n = { p, fn, arg };
+	return act_on_each(argv + first, argc - first, open_and_act, &n);
 }
 
 static int init_paths(struct diyc_paths *p)
@@ -275,13 +280,6 @@ static const char rm_usage[] =
 	"  -v, --volumes  Remove their anonymous volumes too (named volumes stay)\n"
 	"      --help     Show this help\n";
 
-/* the one flag of rm, prune and logs */
-static int flag_opt(int c, const char *arg, void *data)
-{
-	*(bool *)data = true;
-	return 0;
-}
-
 struct rm_args {
 	bool force, volumes;
 	const struct userns_plan *plan;
@@ -354,7 +352,7 @@ int cmd_prune(int argc, char **argv)
 	static const struct command_options spec = { "prune", prune_usage, "+:f", opts };
 	bool force = false;
 	int r;
-	if (!parse_options(&spec, argc, argv, flag_opt, &force, &r))
+	if (!parse_options(&spec, argc, argv, bool_option, &force, &r))
 		return r;
 	if (optind < argc)
 		return usage_error("prune", "unexpected argument `%s`", argv[optind]);
@@ -630,8 +628,7 @@ int cmd_ps(int argc, char **argv)
 		container_close(&c);
 	}
 	if (f.format == OUTPUT_JSON)
-		print_json_text(stdout, json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY |
-										  JSON_C_TO_STRING_NOSLASHESCAPE));
+		print_json(arr);
 	else if (!f.quiet)
 		ps_print_table(rows, nrows);
 	for (size_t i = 0; i < nrows; i++)
@@ -829,6 +826,16 @@ static struct json_object *inspect_json(const struct container *c)
 	return o;
 }
 
+static struct json_object *inspect_one(const char *name, void *data, struct diyc_error *err)
+{
+	struct container c;
+	if (container_open(data, name, &c, err) < 0)
+		return NULL;
+	struct json_object *o = inspect_json(&c);
+	container_close(&c);
+	return o;
+}
+
 int cmd_inspect(int argc, char **argv)
 {
 	static const struct option opts[] = { OPTION_HELP_ENTRY, OPTION_END };
@@ -841,22 +848,7 @@ int cmd_inspect(int argc, char **argv)
 	struct diyc_paths p;
 	if ((r = init_paths(&p)))
 		return r;
-	struct json_object *arr = json_object_new_array();
-	int ret = 0;
-	for (int i = optind; i < argc; i++) {
-		struct container c;
-		if (!open_named(&p, argv[i], &c)) {
-			ret = DIYC_EXIT_RUNTIME;
-			continue;
-		}
-		json_object_array_add(arr, inspect_json(&c));
-		container_close(&c);
-	}
-	if (json_object_array_length(arr) > 0 || ret == 0)
-		print_json_text(stdout, json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY |
-										  JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(arr);
-	return ret;
+	return inspect_each(argv + optind, argc - optind, inspect_one, &p);
 }
 
 /* ---- logs ---------------------------------------------------------------------------- */
@@ -894,7 +886,7 @@ int cmd_logs(int argc, char **argv)
 	static const struct command_options spec = { "logs", logs_usage, "+:f", opts };
 	bool follow = false;
 	int r;
-	if (!parse_options(&spec, argc, argv, flag_opt, &follow, &r))
+	if (!parse_options(&spec, argc, argv, bool_option, &follow, &r))
 		return r;
 	if (optind >= argc)
 		return usage_error("logs", "a container name is required: diyc logs [OPTIONS] NAME");

@@ -125,14 +125,6 @@ static const char rm_usage[] =
 
 enum { OPT_PLATFORM = 256, OPT_REF, OPT_MAX_SIZE };
 
-/* -f, --force (-q, --quiet for ls): sets the bool data points to */
-static int bool_opt(int c, const char *arg, void *data)
-{
-	(void)c, (void)arg;
-	*(bool *)data = true;
-	return 0;
-}
-
 /* image ls: -q into flags[0], --digests into flags[1] */
 static int ls_opt(int c, const char *arg, void *data)
 {
@@ -366,8 +358,7 @@ int cmd_image_inspect(int argc, char **argv)
 			ret = fail(&err);
 	}
 	if (json_object_array_length(arr) > 0 || ret == 0)
-		print_json_text(stdout, json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY |
-										  JSON_C_TO_STRING_NOSLASHESCAPE));
+		print_json(arr);
 	json_object_put(arr);
 	return ret;
 }
@@ -378,7 +369,7 @@ int cmd_image_prune(int argc, char **argv)
 	static const struct command_options spec = { "image prune", prune_usage, "+:f", force_longopts };
 	bool force = false;
 	int r;
-	if (!parse_options(&spec, argc, argv, bool_opt, &force, &r))
+	if (!parse_options(&spec, argc, argv, bool_option, &force, &r))
 		return r;
 	if (optind < argc)
 		return usage_error("image prune", "unexpected argument `%s`", argv[optind]);
@@ -438,7 +429,7 @@ int cmd_image_rm(int argc, char **argv)
 	static const struct command_options spec = { "image rm", rm_usage, "+:f", force_longopts };
 	bool force = false;
 	int r;
-	if (!parse_options(&spec, argc, argv, bool_opt, &force, &r))
+	if (!parse_options(&spec, argc, argv, bool_option, &force, &r))
 		return r;
 	if (optind >= argc)
 		return usage_error("image rm", "expected at least one IMAGE");

@@ -204,8 +204,7 @@ int cmd_network_ls(int argc, char **argv)
 			json_object_object_add(o, "Leases", l);
 			json_object_array_add(a, o);
 		}
-		print_json_text(stdout, json_object_to_json_string_ext(a, JSON_C_TO_STRING_PRETTY |
-									    JSON_C_TO_STRING_NOSLASHESCAPE));
+		print_json(a);
 		json_object_put(a);
 		return 0;
 	}

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* cmd-run.c: `diyc run`: the flags (a group per function, through options.c), checked
- * together, then the image's defaults under them, the host ports, the claimed name and
- * container_launch. The checks keep their order: which error comes first is visible. */
+/* cmd-run.c: `diyc run` and `diyc create`: the flags (a group per function, through
+ * options.c), checked together, then the image's defaults under them, the host ports, the
+ * claimed name and container_launch (create writes the configuration alone). The checks keep
+ * their order: which error comes first is visible. */
 #include <errno.h>
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -142,8 +143,9 @@ static const struct option run_longopts[] = {
 	OPTION_HELP_ENTRY,
 	OPTION_END,
 };
-static const struct command_options run_options = { "run", run_usage, "+:d" PROCESS_SHORTOPTS "h:v:l:m:p:",
-						     run_longopts };
+/* the short options of run and create */
+#define RUN_SHORTOPTS "+:d" PROCESS_SHORTOPTS "h:v:l:m:p:"
+static const struct command_options run_options = { "run", run_usage, RUN_SHORTOPTS, run_longopts };
 
 /* the command line of `diyc run`, checked flag by flag */
 struct run_flags {
@@ -670,6 +672,15 @@ static struct container_config run_config(const struct run_flags *f, const struc
 	return cfg;
 }
 
+/* --hostname, or the one made from the container's name */
+static void run_hostname(const struct run_flags *f, const char *name, char *out, size_t size)
+{
+	if (f->hostname)
+		snprintf(out, size, "%s", f->hostname);
+	else
+		hostname_from_name(name, out, size);
+}
+
 /* The host ports, the name, then the container: its exit status (or 125). */
 static int run_launch(const struct run_flags *f, struct run_setup *s)
 {
@@ -687,10 +698,7 @@ static int run_launch(const struct run_flags *f, struct run_setup *s)
 		return fail(&err);
 	}
 	char hostname[64];
-	if (f->hostname)
-		snprintf(hostname, sizeof(hostname), "%s", f->hostname);
-	else
-		hostname_from_name(ct.d.name, hostname, sizeof(hostname));
+	run_hostname(f, ct.d.name, hostname, sizeof(hostname));
 	struct container_config cfg = run_config(f, s, ct.d.name, hostname);
 	int status = DIYC_EXIT_RUNTIME, r;
 	_cleanup_free_ char *json = config_to_json(&cfg);
@@ -723,10 +731,7 @@ static int create_container(const struct run_flags *f, struct run_setup *s)
 		return fail(&err);
 	}
 	char hostname[64];
-	if (f->hostname)
-		snprintf(hostname, sizeof(hostname), "%s", f->hostname);
-	else
-		hostname_from_name(ct.d.name, hostname, sizeof(hostname));
+	run_hostname(f, ct.d.name, hostname, sizeof(hostname));
 	struct container_config cfg = run_config(f, s, ct.d.name, hostname);
 	_cleanup_free_ char *json = config_to_json(&cfg);
 	int r = json ? container_write_config(&ct, json, true, &err) : diyc_error(&err, ENOMEM, "configuration");
@@ -749,55 +754,45 @@ static const char create_usage[] =
 	"`diyc run` (see `diyc run --help`) but -d, which does not apply.\n"
 	"\n"
 	"Exit status: 0, or 125 when the container cannot be created.\n";
+static const struct command_options create_options = { "create", create_usage, RUN_SHORTOPTS, run_longopts };
 
-int cmd_create(int argc, char **argv)
+/* run and create: the flags, the image, its defaults and the volumes (docker makes them at
+ * create too: an anonymous one needs its name in the configuration), then the container
+ * launched, or only created. */
+static int run_command(const struct command_options *spec, int argc, char **argv)
 {
-	static const struct command_options create_options = { "create", create_usage,
-								"+:d" PROCESS_SHORTOPTS "h:v:l:m:p:", run_longopts };
+	bool create = spec == &create_options;
 	struct run_flags f = { .init = true, .net = NET_NONE, .slirp = { .mtu = SLIRP_MTU_DEFAULT },
 				.limits = { .labels = &cli_cgroup_labels } };
 	int r;
-	if (!parse_options(&create_options, argc, argv, run_opt, &f, &r))
+	if (!parse_options(spec, argc, argv, run_opt, &f, &r))
 		return r;
-	if (f.detach)
+	if (create && f.detach)
 		return usage_error("create", "-d does not apply: create starts nothing (`diyc start NAME` runs "
 				   "the container in the background)");
 	if ((r = check_run_flags(&f)))
 		return r;
 	if (optind >= argc)
-		return usage_error("create", "an image is required: diyc create [OPTIONS] IMAGE [COMMAND [ARG...]]");
+		return usage_error(spec->cmd, "an image is required: diyc %s [OPTIONS] IMAGE [COMMAND [ARG...]]",
+				   spec->cmd);
 	struct run_setup s = { .image_ref = argv[optind] };
 	r = run_prepare(&f, &s);
 	if (r == 0)
 		r = run_apply_defaults(&f, argv + optind + 1, &s);
-	/* docker makes the volumes at create: an anonymous one needs its name in the configuration */
 	if (r == 0)
 		r = run_volumes(&f, &s);
 	if (r == 0)
-		r = create_container(&f, &s);
+		r = create ? create_container(&f, &s) : run_launch(&f, &s);
 	run_setup_free(&s);
 	return r;
 }
 
+int cmd_create(int argc, char **argv)
+{
+	return run_command(&create_options, argc, argv);
+}
+
 int cmd_run(int argc, char **argv)
 {
-	struct run_flags f = { .init = true, .net = NET_NONE, .slirp = { .mtu = SLIRP_MTU_DEFAULT },
-				.limits = { .labels = &cli_cgroup_labels } };
-	int r;
-	if (!parse_options(&run_options, argc, argv, run_opt, &f, &r))
-		return r;
-	if ((r = check_run_flags(&f)))
-		return r;
-	if (optind >= argc)
-		return usage_error("run", "an image is required: diyc run [OPTIONS] IMAGE [COMMAND [ARG...]]");
-	struct run_setup s = { .image_ref = argv[optind] };
-	r = run_prepare(&f, &s);
-	if (r == 0)
-		r = run_apply_defaults(&f, argv + optind + 1, &s);
-	if (r == 0)
-		r = run_volumes(&f, &s);
-	if (r == 0)
-		r = run_launch(&f, &s);
-	run_setup_free(&s);
-	return r;
+	return run_command(&run_options, argc, argv);
 }

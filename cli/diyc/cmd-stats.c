@@ -99,7 +99,7 @@ static struct json_object *json_u64_or_null(bool have, uint64_t v)
 	return have && v != UINT64_MAX ? json_object_new_int64((int64_t)v) : NULL;
 }
 
-static void print_json(const struct stats_row *rows, size_t n)
+static void stats_print_json(const struct stats_row *rows, size_t n)
 {
 	struct json_object *arr = json_object_new_array();
 	for (size_t i = 0; i < n; i++) {
@@ -116,8 +116,7 @@ static void print_json(const struct stats_row *rows, size_t n)
 		json_object_object_add(o, "PIDsLimit", json_u64_or_null(r->have && r->u.have_pids, r->u.pids_max));
 		json_object_array_add(arr, o);
 	}
-	print_json_text(stdout, json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY |
-									  JSON_C_TO_STRING_NOSLASHESCAPE));
+	print_json(arr);
 	json_object_put(arr);
 }
 
@@ -220,7 +219,7 @@ int cmd_stats(int argc, char **argv)
 		cpu_percent(rows, prev, n, t1 - t0);
 		t0 = t1;
 		if (f.format == OUTPUT_JSON)
-			print_json(rows, n);
+			stats_print_json(rows, n);
 		else
 			print_table(rows, n, f.stream && isatty(1));
 		if (!f.stream)

@@ -4,7 +4,6 @@
  * formats them as docker prints them (`docker system df`, `docker system prune`, `docker
  * info`), or as podman's JSON, and adds what the host offers (kernel, cgroups, network modes,
  * diyc-nethelper), which the library's system/ may not ask the other subsystems about. */
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
@@ -77,24 +76,11 @@ static const char info_usage[] =
 
 /* ---- formatting as docker does ------------------------------------------------------ */
 
-/* docker's units.HumanSize: decimal units, four significant digits (16.43MB) */
-static void human_size(char *buf, size_t n, uint64_t v)
-{
-	static const char *const units[] = { "B", "kB", "MB", "GB", "TB", "PB", "EB" };
-	double d = (double)v;
-	size_t u = 0;
-	while (d >= 1000 && u + 1 < ARRAY_SIZE(units)) {
-		d /= 1000;
-		u++;
-	}
-	snprintf(buf, n, "%.4g%s", d, units[u]);
-}
-
 /* RECLAIMABLE: "SIZE (PERCENT%)", the percentage cut as docker's integer division */
 static void reclaimable_text(char *buf, size_t n, const struct df_summary *s)
 {
 	char size[32];
-	human_size(size, sizeof(size), s->reclaimable);
+	output_human_size(size, sizeof(size), s->reclaimable);
 	if (s->size > 0)
 		snprintf(buf, n, "%s (%llu%%)", size, (unsigned long long)(s->reclaimable * 100 / s->size));
 	else
@@ -239,7 +225,7 @@ static void df_print_summary(const struct system_df *df)
 		char total[24], active[24], size[32], recl[48];
 		snprintf(total, sizeof(total), "%zu", s[i]->total);
 		snprintf(active, sizeof(active), "%zu", s[i]->active);
-		human_size(size, sizeof(size), s[i]->size);
+		output_human_size(size, sizeof(size), s[i]->size);
 		reclaimable_text(recl, sizeof(recl), s[i]);
 		table_add(&t, (const char *[]){ df_types[i], total, active, size, recl });
 	}
@@ -277,9 +263,9 @@ static void df_print_verbose(const struct system_df *df)
 		char id[13], created[80], size[32], shared[32], unique[32], ctrs[16];
 		snprintf(id, sizeof(id), "%.12s", im->id);
 		ago_text(created, sizeof(created), im->created);
-		human_size(size, sizeof(size), im->size);
-		human_size(shared, sizeof(shared), im->shared_size);
-		human_size(unique, sizeof(unique), im->size - im->shared_size);
+		output_human_size(size, sizeof(size), im->size);
+		output_human_size(shared, sizeof(shared), im->shared_size);
+		output_human_size(unique, sizeof(unique), im->size - im->shared_size);
 		snprintf(ctrs, sizeof(ctrs), "%u", im->containers);
 		table_add(&t, (const char *[]){ im->repo, im->tag, id, created, size, shared, unique, ctrs });
 	}
@@ -292,7 +278,7 @@ static void df_print_verbose(const struct system_df *df)
 		char cmd[128], vols[16], size[32], created[80], status[96];
 		command_text(cmd, sizeof(cmd), c->command);
 		snprintf(vols, sizeof(vols), "%u", c->volumes);
-		human_size(size, sizeof(size), c->size);
+		output_human_size(size, sizeof(size), c->size);
 		ago_text(created, sizeof(created), c->created);
 		status_text(status, sizeof(status), c);
 		table_add(&t, (const char *[]){ c->image, cmd, vols, size, created, status, c->name });
@@ -304,7 +290,7 @@ static void df_print_verbose(const struct system_df *df)
 	for (size_t i = 0; i < df->n_volumes; i++) {
 		char links[16], size[32];
 		snprintf(links, sizeof(links), "%u", df->volumes[i].links);
-		human_size(size, sizeof(size), df->volumes[i].size);
+		output_human_size(size, sizeof(size), df->volumes[i].size);
 		table_add(&t, (const char *[]){ df->volumes[i].name, links, size });
 	}
 	table_print(&t);
@@ -328,7 +314,7 @@ static struct json_object *df_json_summary(const struct system_df *df)
 	for (size_t i = 0; i < ARRAY_SIZE(s); i++) {
 		struct json_object *o = json_object_new_object();
 		char size[32], recl[48];
-		human_size(size, sizeof(size), s[i]->size);
+		output_human_size(size, sizeof(size), s[i]->size);
 		reclaimable_text(recl, sizeof(recl), s[i]);
 		json_object_object_add(o, "Type", json_str(df_types[i]));
 		json_object_object_add(o, "Total", json_u64(s[i]->total));
@@ -408,13 +394,6 @@ static struct json_object *df_json_volumes(const struct system_df *df)
 	return arr;
 }
 
-static void print_json(struct json_object *o)
-{
-	print_json_text(stdout, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-								     JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(o);
-}
-
 int cmd_system_df(int argc, char **argv)
 {
 	/* -v is docker's --verbose here, not diyc's debug output */
@@ -443,8 +422,11 @@ int cmd_system_df(int argc, char **argv)
 		json_object_object_add(o, "Containers", df_json_containers(&df));
 		json_object_object_add(o, "Volumes", df_json_volumes(&df));
 		print_json(o);
+		json_object_put(o);
 	} else if (f.format == OUTPUT_JSON) {
-		print_json(df_json_summary(&df));
+		struct json_object *o = df_json_summary(&df);
+		print_json(o);
+		json_object_put(o);
 	} else if (f.verbose) {
 		df_print_verbose(&df);
 	} else {
@@ -475,7 +457,7 @@ static int prune_opt(int c, const char *arg, void *data)
 	return 0;
 }
 
-/* docker's question; true when the answer is yes */
+/* docker's warning, then its question (output_confirm) */
 static bool confirm(const struct system_prune_opts *o)
 {
 	printf("WARNING! This will remove:\n"
@@ -484,42 +466,20 @@ static bool confirm(const struct system_prune_opts *o)
 		printf("  - all volumes not used by at least one container\n");
 	printf(o->all_images ? "  - all images without at least one container associated to them\n"
 			     : "  - all dangling images\n");
-	printf("\nAre you sure you want to continue? [y/N] ");
-	fflush(stdout);
-	char line[64];
-	if (!fgets(line, sizeof(line), stdin)) {
-		putchar('\n');
-		return false;
-	}
-	char *s = line;
-	while (isspace((unsigned char)*s))
-		s++;
-	size_t n = strcspn(s, " \t\r\n");
-	return (n == 1 && tolower((unsigned char)s[0]) == 'y') || (n == 3 && !strncasecmp(s, "yes", 3));
+	return output_confirm();
 }
 
-/* The lines of docker's prune: a heading per kind, a blank line after each group. */
-struct prune_print {
-	int section; /* 0: none yet, 1 containers, 2 volumes, 3 images */
-};
-
+/* docker's lines: a heading per kind (containers, volumes, images), a blank line after each
+ * group (output.h) */
 static void print_pruned(enum system_pruned kind, const char *what, void *data)
 {
-	struct prune_print *pp = data;
-	static const char *const heads[] = { "", "Deleted Containers:", "Deleted Volumes:", "Deleted Images:" };
-	int section = kind == SYSTEM_PRUNED_CONTAINER ? 1 : kind == SYSTEM_PRUNED_VOLUME ? 2 : 3;
-	if (section != pp->section) {
-		printf("%s%s\n", pp->section ? "\n" : "", heads[section]);
-		pp->section = section;
-	}
-	_cleanup_free_ char *shown = str_escape_dup(what);
-	if (kind == SYSTEM_PRUNED_UNTAGGED)
-		printf("untagged: %s\n", shown ? shown : "?");
-	else if (kind == SYSTEM_PRUNED_IMAGE || kind == SYSTEM_PRUNED_LAYER)
-		printf("deleted: sha256:%s\n", shown ? shown : "?");
-	else
-		printf("%s\n", shown ? shown : "?");
-	fflush(stdout);
+	const char *heading = kind == SYSTEM_PRUNED_CONTAINER ? "Deleted Containers:"
+			      : kind == SYSTEM_PRUNED_VOLUME  ? "Deleted Volumes:"
+							      : "Deleted Images:";
+	const char *prefix = kind == SYSTEM_PRUNED_UNTAGGED ? "untagged: "
+			     : kind == SYSTEM_PRUNED_IMAGE || kind == SYSTEM_PRUNED_LAYER ? "deleted: sha256:"
+											 : "";
+	prune_output_item(data, heading, prefix, what);
 }
 
 int cmd_system_prune(int argc, char **argv)
@@ -545,18 +505,14 @@ int cmd_system_prune(int argc, char **argv)
 	}
 	if (userns_plan_init_quiet(&plan, true, &err) < 0)
 		return fail(&err);
-	struct prune_print pp = { 0 };
-	struct system_prune_ops ops = { .removed = print_pruned, .data = &pp };
+	struct prune_output out = { 0 };
+	struct system_prune_ops ops = { .removed = print_pruned, .data = &out };
 	uint64_t reclaimed = 0;
 	r = system_prune(&p, &plan, &f.o, &ops, &reclaimed, &err);
 	userns_plan_free(&plan);
 	/* what was removed before a failure is reported as docker reports it */
-	if (r == 0 || pp.section) {
-		char size[32];
-		human_size(size, sizeof(size), reclaimed);
-		printf("%sTotal reclaimed space: %s\n", pp.section ? "\n" : "", size);
-		fflush(stdout);
-	}
+	if (r == 0 || out.heading)
+		prune_output_total(&out, reclaimed);
 	return r < 0 ? fail(&err) : 0;
 }
 
@@ -818,6 +774,7 @@ int cmd_system_info(int argc, char **argv)
 	json_object_object_add(ver, "Version", json_str(DIYC_VERSION));
 	json_object_object_add(out, "version", ver);
 	print_json(out);
+	json_object_put(out);
 	return 0;
 }
 

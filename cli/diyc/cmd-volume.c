@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "commands.h"
+#include "each.h"
 #include "container/control.h"
 #include "container/store.h"
 #include "lib/util.h"
@@ -17,37 +18,13 @@
 #include "verbs.h"
 #include "volumes-cli.h"
 
-static int init_paths(struct diyc_paths *p)
+/* rm and prune: the store and the plan of the user namespace for files of subordinate ids */
+static int open_store(struct diyc_paths *p, struct userns_plan *plan)
 {
 	struct diyc_error err = { 0 };
-	return paths_init(p, &err) < 0 ? fail(&err) : 0;
-}
-
-/* the one flag of rm */
-static int flag_option(int c, const char *arg, void *data)
-{
-	*(bool *)data = true;
+	if (paths_init(p, &err) < 0 || userns_plan_init_quiet(plan, true, &err) < 0)
+		return fail(&err);
 	return 0;
-}
-
-static size_t count(char **v)
-{
-	size_t n = 0;
-	while (v && v[n])
-		n++;
-	return n;
-}
-
-static struct json_object *kv_json(char **kv)
-{
-	struct json_object *o = json_object_new_object();
-	for (; kv && *kv; kv++) {
-		const char *eq = strchr(*kv, '=');
-		_cleanup_free_ char *key = eq ? strndup(*kv, eq - *kv) : strdup(*kv);
-		if (key)
-			json_object_object_add(o, key, json_object_new_string(eq ? eq + 1 : ""));
-	}
-	return o;
 }
 
 /* docker's `volume inspect` object (and podman's Anonymous) */
@@ -56,19 +33,13 @@ static struct json_object *volume_json(const struct volume_info *v)
 	struct json_object *o = json_object_new_object();
 	json_object_object_add(o, "CreatedAt", json_object_new_string(v->created));
 	json_object_object_add(o, "Driver", json_object_new_string("local"));
-	json_object_object_add(o, "Labels", kv_json(v->labels));
+	json_object_object_add(o, "Labels", volume_kv_json(v->labels));
 	json_object_object_add(o, "Mountpoint", json_object_new_string(v->mountpoint));
 	json_object_object_add(o, "Name", json_object_new_string(v->name));
-	json_object_object_add(o, "Options", kv_json(v->options));
+	json_object_object_add(o, "Options", volume_kv_json(v->options));
 	json_object_object_add(o, "Scope", json_object_new_string("local"));
 	json_object_object_add(o, "Anonymous", json_object_new_boolean(v->anonymous));
 	return o;
-}
-
-static void print_json_array(struct json_object *arr)
-{
-	print_json_text(stdout, json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY |
-								      JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
 /* ---- create ---- */
@@ -114,13 +85,10 @@ static int create_opt(int c, const char *arg, void *data)
 static int create_run(const struct create_flags *f, const char *name)
 {
 	struct diyc_paths p;
-	int r = init_paths(&p);
-	if (r)
-		return r;
 	struct diyc_error err = { 0 };
 	struct volume_info v;
 	bool existed;
-	if (volume_create(&p, name, f->labels, f->opts, false, &v, &existed, &err) < 0)
+	if (paths_init(&p, &err) < 0 || volume_create(&p, name, f->labels, f->opts, false, &v, &existed, &err) < 0)
 		return fail(&err);
 	_cleanup_free_ char *e = str_escape_dup(v.name);
 	printf("%s\n", e ? e : v.name);
@@ -277,14 +245,11 @@ static int ls_run(const struct ls_flags *f)
 {
 	struct diyc_paths p;
 	struct diyc_error err = { 0 };
-	int r = init_paths(&p);
-	if (r)
-		return r;
 	_cleanup_strv_ char **names = NULL, **used = NULL;
-	if (volume_list(&p, &names, &err) < 0 || used_volumes(&p, &used, &err) < 0)
+	if (paths_init(&p, &err) < 0 || volume_list(&p, &names, &err) < 0 || used_volumes(&p, &used, &err) < 0)
 		return fail(&err);
 	struct json_object *arr = json_object_new_array();
-	struct volume_info *rows = calloc(count(names) + 1, sizeof(*rows));
+	struct volume_info *rows = calloc(strv_length(names) + 1, sizeof(*rows));
 	size_t n = 0;
 	for (char **v = names; rows && *v; v++) {
 		if (volume_get(&p, *v, &rows[n], &err) < 0)
@@ -298,7 +263,7 @@ static int ls_run(const struct ls_flags *f)
 		n++;
 	}
 	if (f->format == OUTPUT_JSON) {
-		print_json_array(arr);
+		print_json(arr);
 	} else if (f->quiet) {
 		for (size_t i = 0; i < n; i++) {
 			_cleanup_free_ char *e = str_escape_dup(rows[i].name);
@@ -341,6 +306,16 @@ static const char inspect_usage[] =
 	"Options:\n"
 	"  --help  Show this help\n";
 
+static struct json_object *inspect_one(const char *name, void *data, struct diyc_error *err)
+{
+	struct volume_info v;
+	if (volume_get(data, name, &v, err) < 0)
+		return NULL;
+	struct json_object *o = volume_json(&v);
+	volume_info_free(&v);
+	return o;
+}
+
 int cmd_volume_inspect(int argc, char **argv)
 {
 	static const struct option opts[] = { OPTION_HELP_ENTRY, OPTION_END };
@@ -351,24 +326,10 @@ int cmd_volume_inspect(int argc, char **argv)
 	if (optind >= argc)
 		return usage_error("volume inspect", "a volume name is required: diyc volume inspect NAME...");
 	struct diyc_paths p;
-	if ((r = init_paths(&p)))
-		return r;
-	struct json_object *arr = json_object_new_array();
-	int ret = 0;
-	for (int i = optind; i < argc; i++) {
-		struct diyc_error err = { 0 };
-		struct volume_info v;
-		if (volume_get(&p, argv[i], &v, &err) < 0) {
-			ret = fail(&err);
-			continue;
-		}
-		json_object_array_add(arr, volume_json(&v));
-		volume_info_free(&v);
-	}
-	if (json_object_array_length(arr) > 0 || ret == 0)
-		print_json_array(arr);
-	json_object_put(arr);
-	return ret;
+	struct diyc_error err = { 0 };
+	if (paths_init(&p, &err) < 0)
+		return fail(&err);
+	return inspect_each(argv + optind, argc - optind, inspect_one, &p);
 }
 
 /* ---- rm ---- */
@@ -418,12 +379,19 @@ static int remove_users(const struct diyc_paths *p, char **users, const struct u
 	return 0;
 }
 
-static int rm_one(const struct diyc_paths *p, const char *name, bool force, const struct userns_plan *plan,
-		  struct diyc_error *err)
+struct rm_args {
+	const struct diyc_paths *p;
+	const struct userns_plan *plan;
+	bool force;
+};
+
+/* 1: not there, and -f says that is fine */
+static int rm_one(const char *name, void *data, struct diyc_error *err)
 {
+	const struct rm_args *a = data;
 	struct volume_info v;
-	int r = volume_get(p, name, &v, err);
-	if (r < 0 && force && r == -ENOENT && err->hint == DIYC_HINT_NO_VOLUME)
+	int r = volume_get(a->p, name, &v, err);
+	if (r < 0 && a->force && r == -ENOENT && err->hint == DIYC_HINT_NO_VOLUME)
 		return 1;
 	/* one whose directory was replaced (a symlink) is removed all the same: the link goes */
 	if (r < 0 && err->hint != DIYC_HINT_VOLUME_REPLACED)
@@ -431,9 +399,9 @@ static int rm_one(const struct diyc_paths *p, const char *name, bool force, cons
 	volume_info_free(&v);
 	memset(err, 0, sizeof(*err));
 	_cleanup_strv_ char **users = NULL;
-	if ((r = cli_volume_users(p, name, &users, err)) < 0)
+	if ((r = cli_volume_users(a->p, name, &users, err)) < 0)
 		return r;
-	if (users[0] && !force) {
+	if (users[0] && !a->force) {
 		_cleanup_free_ char *list = names_text(users, "`, `", " and ");
 		_cleanup_free_ char *args = names_text(users, " ", " ");
 		return diyc_error_plain(err, EBUSY, "volume `%s` is in use by container%s `%s`: remove %s first (`diyc rm "
@@ -441,9 +409,9 @@ static int rm_one(const struct diyc_paths *p, const char *name, bool force, cons
 					users[1] ? "s" : "", list ? list : "", users[1] ? "them" : "it", args ? args : "",
 					name, users[1] ? "them" : "it");
 	}
-	if (users[0] && (r = remove_users(p, users, plan, err)) < 0)
+	if (users[0] && (r = remove_users(a->p, users, a->plan, err)) < 0)
 		return r;
-	return volume_remove(p, name, plan, err);
+	return volume_remove(a->p, name, a->plan, err);
 }
 
 int cmd_volume_rm(int argc, char **argv)
@@ -454,29 +422,16 @@ int cmd_volume_rm(int argc, char **argv)
 	static const struct command_options spec = { "volume rm", rm_usage, "+:f", opts };
 	bool force = false;
 	int r;
-	if (!parse_options(&spec, argc, argv, flag_option, &force, &r))
+	if (!parse_options(&spec, argc, argv, bool_option, &force, &r))
 		return r;
 	if (optind >= argc)
 		return usage_error("volume rm", "a volume name is required: diyc volume rm [OPTIONS] NAME...");
 	struct diyc_paths p;
 	struct userns_plan plan;
-	struct diyc_error err = { 0 };
-	if ((r = init_paths(&p)))
+	if ((r = open_store(&p, &plan)))
 		return r;
-	if (userns_plan_init_quiet(&plan, true, &err) < 0)
-		return fail(&err);
-	int ret = 0;
-	for (int i = optind; i < argc; i++) {
-		memset(&err, 0, sizeof(err));
-		r = rm_one(&p, argv[i], force, &plan, &err);
-		if (r < 0) {
-			ret = fail(&err);
-		} else if (r == 0) {
-			_cleanup_free_ char *e = str_escape_dup(argv[i]);
-			printf("%s\n", e ? e : "");
-		}
-		fflush(stdout);
-	}
+	struct rm_args a = { &p, &plan, force };
+	int ret = act_on_each(argv + optind, argc - optind, rm_one, &a);
 	volume_clean_leftovers(&p, &plan);
 	userns_plan_free(&plan);
 	return ret;
@@ -487,26 +442,15 @@ int cmd_volume_rm(int argc, char **argv)
 static const char prune_usage[] =
 	"Usage: diyc volume prune [OPTIONS]\n"
 	"\n"
-	"Remove the anonymous volumes that no container uses (with -a, every volume that no\n"
-	"container uses), as docker does, and print what was removed and the space it took.\n"
+	"Remove every volume, named or anonymous, that no container uses (running or not), as\n"
+	"docker 20.10 and podman do, and print what was removed and the space it took. Without\n"
+	"-f it asks first.\n"
 	"\n"
 	"Options:\n"
-	"  -a, --all    Remove named volumes that no container uses too\n"
-	"  -f, --force  Accepted for compatibility: diyc does not ask\n"
+	"  -a, --all    Accepted for newer docker's scripts, where prune without it keeps named\n"
+	"               volumes: diyc's prune takes them anyway\n"
+	"  -f, --force  Do not prompt for confirmation\n"
 	"      --help   Show this help\n";
-
-/* docker's units.HumanSize: decimal units, four significant digits */
-static void human_size(char *buf, size_t n, uint64_t v)
-{
-	static const char *const units[] = { "B", "kB", "MB", "GB", "TB", "PB", "EB" };
-	double d = (double)v;
-	size_t i = 0;
-	while (d >= 1000 && i + 1 < ARRAY_SIZE(units)) {
-		d /= 1000;
-		i++;
-	}
-	snprintf(buf, n, "%.4g%s", d, units[i]);
-}
 
 struct prune_flags {
 	bool all, force;
@@ -522,26 +466,23 @@ static int prune_opt(int c, const char *arg, void *data)
 	return 0;
 }
 
-/* The volumes prune removes: unused, and anonymous unless all */
-static int prune_volumes(const struct diyc_paths *p, bool all, const struct userns_plan *plan)
+/* The volumes prune removes: those no container uses */
+static int prune_volumes(const struct diyc_paths *p, const struct userns_plan *plan)
 {
 	struct diyc_error err = { 0 };
 	_cleanup_strv_ char **names = NULL, **used = NULL;
 	if (volume_list(p, &names, &err) < 0 || used_volumes(p, &used, &err) < 0)
 		return fail(&err);
 	uint64_t total = 0;
-	bool any = false;
+	struct prune_output out = { 0 };
 	int ret = 0;
 	for (char **n = names; *n; n++) {
 		struct volume_info v;
 		memset(&err, 0, sizeof(err));
 		if (in_list(used, *n) || volume_get(p, *n, &v, &err) < 0)
 			continue;
-		bool take = all || v.anonymous;
 		volume_info_free(&v);
 		uint64_t size = 0;
-		if (!take)
-			continue;
 		if (volume_disk_usage(p, *n, plan, &size, &err) < 0)
 			size = 0; /* still removed; its size is unknown */
 		memset(&err, 0, sizeof(err));
@@ -549,14 +490,10 @@ static int prune_volumes(const struct diyc_paths *p, bool all, const struct user
 			ret = fail(&err);
 			continue;
 		}
-		_cleanup_free_ char *e = str_escape_dup(*n);
-		printf("%s%s\n", any ? "" : "Deleted Volumes:\n", e ? e : "");
-		any = true;
+		prune_output_item(&out, "Deleted Volumes:", "", *n);
 		total += size;
 	}
-	char sz[32];
-	human_size(sz, sizeof(sz), total);
-	printf("%sTotal reclaimed space: %s\n", any ? "\n" : "", sz);
+	prune_output_total(&out, total);
 	return ret;
 }
 
@@ -572,15 +509,19 @@ int cmd_volume_prune(int argc, char **argv)
 		return r;
 	if (optind < argc)
 		return usage_error("volume prune", "unexpected argument `%s`", argv[optind]);
+	if (!f.force) {
+		printf("WARNING! This will remove all local volumes not used by at least one container.\n");
+		if (!output_confirm()) {
+			diyc_print_line("diyc: ", "volume prune has been cancelled: nothing was removed");
+			return DIYC_EXIT_RUNTIME;
+		}
+	}
 	struct diyc_paths p;
 	struct userns_plan plan;
-	struct diyc_error err = { 0 };
-	if ((r = init_paths(&p)))
+	if ((r = open_store(&p, &plan)))
 		return r;
-	if (userns_plan_init_quiet(&plan, true, &err) < 0)
-		return fail(&err);
 	volume_clean_leftovers(&p, &plan);
-	r = prune_volumes(&p, f.all, &plan);
+	r = prune_volumes(&p, &plan);
 	userns_plan_free(&plan);
 	return r;
 }
@@ -598,7 +539,7 @@ static const char volume_usage[] =
 	"  ls       List volumes\n"
 	"  inspect  Show volumes as JSON\n"
 	"  rm       Remove volumes\n"
-	"  prune    Remove volumes no container uses\n"
+	"  prune    Remove the volumes no container uses\n"
 	"\n"
 	"Run `diyc volume COMMAND --help` for the options of a command.\n";
 

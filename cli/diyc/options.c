@@ -91,6 +91,13 @@ int no_options(int c, const char *arg, void *data)
 	return 0;
 }
 
+int bool_option(int c, const char *arg, void *data)
+{
+	(void)c, (void)arg;
+	*(bool *)data = true;
+	return 0;
+}
+
 int process_flag(const char *cmd, int c, const char *arg, struct process_flags *p)
 {
 	switch (c) {

@@ -39,6 +39,9 @@ bool parse_options(const struct command_options *o, int argc, char **argv, optio
 
 /* An option_fn for commands whose only options are --help (and --verbose). */
 int no_options(int c, const char *arg, void *data);
+/* An option_fn for commands with one flag that takes no value (rm -f): data is a bool, set
+ * to true. */
+int bool_option(int c, const char *arg, void *data);
 
 /* -t -i -e -w -u: how run and exec start a process */
 struct process_flags {

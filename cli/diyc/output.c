@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /* output.c: printing errors, warnings, tables and JSON for a terminal, and the advice that
  * goes with each hint the library names, in the command line's own words (which command or
- * flag to use). */
+ * flag to use); sizes, the lines of the prunes and their question as docker prints them. */
+#include <ctype.h>
+#include <json-c/json.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 #include "output.h"
+#include "lib/util.h"
 
 /* "{}" stands for the hint's argument (a name) */
 static const char *const hint_advice[] = {
@@ -149,4 +154,57 @@ void output_size(char *buf, size_t n, uint64_t v)
 		snprintf(buf, n, "%.3gMB", v / 1e6);
 	else
 		snprintf(buf, n, "%.3gGB", v / 1e9);
+}
+
+void output_human_size(char *buf, size_t n, uint64_t v)
+{
+	static const char *const units[] = { "B", "kB", "MB", "GB", "TB", "PB", "EB" };
+	double d = (double)v;
+	size_t u = 0;
+	while (d >= 1000 && u + 1 < ARRAY_SIZE(units)) {
+		d /= 1000;
+		u++;
+	}
+	snprintf(buf, n, "%.4g%s", d, units[u]);
+}
+
+void print_json(struct json_object *o)
+{
+	print_json_text(stdout, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+								     JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+void prune_output_item(struct prune_output *o, const char *heading, const char *prefix, const char *what)
+{
+	if (!o->heading || strcmp(o->heading, heading)) {
+		printf("%s%s\n", o->heading ? "\n" : "", heading);
+		o->heading = heading;
+	}
+	_cleanup_free_ char *shown = str_escape_dup(what);
+	printf("%s%s\n", prefix, shown ? shown : "?");
+	fflush(stdout);
+}
+
+void prune_output_total(const struct prune_output *o, uint64_t bytes)
+{
+	char size[32];
+	output_human_size(size, sizeof(size), bytes);
+	printf("%sTotal reclaimed space: %s\n", o->heading ? "\n" : "", size);
+	fflush(stdout);
+}
+
+bool output_confirm(void)
+{
+	printf("\nAre you sure you want to continue? [y/N] ");
+	fflush(stdout);
+	char line[64];
+	if (!fgets(line, sizeof(line), stdin)) {
+		putchar('\n');
+		return false;
+	}
+	char *s = line;
+	while (isspace((unsigned char)*s))
+		s++;
+	size_t n = strcspn(s, " \t\r\n");
+	return (n == 1 && tolower((unsigned char)s[0]) == 'y') || (n == 3 && !strncasecmp(s, "yes", 3));
 }

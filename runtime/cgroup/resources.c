@@ -31,15 +31,9 @@ const struct cgroup_labels *cgroup_labels_of(const struct cgroup_limits *l)
 static int parse_size_limit(const char *what, const char *s, bool swap, uint64_t *out, struct diyc_error *err)
 {
 	uint64_t v;
-	if (s[0] == '-')
-		return diyc_error_plain(err, EINVAL, "invalid %s `%s`: a size must be positive", what, s);
-	int r = parse_size(s, 1 << 20, &v);
-	if (r == -ERANGE)
-		return diyc_error_plain(err, EINVAL, "invalid %s `%s`: too large", what, s);
+	int r = parse_size_positive(what, s, size_help, &v, err);
 	if (r < 0)
-		return diyc_error_plain(err, EINVAL, "invalid %s `%s`: %s", what, s, size_help);
-	if (v == 0)
-		return diyc_error_plain(err, EINVAL, "invalid %s `%s`: a size must be positive", what, s);
+		return r;
 	if (v < MEMORY_MIN)
 		return diyc_error_plain(err, EINVAL, "invalid %s `%s`: the minimum is 6m", what, s);
 	struct sysinfo si;

@@ -39,11 +39,17 @@ int parse_u64(const char *s, uint64_t max, uint64_t *out)
 	return 0;
 }
 
-char **strv_dedup(char **v, bool by_key)
+size_t strv_length(char *const *v)
 {
-	size_t n = 0, k = 0;
+	size_t n = 0;
 	while (v && v[n])
 		n++;
+	return n;
+}
+
+char **strv_dedup(char **v, bool by_key)
+{
+	size_t n = strv_length(v), k = 0;
 	char **out = calloc(n + 1, sizeof(char *));
 	for (size_t i = 0; out && i < n; i++) {
 		size_t len = by_key ? strcspn(v[i], "=") : strlen(v[i]) + 1;
@@ -104,6 +110,22 @@ int parse_size(const char *s, uint64_t plain_unit, uint64_t *out)
 	if (v > UINT64_MAX / unit)
 		return -ERANGE;
 	*out = v * unit;
+	return 0;
+}
+
+int parse_size_positive(const char *what, const char *s, const char *help, uint64_t *out, struct diyc_error *err)
+{
+	uint64_t v;
+	if (s[0] == '-')
+		return diyc_error_plain(err, EINVAL, "invalid %s `%s`: a size must be positive", what, s);
+	int r = parse_size(s, 1 << 20, &v);
+	if (r == -ERANGE)
+		return diyc_error_plain(err, EINVAL, "invalid %s `%s`: too large", what, s);
+	if (r < 0)
+		return diyc_error_plain(err, EINVAL, "invalid %s `%s`: %s", what, s, help);
+	if (v == 0)
+		return diyc_error_plain(err, EINVAL, "invalid %s `%s`: a size must be positive", what, s);
+	*out = v;
 	return 0;
 }
 

@@ -43,6 +43,10 @@ int parse_u64(const char *s, uint64_t max, uint64_t *out);
 /* A size: digits and an optional unit b, k, m, g or t (powers of 1024; also kb, KiB,
  * ...). A plain number counts plain_unit bytes. -EINVAL or -ERANGE. */
 int parse_size(const char *s, uint64_t plain_unit, uint64_t *out);
+/* A size given as WHAT (a flag or an option: the messages say "invalid WHAT `S`: ..."):
+ * parse_size() with a plain number in MiB, which must be more than 0. help ends the message
+ * for text that is no size ("expected a size such as 512m ..."). 0, or -EINVAL with err set. */
+int parse_size_positive(const char *what, const char *s, const char *help, uint64_t *out, struct diyc_error *err);
 /* "512 MiB", "1.5 GiB", "100 bytes". */
 void human_bytes(char *buf, size_t n, uint64_t v);
 
@@ -50,6 +54,8 @@ bool str_has_prefix(const char *s, const char *prefix);
 /* The rule of container and volume names: [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most max bytes:
  * never `/`, `..` or a leading `.` (the stores keep their own entries under such names). */
 bool store_name_valid(const char *name, size_t max);
+/* The number of strings in the NULL-terminated list v (0 for NULL). */
+size_t strv_length(char *const *v);
 /* A new NULL-terminated list holding the strings of a, then of b (not copied: free the
  * list alone). Either may be NULL. NULL when out of memory. */
 char **strv_concat(char **a, char **b);

@@ -34,15 +34,9 @@ static const char size_help[] = "expected a size such as 512m or 10g (b, k, m, g
 int disk_size_parse(const char *what, const char *s, uint64_t *out, struct diyc_error *err)
 {
 	uint64_t v;
-	if (s[0] == '-')
-		return diyc_error_plain(err, EINVAL, "invalid %s `%s`: a size must be positive", what, s);
-	int r = parse_size(s, 1 << 20, &v);
-	if (r == -ERANGE)
-		return diyc_error_plain(err, EINVAL, "invalid %s `%s`: too large", what, s);
+	int r = parse_size_positive(what, s, size_help, &v, err);
 	if (r < 0)
-		return diyc_error_plain(err, EINVAL, "invalid %s `%s`: %s", what, s, size_help);
-	if (v == 0)
-		return diyc_error_plain(err, EINVAL, "invalid %s `%s`: a size must be positive", what, s);
+		return r;
 	if (v < DISK_SIZE_MIN)
 		return diyc_error_plain(err, EINVAL, "invalid %s `%s`: the minimum is 4m", what, s);
 	*out = v;

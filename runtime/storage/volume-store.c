@@ -22,11 +22,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include "disk-quota.h"
+#include "lib/du.h"
 #include "lib/util.h"
 #include "volume-store.h"
 
@@ -77,10 +77,19 @@ static int no_such_volume(const char *name, struct diyc_error *err)
 			       name);
 }
 
+/* DATA/volumes for a look at volume NAME (a valid name; no DATA/volumes: no such volume) */
+static int open_volumes_for(const struct diyc_paths *p, const char *name, bool lock, struct diyc_error *err)
+{
+	int r = check_name(name, err);
+	if (r < 0)
+		return r;
+	int fd = open_volumes(p, false, lock, err);
+	return fd == -ENOENT ? no_such_volume(name, err) : fd;
+}
+
 /* ---- volume.json ---- */
 
-/* "K=V" (or "K") entries as {"K": "V"} */
-static struct json_object *kv_object(char *const *kv)
+struct json_object *volume_kv_json(char *const *kv)
 {
 	struct json_object *o = json_object_new_object();
 	for (; kv && *kv; kv++) {
@@ -115,8 +124,8 @@ static char *info_json(const struct volume_info *v)
 	json_object_object_add(o, "name", json_object_new_string(v->name));
 	json_object_object_add(o, "driver", json_object_new_string("local"));
 	json_object_object_add(o, "created", json_object_new_string(v->created));
-	json_object_object_add(o, "labels", kv_object(v->labels));
-	json_object_object_add(o, "options", kv_object(v->options));
+	json_object_object_add(o, "labels", volume_kv_json(v->labels));
+	json_object_object_add(o, "options", volume_kv_json(v->options));
 	json_object_object_add(o, "anonymous", json_object_new_boolean(v->anonymous));
 	json_object_object_add(o, "size_limit", json_object_new_int64((int64_t)v->size_limit));
 	json_object_object_add(o, "project_id", json_object_new_int64(v->project_id));
@@ -201,16 +210,11 @@ static void info_init(const struct diyc_paths *p, const char *name, struct volum
 int volume_get(const struct diyc_paths *p, const char *name, struct volume_info *info, struct diyc_error *err)
 {
 	memset(info, 0, sizeof(*info));
-	int r = check_name(name, err);
-	if (r < 0)
-		return r;
-	_cleanup_close_ int volfd = open_volumes(p, false, false, err);
-	if (volfd == -ENOENT)
-		return no_such_volume(name, err);
+	_cleanup_close_ int volfd = open_volumes_for(p, name, false, err);
 	if (volfd < 0)
 		return volfd;
 	info_init(p, name, info);
-	r = info_read(p, volfd, name, info, err);
+	int r = info_read(p, volfd, name, info, err);
 	if (r < 0)
 		volume_info_free(info);
 	return r;
@@ -416,13 +420,8 @@ int volume_list(const struct diyc_paths *p, char ***names, struct diyc_error *er
 		if (!volume_name_valid(e->d_name) || fstatat(dirfd(dp), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    !S_ISDIR(st.st_mode))
 			continue;
-		char **m = realloc(*names, (n + 2) * sizeof(char *));
-		if (!m)
+		if (strv_push(names, &n, strdup(e->d_name)) < 0)
 			return diyc_error(err, ENOMEM, "list volumes");
-		*names = m;
-		if (!(m[n] = strdup(e->d_name)))
-			return diyc_error(err, ENOMEM, "list volumes");
-		m[++n] = NULL;
 	}
 	qsort(*names, n, sizeof(char *), cmp_str);
 	return 0;
@@ -485,12 +484,7 @@ int volume_open_data(const struct diyc_paths *p, const char *name, struct diyc_e
 int volume_remove(const struct diyc_paths *p, const char *name, const struct userns_plan *plan,
 		  struct diyc_error *err)
 {
-	int r = check_name(name, err);
-	if (r < 0)
-		return r;
-	_cleanup_close_ int volfd = open_volumes(p, false, true, err);
-	if (volfd == -ENOENT)
-		return no_such_volume(name, err);
+	_cleanup_close_ int volfd = open_volumes_for(p, name, true, err);
 	if (volfd < 0)
 		return volfd;
 	struct stat st;
@@ -511,7 +505,7 @@ int volume_remove(const struct diyc_paths *p, const char *name, const struct use
 	flock(volfd, LOCK_UN);
 	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/volumes/%s", p->data, gone);
-	r = remove_tree(plan, path, err);
+	int r = remove_tree(plan, path, err);
 	if (r == 0 && v.project_id && project_quota_release(volfd, v.project_id, &ignore) < 0)
 		diyc_warn("volume `%s`: %s", name, ignore.msg);
 	return r;
@@ -559,108 +553,18 @@ void volume_clean_leftovers(const struct diyc_paths *p, const struct userns_plan
 
 /* ---- disk usage ---- */
 
-struct inode_set {
-	struct { dev_t dev; ino_t ino; } *v;
-	size_t n, cap;
-};
-
-/* true when (dev, ino) was seen already; else records it */
-static bool inode_seen(struct inode_set *s, const struct stat *st)
-{
-	for (size_t i = 0; i < s->n; i++)
-		if (s->v[i].dev == st->st_dev && s->v[i].ino == st->st_ino)
-			return true;
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 64;
-		void *nv = realloc(s->v, cap * sizeof(*s->v));
-		if (!nv)
-			return false;
-		s->v = nv;
-		s->cap = cap;
-	}
-	s->v[s->n].dev = st->st_dev;
-	s->v[s->n++].ino = st->st_ino;
-	return false;
-}
-
-/* The blocks below dirfd, each hard-linked file once; -EACCES when a directory cannot be
- * read (files of subordinate ids), after counting what could be. */
-static int usage_walk(int dir, struct inode_set *seen, uint64_t *bytes, int depth)
-{
-	if (depth > 4096)
-		return -ELOOP;
-	int fd = openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	DIR *dp = fdopendir(fd);
-	if (!dp) {
-		close(fd);
-		return -ENOMEM;
-	}
-	int r = 0;
-	struct dirent *e;
-	while ((e = readdir(dp))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		struct stat st;
-		if (fstatat(dirfd(dp), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			continue;
-		if (st.st_nlink > 1 && !S_ISDIR(st.st_mode) && inode_seen(seen, &st))
-			continue;
-		*bytes += (uint64_t)st.st_blocks * 512;
-		if (!S_ISDIR(st.st_mode))
-			continue;
-		int sub = openat(dirfd(dp), e->d_name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		int rr = sub < 0 ? -errno : usage_walk(sub, seen, bytes, depth + 1);
-		if (sub >= 0)
-			close(sub);
-		if (rr < 0 && r == 0)
-			r = rr;
-	}
-	closedir(dp);
-	return r;
-}
-
-struct usage_arg {
-	int datafd;
-	uint64_t *shared; /* MAP_SHARED: the child's count reaches the parent */
-};
-
-static int usage_in_userns(void *arg, struct diyc_error *err)
-{
-	struct usage_arg *a = arg;
-	struct inode_set seen = { 0 };
-	uint64_t bytes = 0;
-	int r = usage_walk(a->datafd, &seen, &bytes, 0);
-	free(seen.v);
-	*a->shared = bytes;
-	return r < 0 ? diyc_error(err, -r, "measure a volume") : 0;
-}
-
 int volume_disk_usage(const struct diyc_paths *p, const char *name, const struct userns_plan *plan, uint64_t *bytes,
 		      struct diyc_error *err)
 {
 	*bytes = 0;
-	_cleanup_close_ int fd = volume_open_data(p, name, err);
-	if (fd < 0)
-		return fd;
-	struct stat st;
-	struct inode_set seen = { 0 };
-	int r = usage_walk(fd, &seen, bytes, 0);
-	free(seen.v);
-	if (fstat(fd, &st) == 0)
-		*bytes += (uint64_t)st.st_blocks * 512;
-	if (r != -EACCES || !plan || !plan->enabled)
-		return r < 0 ? diyc_error(err, -r, "measure volume `%s`", name) : 0;
-	/* files of subordinate ids: counted again as the root of a user namespace with the
-	 * caller's maps, who may read them all */
-	uint64_t *shared = mmap(NULL, sizeof(uint64_t), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (shared == MAP_FAILED)
-		return diyc_error(err, errno, "measure volume `%s`", name);
-	struct usage_arg a = { fd, shared };
-	r = userns_run(plan, 0, usage_in_userns, &a, err);
+	struct du_tree t = { .fd = volume_open_data(p, name, err) };
+	if (t.fd < 0)
+		return t.fd;
+	int r = du_trees(plan, &t, 1, err);
+	close(t.fd);
+	if (r == 0 && t.error < 0)
+		r = diyc_error(err, -t.error, "measure volume `%s`", name);
 	if (r == 0)
-		*bytes = *shared + (uint64_t)st.st_blocks * 512;
-	munmap(shared, sizeof(uint64_t));
+		*bytes = t.bytes;
 	return r;
 }

@@ -44,6 +44,10 @@ int volume_remove(const struct diyc_paths *p, const char *name, const struct use
  * symlink (a _data swapped for a link is an error, never followed). */
 int volume_open_data(const struct diyc_paths *p, const char *name, struct diyc_error *err);
 void volume_info_free(struct volume_info *v);
+/* KEY=VALUE entries (KEY alone: an empty value) as the JSON object {"KEY": "VALUE"}, as
+ * volume.json and `volume inspect` show labels and options. */
+struct json_object;
+struct json_object *volume_kv_json(char *const *kv);
 /* Removes volume NAME of the store at DATA_DIR when its volume.json says it is anonymous
  * (what a container's configuration says is not trusted to remove a named one); a missing
  * volume is no error. For a container's end (--rm, rm -v). */
@@ -51,7 +55,8 @@ int volume_remove_anonymous(const char *data_dir, const char *name, const struct
 			    struct diyc_error *err);
 /* Removes what a crash left: `.new-PID-*` of a dead creator, `.rm-*`. */
 void volume_clean_leftovers(const struct diyc_paths *p, const struct userns_plan *plan);
-/* The disk space NAME's data takes (blocks, each hard-linked file once); files of
- * subordinate ids are counted from inside a user namespace with plan's maps. */
+/* The disk space NAME's data takes, as `system df` counts it (lib/du.h: blocks, each
+ * hard-linked file once); files of subordinate ids are counted from inside a user namespace
+ * with plan's maps. */
 int volume_disk_usage(const struct diyc_paths *p, const char *name, const struct userns_plan *plan, uint64_t *bytes,
 		      struct diyc_error *err);

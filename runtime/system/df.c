@@ -123,9 +123,7 @@ static int push_tree(struct gather *g, int fd)
 
 static char **strv_copy(char *const *v)
 {
-	size_t n = 0;
-	while (v && v[n])
-		n++;
+	size_t n = strv_length(v);
 	char **out = calloc(n + 1, sizeof(char *));
 	for (size_t i = 0; out && i < n; i++)
 		if (!(out[i] = strdup(v[i]))) {
@@ -174,29 +172,29 @@ static void note_uses(struct system_df *df, const struct container *c)
 				df->volumes[v].links++;
 }
 
+/* An array of one zeroed element of size per name, and one more (NULL: out of memory). */
+static void *per_name(char **names, size_t size)
+{
+	return calloc(strv_length(names) + 1, size);
+}
+
 static int gather_containers(const struct diyc_paths *p, struct gather *g, struct diyc_error *err)
 {
 	_cleanup_strv_ char **names = NULL;
-	int r = container_list(p, &names, err);
-	if (r < 0)
-		return r;
-	size_t n = 0;
-	while (names[n])
-		n++;
 	struct system_df *df = g->df;
-	df->containers = calloc(n + 1, sizeof(*df->containers));
-	g->extra = calloc(n + 1, sizeof(*g->extra));
-	if (!df->containers || !g->extra)
-		return diyc_error(err, ENOMEM, "list containers");
+	int r = container_list(p, &names, err);
+	if (r == 0 && (!(df->containers = per_name(names, sizeof(*df->containers))) ||
+		       !(g->extra = per_name(names, sizeof(*g->extra)))))
+		r = diyc_error(err, ENOMEM, "list containers");
 	g->first_container = g->n_trees;
-	for (size_t i = 0; i < n && r == 0; i++) {
+	for (char **name = names; r == 0 && *name; name++) {
 		struct container c;
 		struct diyc_error ignore = { 0 };
-		if (container_open(p, names[i], &c, &ignore) < 0)
+		if (container_open(p, *name, &c, &ignore) < 0)
 			continue; /* removed meanwhile */
 		r = add_container(g, &c, &df->containers[df->n_containers]);
 		if (r < 0)
-			r = diyc_error(err, -r, "measure container `%s`", names[i]);
+			r = diyc_error(err, -r, "measure container `%s`", *name);
 		else
 			note_uses(df, &c);
 		df->n_containers++;
@@ -205,38 +203,36 @@ static int gather_containers(const struct diyc_paths *p, struct gather *g, struc
 	return r;
 }
 
+/* The fields of one volume, and its _data to measure. */
+static int add_volume(const struct diyc_paths *p, struct gather *g, const char *name, struct diyc_error *err)
+{
+	struct volume_info info;
+	struct diyc_error ignore = { 0 };
+	if (volume_get(p, name, &info, &ignore) < 0)
+		return 0; /* removed meanwhile */
+	struct df_volume *v = &g->df->volumes[g->df->n_volumes++];
+	snprintf(v->name, sizeof(v->name), "%s", info.name);
+	snprintf(v->mountpoint, sizeof(v->mountpoint), "%s", info.mountpoint);
+	v->anonymous = info.anonymous;
+	volume_info_free(&info);
+	/* _data swapped for a link is refused here, never followed */
+	int fd = volume_open_data(p, name, err);
+	if (fd < 0)
+		return fd;
+	return push_tree(g, fd) < 0 ? diyc_error(err, ENOMEM, "list volumes") : 0;
+}
+
 static int gather_volumes(const struct diyc_paths *p, struct gather *g, struct diyc_error *err)
 {
 	_cleanup_strv_ char **names = NULL;
-	int r = volume_list(p, &names, err);
-	if (r < 0)
-		return r;
-	size_t n = 0;
-	while (names[n])
-		n++;
 	struct system_df *df = g->df;
-	df->volumes = calloc(n + 1, sizeof(*df->volumes));
-	if (!df->volumes)
-		return diyc_error(err, ENOMEM, "list volumes");
+	int r = volume_list(p, &names, err);
+	if (r == 0 && !(df->volumes = per_name(names, sizeof(*df->volumes))))
+		r = diyc_error(err, ENOMEM, "list volumes");
 	g->first_volume = g->n_trees;
-	for (size_t i = 0; i < n; i++) {
-		struct volume_info info;
-		struct diyc_error ignore = { 0 };
-		if (volume_get(p, names[i], &info, &ignore) < 0)
-			continue; /* removed meanwhile */
-		struct df_volume *v = &df->volumes[df->n_volumes++];
-		snprintf(v->name, sizeof(v->name), "%s", info.name);
-		snprintf(v->mountpoint, sizeof(v->mountpoint), "%s", info.mountpoint);
-		v->anonymous = info.anonymous;
-		volume_info_free(&info);
-		/* _data swapped for a link is refused here, never followed */
-		int fd = volume_open_data(p, names[i], err);
-		if (fd < 0)
-			return fd;
-		if (push_tree(g, fd) < 0)
-			return diyc_error(err, ENOMEM, "list volumes");
-	}
-	return 0;
+	for (char **name = names; r == 0 && *name; name++)
+		r = add_volume(p, g, *name, err);
+	return r;
 }
 
 /* The bytes of each image (its layers), shared with other images, and the summary line. */

@@ -3,8 +3,8 @@
 #pragma once
 #include <stdbool.h>
 #include <stdint.h>
-#include "du.h"
 #include "image/digest.h"
+#include "lib/du.h"
 #include "lib/error.h"
 #include "lib/paths.h"
 #include "lib/userns.h"

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* test-du.c: system/du.c measures a tree as `du -s -B1` does: hard links once (also more of
+/* test-du.c: lib/du.c measures a tree as `du -s -B1` does: hard links once (also more of
  * them than the first table holds), a sparse file by its blocks, symlinks not followed (one
  * to / here), a tree 600 levels deep, nothing for fd -1, ENOENT for a tree removed after it
  * was opened. */
@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include "check.h"
 #include "lib/util.h"
-#include "system/du.h"
+#include "lib/du.h"
 
 static void write_file(const char *path, size_t bytes)
 {

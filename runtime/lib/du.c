@@ -24,7 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "du.h"
-#include "lib/util.h"
+#include "util.h"
 
 /* (device, inode) of the files with several links counted so far, open addressing */
 struct inode_set {

@@ -3,8 +3,8 @@
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
-#include "lib/error.h"
-#include "lib/userns.h"
+#include "error.h"
+#include "userns.h"
 
 struct du_tree {
 	int fd;         /* O_PATH of the top directory, opened by the caller without following a
